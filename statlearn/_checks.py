@@ -1,0 +1,183 @@
+"""Input validation shared by every statlearn module.
+
+Bad user input raises ``ValueError`` (or ``TypeError``) saying what was expected and what came, so that
+every module words its errors the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "as_tensor",
+    "check_positive",
+    "check_unit_interval",
+    "check_probability",
+    "check_labels",
+    "check_int",
+    "check_choice",
+]
+
+_NDIM_HINT = {1: "1-D", 2: "2-D (n_samples, n_features)", 3: "3-D", 4: "4-D (N, C, H, W)"}
+
+
+def as_tensor(
+    X: Any,
+    *,
+    name: str = "X",
+    ndim: int | Iterable[int] | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    allow_nonfinite: bool = False,
+) -> torch.Tensor:
+    """Convert array-like input to a floating tensor and check its rank and values.
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor
+        The input. A tensor keeps its device unless ``device`` is given.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int or iterable of int, optional
+        The accepted number(s) of dimensions.
+    dtype : torch.dtype, optional
+        The floating dtype to return. By default float64 input stays float64 and everything else
+        becomes float32.
+    device : torch.device or str, optional
+        Move the result to this device.
+    allow_nonfinite : bool
+        Accept NaN and infinite values.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    TypeError
+        If ``X`` cannot be converted to a numeric tensor.
+    ValueError
+        If ``X`` has the wrong number of dimensions, is empty, or holds NaN or infinite values.
+    """
+    if isinstance(X, torch.Tensor):
+        t = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:  # pragma: no cover - numpy's own errors vary
+            raise TypeError(f"{name} must be array-like; got {type(X).__name__}") from exc
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must be numeric; got an array of dtype {arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if dtype is None:
+        dtype = torch.float64 if t.dtype == torch.float64 else torch.float32
+    elif not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating dtype; got {dtype}")
+    t = t.to(device=device if device is not None else t.device, dtype=dtype)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if t.ndim not in allowed:
+            want = " or ".join(_NDIM_HINT.get(k, f"{k}-D") for k in allowed)
+            raise ValueError(f"{name} must be {want}; got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} must not be empty; got shape {tuple(t.shape)}")
+    if not allow_nonfinite and not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must not contain NaN or infinite values")
+    return t
+
+
+def _as_float(value: Any, name: str) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise TypeError(f"{name} must be a number; got a tensor of shape {tuple(value.shape)}")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    return value
+
+
+def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
+    """Return ``value`` as a float, requiring ``value > 0`` (``>= 0`` when ``strict=False``)."""
+    v = _as_float(value, name)
+    if (strict and v <= 0) or (not strict and v < 0):
+        raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}; got {v}")
+    return v
+
+
+def check_probability(value: Any, name: str, *, open_interval: bool = True) -> float:
+    """Return ``value`` as a float in (0, 1) (or [0, 1] when ``open_interval=False``)."""
+    v = _as_float(value, name)
+    if (open_interval and not 0 < v < 1) or (not open_interval and not 0 <= v <= 1):
+        raise ValueError(f"{name} must be in {'(0, 1)' if open_interval else '[0, 1]'}; got {v}")
+    return v
+
+
+def check_unit_interval(x: torch.Tensor, name: str = "x", *, atol: float = 1e-6) -> torch.Tensor:
+    """Require every value of ``x`` to lie in [0, 1] (pixels), up to ``atol``; return ``x``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty")
+    lo, hi = float(x.min()), float(x.max())
+    if not (lo >= -atol and hi <= 1 + atol):
+        raise ValueError(f"{name} must lie in [0, 1] (pixel space); got values in [{lo:.4g}, {hi:.4g}]")
+    return x
+
+
+def check_labels(y: Any, num_classes: int, name: str = "y", *, n: int | None = None) -> torch.Tensor:
+    """Return ``y`` as a 1-D int64 tensor of class indices in ``[0, num_classes)``.
+
+    Parameters
+    ----------
+    y : array-like or torch.Tensor
+        Class labels.
+    num_classes : int
+        The number of classes.
+    name : str
+        The argument's name, used in error messages.
+    n : int, optional
+        The number of labels expected (the batch size).
+    """
+    t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
+        if t.dtype.is_floating_point and bool((t == t.round()).all()):
+            t = t.long()
+        else:
+            raise ValueError(f"{name} must hold integer class labels; got dtype {t.dtype}")
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_samples,); got shape {tuple(t.shape)}")
+    if n is not None and t.shape[0] != n:
+        raise ValueError(f"{name} must have {n} labels, one per input; got {t.shape[0]}")
+    t = t.long()
+    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_classes):
+        raise ValueError(
+            f"{name} must hold labels in [0, {num_classes}); got values in [{int(t.min())}, {int(t.max())}]"
+        )
+    return t
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an int, requiring ``value >= minimum`` when given."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.dtype.is_floating_point:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value

@@ -1,0 +1,341 @@
+"""Datasets for the book's chapters.
+
+Offline, always available: ``digits()``, scikit-learn's bundled 8x8 handwritten digits, and the toy
+generators (``gaussian_ring``, ``two_moons``, ``mixture_samples``). Online, for readers who have
+torchvision and a network: ``mnist()``, ``fashion_mnist()`` and ``cifar10()``, cached in
+``cache_dir()`` (``$STATLEARN_DATA`` or ``~/.cache/statlearn``).
+
+Every loader returns a :class:`Split` of float tensors with pixels in [0, 1] and int64 labels.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from statlearn._checks import as_tensor, check_int, check_positive, check_probability
+
+__all__ = [
+    "Split",
+    "DatasetUnavailableError",
+    "DATASETS",
+    "cache_dir",
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "load",
+    "gaussian_ring",
+    "ring_modes",
+    "two_moons",
+    "mixture_samples",
+]
+
+
+class Split(NamedTuple):
+    """A train/test split: inputs in [0, 1] and int64 labels."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+class DatasetUnavailableError(RuntimeError):
+    """An online dataset cannot be loaded here (no torchvision, or no network)."""
+
+
+def cache_dir() -> pathlib.Path:
+    """The folder where downloaded datasets are kept: ``$STATLEARN_DATA`` or ``~/.cache/statlearn``."""
+    env = os.environ.get("STATLEARN_DATA")
+    return pathlib.Path(env).expanduser() if env else pathlib.Path.home() / ".cache" / "statlearn"
+
+
+def _generator(seed: int | None) -> torch.Generator:
+    g = torch.Generator()
+    if seed is None:
+        g.seed()
+    else:
+        g.manual_seed(check_int(seed, "seed", minimum=0))
+    return g
+
+
+def digits(
+    *,
+    flat: bool = True,
+    test_size: float = 0.25,
+    binarize: bool = False,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Split:
+    """Scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), split for the book.
+
+    The split is stratified by class and fixed by ``seed``; with the defaults it has 1,347 training
+    and 450 test images. Pixels (0 to 16 in the raw data) are scaled to [0, 1].
+
+    Parameters
+    ----------
+    flat : bool
+        Return inputs as ``(N, 64)`` vectors; otherwise as ``(N, 1, 8, 8)`` images.
+    test_size : float
+        Fraction of the data held out for testing, in (0, 1).
+    binarize : bool
+        Threshold pixels at 0.5, giving values in {0, 1} (for Bernoulli models).
+    seed : int
+        Seed of the stratified split.
+    device : torch.device or str, optional
+        Where to put the tensors (default: the CPU).
+    dtype : torch.dtype
+        Floating dtype of the inputs.
+
+    Returns
+    -------
+    Split
+        ``x_train (N_train, 64)`` or ``(N_train, 1, 8, 8)``, ``y_train (N_train,)``, and the same for test.
+    """
+    test_size = check_probability(test_size, "test_size")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = bunch.data.astype(np.float64) / 16.0
+    y = bunch.target.astype(np.int64)
+    n_classes = len(np.unique(y))
+    n_test = int(np.ceil(test_size * len(y)))
+    if n_test < n_classes or len(y) - n_test < n_classes:
+        raise ValueError(
+            f"test_size must leave at least {n_classes} images (one per class) on each side; "
+            f"got test_size={test_size}, i.e. {n_test} test and {len(y) - n_test} training images"
+        )
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
+
+    def prepare(a: np.ndarray) -> torch.Tensor:
+        t = torch.as_tensor(a, dtype=dtype)
+        if binarize:
+            t = (t > 0.5).to(dtype)
+        if not flat:
+            t = t.reshape(-1, 1, 8, 8)
+        return t.to(device) if device is not None else t
+
+    def labels(a: np.ndarray) -> torch.Tensor:
+        t = torch.as_tensor(a, dtype=torch.int64)
+        return t.to(device) if device is not None else t
+
+    return Split(prepare(x_tr), labels(y_tr), prepare(x_te), labels(y_te))
+
+
+def _torchvision_split(
+    name: str,
+    factory_name: str,
+    *,
+    flat: bool,
+    root: str | os.PathLike | None,
+    download: bool,
+    device: torch.device | str | None,
+) -> Split:
+    hint = (
+        f"statlearn.data.{name}() needs torchvision and, the first time, a network connection. "
+        "Offline, use statlearn.data.digits() (scikit-learn's bundled 8x8 digits), which every "
+        "chapter runs on by default (DATASET = \"digits\")."
+    )
+    try:
+        import torchvision
+    except Exception as exc:  # ImportError, or torchvision built for another torch
+        raise DatasetUnavailableError(f"torchvision could not be imported ({exc}). {hint}") from exc
+    factory: Callable[..., Any] = getattr(torchvision.datasets, factory_name)
+    folder = pathlib.Path(root).expanduser() if root is not None else cache_dir()
+    try:
+        train = factory(root=str(folder), train=True, download=download)
+        test = factory(root=str(folder), train=False, download=download)
+    except Exception as exc:  # URLError, RuntimeError("Dataset not found"), ...
+        raise DatasetUnavailableError(f"could not load {name} into {folder} ({exc}). {hint}") from exc
+
+    def to_tensors(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        data = torch.as_tensor(np.asarray(ds.data))
+        x = data.float() / 255.0
+        x = x.permute(0, 3, 1, 2) if x.ndim == 4 else x.unsqueeze(1)  # (N, C, H, W)
+        if flat:
+            x = x.reshape(x.shape[0], -1)
+        y = torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
+        return (x.to(device), y.to(device)) if device is not None else (x, y)
+
+    return Split(*to_tensors(train), *to_tensors(test))
+
+
+def mnist(
+    *,
+    flat: bool = False,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    device: torch.device | str | None = None,
+) -> Split:
+    """MNIST (60,000 + 10,000 images of 28x28 digits) through torchvision, cached in ``cache_dir()``.
+
+    Returns ``(N, 1, 28, 28)`` images in [0, 1] (``(N, 784)`` when ``flat``).
+
+    Raises
+    ------
+    DatasetUnavailableError
+        If torchvision is missing or the files cannot be downloaded; the message names the offline
+        alternative, :func:`digits`.
+    """
+    return _torchvision_split("mnist", "MNIST", flat=flat, root=root, download=download, device=device)
+
+
+def fashion_mnist(
+    *,
+    flat: bool = False,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    device: torch.device | str | None = None,
+) -> Split:
+    """Fashion-MNIST (28x28 grey images of clothes, 10 classes) through torchvision; see :func:`mnist`."""
+    return _torchvision_split(
+        "fashion_mnist", "FashionMNIST", flat=flat, root=root, download=download, device=device
+    )
+
+
+def cifar10(
+    *,
+    flat: bool = False,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    device: torch.device | str | None = None,
+) -> Split:
+    """CIFAR-10 (32x32 colour images, 10 classes) through torchvision, as ``(N, 3, 32, 32)``; see :func:`mnist`."""
+    return _torchvision_split("cifar10", "CIFAR10", flat=flat, root=root, download=download, device=device)
+
+
+DATASETS: dict[str, Callable[..., Split]] = {
+    "digits": digits,
+    "mnist": mnist,
+    "fashion_mnist": fashion_mnist,
+    "cifar10": cifar10,
+}
+
+
+def load(name: str, **kwargs: Any) -> Split:
+    """Load a dataset by name (``"digits"``, ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``).
+
+    This is what a chapter's ``DATASET`` parameter goes through; keyword arguments are passed on.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(map(repr, DATASETS))}")
+    return DATASETS[name](**kwargs)
+
+
+def gaussian_ring(
+    n: int,
+    *,
+    n_modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.05,
+    seed: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Samples from an equal-weight mixture of ``n_modes`` isotropic Gaussians on a circle.
+
+    Mode ``k`` is centred at ``radius * (cos(2 pi k / n_modes), sin(2 pi k / n_modes))``.
+
+    Returns
+    -------
+    x : (n, 2) float32 tensor
+    mode : (n,) int64 tensor
+        The mode each sample came from.
+    """
+    n = check_int(n, "n", minimum=1)
+    n_modes = check_int(n_modes, "n_modes", minimum=1)
+    radius = check_positive(radius, "radius")
+    std = check_positive(std, "std", strict=False)
+    g = _generator(seed)
+    mode = torch.randint(n_modes, (n,), generator=g)
+    angle = 2 * torch.pi * mode.double() / n_modes
+    centres = radius * torch.stack([angle.cos(), angle.sin()], dim=1)
+    x = centres + std * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    return x.float(), mode
+
+
+def ring_modes(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
+    """The ``(n_modes, 2)`` centres used by :func:`gaussian_ring`."""
+    angle = 2 * torch.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
+    return (radius * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
+
+
+def two_moons(n: int, *, noise: float = 0.1, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two interleaving half circles (as scikit-learn's ``make_moons``), classes balanced up to one point.
+
+    Returns
+    -------
+    x : (n, 2) float32 tensor
+    y : (n,) int64 tensor
+        0 for the upper moon, 1 for the lower one.
+    """
+    n = check_int(n, "n", minimum=2)
+    noise = check_positive(noise, "noise", strict=False)
+    g = _generator(seed)
+    n_out = n // 2
+    n_in = n - n_out
+    t_out = torch.rand(n_out, generator=g, dtype=torch.float64) * torch.pi
+    t_in = torch.rand(n_in, generator=g, dtype=torch.float64) * torch.pi
+    upper = torch.stack([t_out.cos(), t_out.sin()], dim=1)
+    lower = torch.stack([1 - t_in.cos(), 0.5 - t_in.sin()], dim=1)
+    x = torch.cat([upper, lower]) + noise * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    y = torch.cat([torch.zeros(n_out, dtype=torch.int64), torch.ones(n_in, dtype=torch.int64)])
+    perm = torch.randperm(n, generator=g)
+    return x[perm].float(), y[perm]
+
+
+def mixture_samples(
+    n: int,
+    weights: Any,
+    means: Any,
+    covariances: Any,
+    *,
+    seed: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw from a Gaussian mixture with full covariances.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    weights : (K,) array-like
+        Mixture weights, non-negative and summing to one.
+    means : (K, D) array-like
+    covariances : (K, D, D) array-like
+        Symmetric positive-definite matrices.
+    seed : int, optional
+
+    Returns
+    -------
+    x : (n, D) tensor
+        float64 if ``means`` is float64, else float32.
+    z : (n,) int64 tensor
+        The component of each sample.
+    """
+    n = check_int(n, "n", minimum=1)
+    w = as_tensor(weights, name="weights", ndim=1, dtype=torch.float64)
+    mu = as_tensor(means, name="means", ndim=2)
+    out_dtype = mu.dtype
+    mu = mu.double()
+    cov = as_tensor(covariances, name="covariances", ndim=3, dtype=torch.float64)
+    K, D = mu.shape
+    if w.shape[0] != K or cov.shape != (K, D, D):
+        raise ValueError(
+            f"weights, means and covariances must have shapes (K,), (K, D), (K, D, D); "
+            f"got {tuple(w.shape)}, {tuple(mu.shape)}, {tuple(cov.shape)}"
+        )
+    if bool((w < 0).any()) or abs(float(w.sum()) - 1.0) > 1e-6:
+        raise ValueError(f"weights must be non-negative and sum to 1; got sum {float(w.sum()):.6g}")
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if bool((info != 0).any()):
+        raise ValueError("covariances must be symmetric positive-definite")
+    g = _generator(seed)
+    z = torch.multinomial(w, n, replacement=True, generator=g)
+    eps = torch.randn(n, D, generator=g, dtype=torch.float64)
+    x = mu[z] + torch.einsum("nij,nj->ni", chol[z], eps)
+    return x.to(out_dtype), z

@@ -1,0 +1,268 @@
+"""Figure helpers shared by the chapters (matplotlib is imported when a helper is first called).
+
+Each helper draws one idea on one Axes and returns it, so a chapter can label and combine them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["image_grid", "density_2d", "decision_regions", "gaussian_ellipses", "training_curves"]
+
+
+def _axes(ax: "Axes | None", figsize: tuple[float, float] = (5, 4)) -> "Axes":
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _numpy(a: Any) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        return a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def image_grid(
+    images: Any,
+    *,
+    nrow: int = 10,
+    titles: Sequence[str] | None = None,
+    ax: "Axes | None" = None,
+    cmap: str = "gray_r",
+    pad: int = 1,
+) -> "Axes":
+    """Tile images into one grid and show it.
+
+    Parameters
+    ----------
+    images : (N, D) with D a square number, (N, H, W), (N, 1, H, W) or (N, 3, H, W)
+        Pixels in [0, 1].
+    nrow : int
+        Images per row.
+    titles : sequence of str, optional
+        One short label per image, written above it.
+    ax : Axes, optional
+    cmap : str
+        Colour map for grey images (``"gray_r"``: ink is dark).
+    pad : int
+        Pixels between images.
+
+    Returns
+    -------
+    Axes
+    """
+    arr = _numpy(images).astype(np.float64)
+    if arr.ndim == 2:
+        side = int(round(np.sqrt(arr.shape[1])))
+        if side * side != arr.shape[1]:
+            raise ValueError(f"flat images must have a square number of pixels; got {arr.shape[1]}")
+        arr = arr.reshape(-1, side, side)
+    elif arr.ndim == 4:
+        arr = arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1)
+    elif arr.ndim != 3:
+        raise ValueError(f"images must be (N, D), (N, H, W) or (N, C, H, W); got shape {arr.shape}")
+    n = arr.shape[0]
+    if n == 0:
+        raise ValueError("images must not be empty")
+    nrow = max(1, min(int(nrow), n))
+    ncol_rows = int(np.ceil(n / nrow))
+    h, w = arr.shape[1:3]
+    colour = arr.ndim == 4
+    canvas = np.full((ncol_rows * (h + pad) - pad, nrow * (w + pad) - pad) + ((3,) if colour else ()), np.nan)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = arr[i]
+    ax = _axes(ax, figsize=(min(1.0 * nrow, 12), min(1.0 * ncol_rows, 12) + 0.3))
+    if colour:
+        ax.imshow(np.nan_to_num(np.clip(canvas, 0, 1), nan=1.0))
+    else:
+        ax.imshow(canvas, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    if titles is not None:
+        for i, title in enumerate(list(titles)[:n]):
+            r, c = divmod(i, nrow)
+            ax.text(c * (w + pad) + w / 2, r * (h + pad) - 0.6, str(title), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def _grid(xlim: Sequence[float], ylim: Sequence[float], resolution: int) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    xs = np.linspace(xlim[0], xlim[1], resolution)
+    ys = np.linspace(ylim[0], ylim[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float32)
+    return gx, gy, pts
+
+
+def density_2d(
+    log_prob_fn: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    xlim: Sequence[float],
+    ylim: Sequence[float],
+    resolution: int = 200,
+    ax: "Axes | None" = None,
+    levels: int = 20,
+    cmap: str = "viridis",
+) -> "Axes":
+    """Filled contours of a 2-D density given its log-density.
+
+    Parameters
+    ----------
+    log_prob_fn : callable
+        Maps an ``(M, 2)`` float32 tensor of points to their ``(M,)`` log-densities.
+    xlim, ylim : (low, high)
+    resolution : int
+        Grid points per axis.
+    ax : Axes, optional
+    levels : int
+        Number of contour levels of the density (not the log-density).
+    cmap : str
+
+    Returns
+    -------
+    Axes
+    """
+    gx, gy, pts = _grid(xlim, ylim, resolution)
+    with torch.no_grad():
+        logp = _numpy(log_prob_fn(pts)).reshape(gx.shape)
+    ax = _axes(ax)
+    ax.contourf(gx, gy, np.exp(logp - logp.max()), levels=levels, cmap=cmap)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_aspect("equal")
+    return ax
+
+
+def decision_regions(
+    predict_fn: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    xlim: Sequence[float],
+    ylim: Sequence[float],
+    resolution: int = 200,
+    ax: "Axes | None" = None,
+    X: Any = None,
+    y: Any = None,
+    cmap: str = "tab10",
+    alpha: float = 0.25,
+) -> "Axes":
+    """Colour the plane by a classifier's predicted class, optionally with labelled points on top.
+
+    Parameters
+    ----------
+    predict_fn : callable
+        Maps an ``(M, 2)`` float32 tensor to ``(M,)`` integer labels (or ``(M, C)`` scores, arg-maxed).
+        Negative labels (e.g. an abstention) are drawn white.
+    xlim, ylim : (low, high)
+    resolution : int
+    ax : Axes, optional
+    X : (N, 2) array-like, optional
+    y : (N,) array-like, optional
+    cmap : str
+    alpha : float
+        Opacity of the regions.
+
+    Returns
+    -------
+    Axes
+    """
+    import matplotlib.pyplot as plt
+
+    gx, gy, pts = _grid(xlim, ylim, resolution)
+    with torch.no_grad():
+        out = predict_fn(pts)
+    out = _numpy(out)
+    labels = out.argmax(axis=1) if out.ndim == 2 else out
+    labels = labels.reshape(gx.shape).astype(float)
+    labels[labels < 0] = np.nan
+    ax = _axes(ax)
+    colours = plt.get_cmap(cmap)
+    ax.pcolormesh(gx, gy, labels, cmap=colours, vmin=0, vmax=colours.N - 1, alpha=alpha, shading="auto")
+    if X is not None:
+        Xn = _numpy(X)
+        c = None if y is None else _numpy(y)
+        ax.scatter(Xn[:, 0], Xn[:, 1], c=c, cmap=colours, vmin=0, vmax=colours.N - 1, s=10, edgecolors="k", linewidths=0.3)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def gaussian_ellipses(
+    means: Any,
+    covariances: Any,
+    *,
+    ax: "Axes",
+    n_std: float = 2.0,
+    **kwargs: Any,
+) -> "Axes":
+    """Draw the ``n_std``-standard-deviation ellipse of each 2-D Gaussian.
+
+    Parameters
+    ----------
+    means : (K, 2) array-like
+    covariances : (K, 2, 2) array-like
+    ax : Axes
+    n_std : float
+        Mahalanobis radius of the ellipse.
+    **kwargs
+        Passed to ``matplotlib.patches.Ellipse`` (default: no fill, black edge).
+
+    Returns
+    -------
+    Axes
+    """
+    from matplotlib.patches import Ellipse
+
+    mu = _numpy(means)
+    cov = _numpy(covariances)
+    if mu.ndim != 2 or mu.shape[1] != 2 or cov.shape != (mu.shape[0], 2, 2):
+        raise ValueError(f"means must be (K, 2) and covariances (K, 2, 2); got {mu.shape} and {cov.shape}")
+    style = {"fill": False, "edgecolor": "k", "linewidth": 1.5}
+    style.update(kwargs)
+    for m, c in zip(mu, cov):
+        vals, vecs = np.linalg.eigh(c)
+        angle = np.degrees(np.arctan2(vecs[1, 1], vecs[0, 1]))
+        width, height = 2 * n_std * np.sqrt(np.clip(vals[::-1], 0, None))
+        ax.add_patch(Ellipse(xy=m, width=width, height=height, angle=angle, **style))
+    return ax
+
+
+def training_curves(history: dict[str, Sequence[float]], keys: Sequence[str] | None = None, ax: "Axes | None" = None) -> "Axes":
+    """Plot per-epoch curves from a :class:`statlearn.training.History`.
+
+    Parameters
+    ----------
+    history : dict of str to sequence of float
+    keys : sequence of str, optional
+        Which curves (default: all).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    keys = list(history) if keys is None else list(keys)
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise ValueError(f"history has no {missing}; it has {sorted(history)}")
+    ax = _axes(ax)
+    for key in keys:
+        values = list(history[key])
+        ax.plot(range(1, len(values) + 1), values, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("value")
+    ax.legend()
+    return ax

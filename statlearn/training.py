@@ -1,0 +1,334 @@
+"""One training loop for every chapter, and the evaluation helpers.
+
+:func:`fit` trains a classifier (cross-entropy by default) or any model with a custom objective, such
+as a VAE's negative ELBO or a VIB's distortion + beta * rate. An objective may return a NamedTuple of
+named terms; each term's per-epoch mean lands in the returned :class:`History`, so a chapter can plot
+rate and distortion separately. A per-batch ``transform`` is the hook for adversarial training and
+noise augmentation (Part III).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from statlearn._checks import check_int, check_positive
+
+__all__ = ["History", "ClassificationLoss", "cross_entropy", "fit", "predict_logits", "accuracy", "evaluate"]
+
+Objective = Callable[..., Any]
+Transform = Callable[[nn.Module, torch.Tensor, "torch.Tensor | None"], "tuple[torch.Tensor, torch.Tensor | None]"]
+
+
+class History(dict):
+    """Per-epoch training history: a dict from a term's name to its list of per-epoch means.
+
+    ``history["loss"]`` is always there (the minimised quantity); other keys are the objective's named
+    terms, and ``val_<term>`` when validation data was given.
+    """
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs were recorded."""
+        return len(self.get("loss", []))
+
+
+class ClassificationLoss(NamedTuple):
+    """The default objective's terms: mean cross-entropy (minimised) and accuracy of the batch."""
+
+    total: torch.Tensor
+    accuracy: torch.Tensor
+
+
+def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> ClassificationLoss:
+    """The default objective: cross-entropy of ``model(x)`` against integer labels ``y``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps ``x`` to logits ``(N, C)``.
+    x : (N, ...) tensor
+    y : (N,) int64 tensor
+
+    Returns
+    -------
+    ClassificationLoss
+        ``total`` (differentiable mean cross-entropy, in nats) and ``accuracy`` (detached).
+    """
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    acc = (logits.detach().argmax(dim=1) == y).float().mean()
+    return ClassificationLoss(loss, acc)
+
+
+def _terms(result: Any) -> tuple[torch.Tensor, dict[str, float]]:
+    """Split an objective's result into the tensor to minimise and the named terms to record."""
+    if isinstance(result, torch.Tensor):
+        if result.numel() != 1:
+            raise ValueError(f"an objective must return a scalar; got a tensor of shape {tuple(result.shape)}")
+        return result, {}
+    if isinstance(result, tuple) and hasattr(result, "_fields"):
+        fields = result._fields
+        total = getattr(result, "total") if "total" in fields else result[0]
+        first = "total" if "total" in fields else fields[0]
+        terms = {}
+        for name, value in zip(fields, result):
+            if name == first:
+                continue
+            if isinstance(value, torch.Tensor):
+                value = value.detach().float().mean().item()
+            terms[name] = float(value)
+        if not isinstance(total, torch.Tensor) or total.numel() != 1:
+            raise ValueError(f"the objective's '{first}' term must be a scalar tensor")
+        return total, terms
+    raise TypeError(
+        "an objective must return a scalar tensor or a NamedTuple whose 'total' (or first) field is one; "
+        f"got {type(result).__name__}"
+    )
+
+
+def _batches(train: Any, batch_size: int, generator: torch.Generator | None) -> tuple[Callable[[], Iterable], int]:
+    """Return a function that yields one epoch of batches (tuples of tensors), and the dataset size."""
+    if isinstance(train, DataLoader):
+        return (lambda: iter(train)), len(train.dataset)  # type: ignore[arg-type]
+    tensors = (train,) if isinstance(train, torch.Tensor) else tuple(train)
+    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise TypeError("train must be a tensor, a tuple of tensors (x, y), or a DataLoader")
+    n = tensors[0].shape[0]
+    if any(t.shape[0] != n for t in tensors):
+        raise ValueError(f"every tensor in train must have the same first dimension; got {[t.shape[0] for t in tensors]}")
+
+    def epoch() -> Iterable:
+        perm = torch.randperm(n, generator=generator).to(tensors[0].device)
+        for start in range(0, n, batch_size):
+            idx = perm[start : start + batch_size]
+            yield tuple(t[idx] for t in tensors)
+
+    return epoch, n
+
+
+def _optimizer(name: Any, params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if isinstance(name, torch.optim.Optimizer):
+        return name
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'adam', 'adamw', 'sgd' or a torch.optim.Optimizer; got {name!r}")
+
+
+def _model_device(model: nn.Module) -> torch.device | None:
+    for p in model.parameters():
+        return p.device
+    return None
+
+
+def fit(
+    model: nn.Module,
+    train: Any,
+    *,
+    objective: Objective | None = None,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    optimizer: str | torch.optim.Optimizer = "adam",
+    weight_decay: float = 0.0,
+    transform: Transform | None = None,
+    val: tuple[torch.Tensor, ...] | None = None,
+    grad_clip: float | None = None,
+    device: torch.device | str | None = None,
+    quiet: bool = False,
+    seed: int | None = None,
+) -> History:
+    """Train ``model`` by minibatch gradient descent and return the per-epoch history.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model; moved to ``device`` when one is given, else trained where its parameters are.
+    train : tensor, tuple of tensors, or DataLoader
+        ``X``, ``(X, y)`` or a loader yielding such tuples. Tensors are shuffled each epoch.
+    objective : callable, optional
+        ``objective(model, *batch)`` returning a scalar tensor, or a NamedTuple whose ``total``
+        (else first) field is minimised; every other field is averaged per epoch into the history.
+        Default: :func:`cross_entropy` (needs ``(X, y)``).
+    epochs : int
+    batch_size : int
+    lr : float
+        Learning rate (ignored if ``optimizer`` is an optimizer instance).
+    optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer
+    weight_decay : float
+    transform : callable, optional
+        ``transform(model, x, y) -> (x, y)`` applied to each training batch before the objective (``y``
+        is None for unlabelled data): the hook for adversarial training and noise augmentation.
+        Not applied to validation data.
+    val : tuple of tensors, optional
+        Validation data, scored with the same objective after each epoch (keys ``val_loss``, ``val_<term>``).
+    grad_clip : float, optional
+        Clip the gradient's global norm to this value.
+    device : torch.device or str, optional
+    quiet : bool
+        Hide the progress bar.
+    seed : int, optional
+        Seed of the shuffling order (model initialisation is the caller's: use ``seed_everything``).
+
+    Returns
+    -------
+    History
+        ``history["loss"]`` and each named term, one value per epoch. The model is left in eval mode.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    lr = check_positive(lr, "lr")
+    weight_decay = check_positive(weight_decay, "weight_decay", strict=False)
+    if grad_clip is not None:
+        grad_clip = check_positive(grad_clip, "grad_clip")
+    if device is not None:
+        model.to(device)
+    dev = _model_device(model) if device is None else torch.device(device)
+    objective = cross_entropy if objective is None else objective
+
+    generator = None
+    if seed is not None:
+        generator = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    epoch_batches, _ = _batches(train, batch_size, generator)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params and not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError("model has no trainable parameters")
+    opt = _optimizer(optimizer, params, lr, weight_decay)
+
+    def to_device(batch: Any) -> tuple[torch.Tensor, ...]:
+        batch = batch if isinstance(batch, (tuple, list)) else (batch,)
+        return tuple(b.to(dev, non_blocking=True) if dev is not None else b for b in batch)
+
+    history = History()
+
+    def record(prefix: str, sums: dict[str, float], count: int) -> None:
+        for key, value in sums.items():
+            history.setdefault(prefix + key, []).append(value / max(count, 1))
+
+    bar = tqdm(range(epochs), disable=quiet, desc=type(model).__name__, leave=False)
+    for _ in bar:
+        model.train()
+        sums: dict[str, float] = {}
+        count = 0
+        for batch in epoch_batches():
+            batch = to_device(batch)
+            if transform is not None:
+                x, y = transform(model, batch[0], batch[1] if len(batch) > 1 else None)
+                batch = (x,) + ((y,) if len(batch) > 1 else ()) + tuple(batch[2:])
+                model.train()
+            total, terms = _terms(objective(model, *batch))
+            if not torch.isfinite(total):
+                raise FloatingPointError(
+                    f"the training loss became {total.item()} at epoch {history.epochs + 1}; "
+                    "lower lr or check the objective"
+                )
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(params, grad_clip)
+            opt.step()
+            n = batch[0].shape[0]
+            count += n
+            sums["loss"] = sums.get("loss", 0.0) + total.item() * n
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value * n
+        record("", sums, count)
+        if val is not None:
+            record("val_", _score(model, objective, to_device(val), batch_size=max(batch_size, 1024)), 1)
+        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def _score(model: nn.Module, objective: Objective, data: tuple[torch.Tensor, ...], *, batch_size: int) -> dict[str, float]:
+    """Mean of the objective's terms over ``data``, in eval mode."""
+    was_training = model.training
+    model.eval()
+    n = data[0].shape[0]
+    sums: dict[str, float] = {}
+    for start in range(0, n, batch_size):
+        batch = tuple(t[start : start + batch_size] for t in data)
+        total, terms = _terms(objective(model, *batch))
+        m = batch[0].shape[0]
+        sums["loss"] = sums.get("loss", 0.0) + total.item() * m
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + value * m
+    model.train(was_training)
+    return {k: v / n for k, v in sums.items()}
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
+    """The model's outputs on ``x`` in eval mode, computed in batches; the model's mode is restored.
+
+    Parameters
+    ----------
+    model : nn.Module
+    x : (N, ...) tensor
+    batch_size : int
+
+    Returns
+    -------
+    (N, C) tensor
+    """
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    was_training = model.training
+    model.eval()
+    dev = _model_device(model)
+    try:
+        outs = [model(x[i : i + batch_size].to(dev) if dev is not None else x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(outs)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1024) -> float:
+    """Fraction of ``x`` whose arg-max prediction equals ``y``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps ``x`` to logits.
+    x : (N, ...) tensor
+    y : (N,) int64 tensor
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y must have the same number of samples; got {x.shape[0]} and {y.shape[0]}")
+    pred = predict_logits(model, x, batch_size=batch_size).argmax(dim=1)
+    return (pred == y.to(pred.device)).float().mean().item()
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1024) -> dict[str, float]:
+    """Mean cross-entropy (nats) and accuracy of a classifier on ``(x, y)``.
+
+    Returns
+    -------
+    dict
+        ``{"loss": float, "accuracy": float}``
+    """
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y must have the same number of samples; got {x.shape[0]} and {y.shape[0]}")
+    logits = predict_logits(model, x, batch_size=batch_size)
+    y = y.to(logits.device)
+    return {
+        "loss": F.cross_entropy(logits, y).item(),
+        "accuracy": (logits.argmax(dim=1) == y).float().mean().item(),
+    }

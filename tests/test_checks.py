@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+import torch
+
+from statlearn._checks import (
+    as_tensor,
+    check_choice,
+    check_int,
+    check_labels,
+    check_positive,
+    check_probability,
+    check_unit_interval,
+)
+
+
+def test_as_tensor_dtypes():
+    assert as_tensor(np.zeros((2, 3))).dtype == torch.float64
+    assert as_tensor(np.zeros((2, 3), dtype=np.float32)).dtype == torch.float32
+    assert as_tensor([[1, 2]]).dtype == torch.float32
+    assert as_tensor(torch.zeros(2, 2, dtype=torch.float64), dtype=torch.float32).dtype == torch.float32
+
+
+def test_as_tensor_errors():
+    with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(5,\)"):
+        as_tensor(np.zeros(5), ndim=2)
+    with pytest.raises(ValueError, match="NaN"):
+        as_tensor([[np.nan, 1.0]])
+    with pytest.raises(ValueError, match="empty"):
+        as_tensor(np.zeros((0, 2)))
+    with pytest.raises(TypeError):
+        as_tensor(np.array(["a", "b"]))
+    assert torch.isnan(as_tensor([np.nan], allow_nonfinite=True)).all()
+
+
+def test_scalar_checks():
+    assert check_positive(2, "beta") == 2.0
+    assert check_positive(0, "beta", strict=False) == 0.0
+    with pytest.raises(ValueError, match="beta must be > 0"):
+        check_positive(0, "beta")
+    with pytest.raises(TypeError):
+        check_positive("1", "beta")
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\)"):
+        check_probability(1.0, "alpha")
+    assert check_probability(1.0, "p", open_interval=False) == 1.0
+    assert check_int(3, "n", minimum=1) == 3
+    with pytest.raises(ValueError):
+        check_int(0, "n", minimum=1)
+    with pytest.raises(TypeError):
+        check_int(1.0, "n")
+    with pytest.raises(ValueError, match="norm must be one of"):
+        check_choice("l3", "norm", ("linf", "l2"))
+
+
+def test_check_unit_interval():
+    check_unit_interval(torch.rand(4, 3))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        check_unit_interval(torch.tensor([0.5, 1.5]))
+
+
+def test_check_labels():
+    assert check_labels([0, 2, 1], 3).dtype == torch.int64
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        check_labels([0, 3], 3)
+    with pytest.raises(ValueError, match="1-D"):
+        check_labels([[0]], 3)
+    with pytest.raises(ValueError, match="integer"):
+        check_labels([0.5], 3)
+    with pytest.raises(ValueError, match="must have 2 labels"):
+        check_labels([0, 1, 2], 3, n=2)

@@ -1,0 +1,115 @@
+"""House rules for chapter notebooks (shared/CONVENTIONS.md, 'Notebook template').
+
+The notebooks themselves run under nbval (`make test` passes `notebooks` with `--nbval-lax`); these
+tests check their shape: stripped, listed in the table of contents, and opening with the template's
+cells, with a Colab install cell that points at the repository named in _config.yml.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"]
+
+
+def toc_files() -> list[str]:
+    files = [TOC["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in TOC.get("parts", []):
+        walk(part.get("chapters"))
+    walk(TOC.get("chapters"))
+    return files
+
+
+def cells(path: pathlib.Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def test_toc_entries_exist():
+    for entry in toc_files():
+        candidates = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
+        assert any(c.exists() for c in candidates), f"_toc.yml lists {entry}, which does not exist"
+
+
+def test_repository_url_is_defined_once_and_used_everywhere():
+    assert REPO_URL.startswith("https://github.com/")
+    pattern = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+")
+    texts = [ROOT / "README.md", ROOT / "pyproject.toml", *sorted((ROOT / "book").glob("*.md")), *NOTEBOOKS]
+    for path in texts:
+        for url in pattern.findall(path.read_text()):
+            assert url.removesuffix(".git") == REPO_URL, f"{path.name} names {url}, not {REPO_URL} from _config.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+class TestChapterNotebook:
+    def test_name_and_toc(self, path):
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), "chapters are named NN_slug.ipynb"
+        assert f"notebooks/{path.stem}" in toc_files(), f"{path.name} is not listed in _toc.yml"
+
+    def test_outputs_stripped(self, path):
+        for cell in cells(path):
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs"), "notebooks are committed without outputs"
+                assert cell.get("execution_count") is None, "notebooks are committed without execution counts"
+
+    def test_colab_install_cell(self, path):
+        first = cells(path)[0]
+        src = source(first)
+        assert first["cell_type"] == "code" and "remove-cell" in tags(first)
+        assert '"google.colab" in sys.modules' in src, "install only on Colab"
+        assert "%pip install" in src and f"git+{REPO_URL}" in src, f"the install cell must use {REPO_URL}"
+        assert "torch" not in src.split("%pip install", 1)[1].replace("torch is already", ""), "never reinstall torch"
+
+    def test_title_cell(self, path):
+        second = cells(path)[1]
+        number = int(path.name[:2])
+        assert second["cell_type"] == "markdown"
+        assert re.match(rf"# {number}\. \S", source(second)), f"the title must read '# {number}. Title'"
+        assert "{cite}" in source(second), "the opening names its paper(s) with {cite}"
+
+    def test_parameters_cell(self, path):
+        params = [c for c in cells(path) if "parameters" in tags(c)]
+        assert len(params) == 1, "exactly one cell is tagged 'parameters'"
+        src = source(params[0])
+        assert re.search(r"^SEED = 0\b", src, re.M), "the parameters cell sets SEED = 0"
+        assert "DEVICE = statlearn.device()" in src
+        assert "seed_everything(SEED)" in src
+        assert cells(path).index(params[0]) <= 3, "the parameters cell comes right after the title"
+
+    def test_check_and_exercises(self, path):
+        all_cells = cells(path)
+        heads = [i for i, c in enumerate(all_cells) if c["cell_type"] == "markdown" and re.search(r"^## Check", source(c), re.M)]
+        assert heads, "a '## Check' section asserts the chapter's claim"
+        after = all_cells[heads[0] :]
+        assert any(c["cell_type"] == "code" and re.search(r"^\s*assert ", source(c), re.M) for c in after)
+        md = "\n".join(source(c) for c in all_cells if c["cell_type"] == "markdown")
+        assert "```{exercise}" in md and "```{solution}" in md, "exercises with solutions"
+
+    def test_no_machine_paths(self, path):
+        text = path.read_text()
+        for bad in ("/work/", "/home/", "/root/", "/Users/", "C:\\\\"):
+            assert bad not in text, f"{path.name} contains a machine path ({bad})"

@@ -1,0 +1,127 @@
+from typing import NamedTuple
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import statlearn
+from statlearn import data, nets, training
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.digits()
+
+
+def test_fit_classifier_learns_digits(digits):
+    statlearn.seed_everything(0)
+    model = nets.mlp(64, 10, (64,))
+    hist = training.fit(model, (digits.x_train, digits.y_train), epochs=15, lr=3e-3, val=(digits.x_test, digits.y_test), quiet=True, seed=0)
+    assert hist.epochs == 15 and set(hist) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert hist["loss"][-1] < hist["loss"][0]
+    assert not model.training
+    acc = training.accuracy(model, digits.x_test, digits.y_test)
+    assert acc > 0.9
+    ev = training.evaluate(model, digits.x_test, digits.y_test)
+    assert ev["accuracy"] == pytest.approx(acc) and ev["loss"] == pytest.approx(hist["val_loss"][-1], rel=1e-5)
+
+
+def test_fit_is_repeatable(digits):
+    def run():
+        statlearn.seed_everything(1)
+        model = nets.mlp(64, 10, (16,))
+        return training.fit(model, (digits.x_train, digits.y_train), epochs=2, quiet=True, seed=1)["loss"]
+
+    assert run() == run()
+
+
+class Terms(NamedTuple):
+    total: torch.Tensor
+    distortion: torch.Tensor
+    rate: torch.Tensor
+
+
+def test_fit_generic_objective_records_named_terms():
+    x = torch.randn(256, 3)
+    target = x @ torch.tensor([1.0, -2.0, 0.5])
+    model = torch.nn.Linear(3, 1)
+
+    def objective(m, xb, yb):
+        distortion = F.mse_loss(m(xb).squeeze(1), yb)
+        rate = m.weight.pow(2).sum()
+        return Terms(distortion + 1e-3 * rate, distortion, rate)
+
+    hist = training.fit(model, (x, target), objective=objective, epochs=60, lr=0.05, batch_size=64, quiet=True, val=(x, target))
+    assert set(hist) == {"loss", "distortion", "rate", "val_loss", "val_distortion", "val_rate"}
+    assert hist["distortion"][-1] < 0.01
+
+
+def test_fit_unlabelled_and_dataloader():
+    x = torch.randn(100, 2) + 3.0
+    centre = torch.nn.Linear(1, 2, bias=False)  # learns the mean as its weight column
+
+    def objective(m, xb):
+        return (xb - m.weight.T).pow(2).sum(1).mean()
+
+    hist = training.fit(centre, x, objective=objective, epochs=100, lr=0.1, quiet=True)
+    assert torch.allclose(centre.weight.T.squeeze(0), x.mean(0), atol=0.05)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=10)
+    hist2 = training.fit(centre, loader, objective=objective, epochs=1, quiet=True)
+    assert hist2.epochs == 1 and len(hist["loss"]) == 100
+
+
+def test_transform_hook_applies_in_training_only(digits):
+    seen = []
+
+    def transform(model, x, y):
+        seen.append(model.training)
+        return torch.zeros_like(x), y
+
+    model = nets.mlp(64, 10, ())
+    hist = training.fit(model, (digits.x_train[:64], digits.y_train[:64]), epochs=3, transform=transform, quiet=True, val=(digits.x_test, digits.y_test))
+    assert len(seen) == 3
+    # trained on blank images only, the model cannot beat guessing on real ones
+    assert hist["val_accuracy"][-1] < 0.3
+
+
+def test_fit_errors(digits):
+    model = nets.mlp(64, 10)
+    with pytest.raises(ValueError, match="epochs"):
+        training.fit(model, (digits.x_train, digits.y_train), epochs=0)
+    with pytest.raises(ValueError, match="lr"):
+        training.fit(model, (digits.x_train, digits.y_train), lr=-1)
+    with pytest.raises(ValueError, match="optimizer"):
+        training.fit(model, (digits.x_train, digits.y_train), optimizer="rmsprop-ish", quiet=True)
+    with pytest.raises(ValueError, match="same first dimension"):
+        training.fit(model, (digits.x_train, digits.y_train[:10]), quiet=True)
+    with pytest.raises(TypeError, match="objective"):
+        training.fit(model, (digits.x_train, digits.y_train), objective=lambda m, x, y: "nope", quiet=True)
+    with pytest.raises(TypeError, match="nn.Module"):
+        training.fit(lambda x: x, digits.x_train)
+    with pytest.raises(ValueError, match="same number"):
+        training.accuracy(model, digits.x_test, digits.y_test[:3])
+
+
+def test_fit_nan_loss_is_reported():
+    model = torch.nn.Linear(2, 1)
+    with pytest.raises(FloatingPointError, match="lower lr"):
+        training.fit(model, torch.randn(8, 2), objective=lambda m, x: m(x).sum() * float("nan"), quiet=True)
+
+
+def test_predict_logits_restores_mode(digits):
+    model = nets.mlp(64, 10, (8,), dropout=0.5)
+    model.train()
+    out = training.predict_logits(model, digits.x_test, batch_size=100)
+    assert out.shape == (450, 10) and model.training
+    assert torch.equal(out, training.predict_logits(model, digits.x_test))  # dropout off: deterministic
+
+
+@pytest.mark.gpu
+def test_fit_on_gpu_matches_cpu(digits):
+    def run(dev):
+        statlearn.seed_everything(0)
+        model = nets.mlp(64, 10, (32,))
+        training.fit(model, (digits.x_train, digits.y_train), epochs=3, quiet=True, seed=0, device=dev)
+        return training.predict_logits(model, digits.x_test.to(dev)).cpu()
+
+    assert torch.allclose(run("cpu"), run("cuda"), atol=1e-3)
