@@ -20,6 +20,7 @@ __all__ = [
     "check_labels",
     "check_int",
     "check_choice",
+    "as_generator",
 ]
 
 _NDIM_HINT = {1: "1-D", 2: "2-D (n_samples, n_features)", 3: "3-D", 4: "4-D (N, C, H, W)"}
@@ -72,7 +73,8 @@ def as_tensor(
             raise TypeError(f"{name} must be array-like; got {type(X).__name__}") from exc
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise TypeError(f"{name} must be numeric; got an array of dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        # np.ascontiguousarray would turn a 0-d array into shape (1,); keep scalars 0-d
+        t = torch.from_numpy(np.ascontiguousarray(arr) if arr.ndim else arr.copy())
     if dtype is None:
         dtype = torch.float64 if t.dtype == torch.float64 else torch.float32
     elif not dtype.is_floating_point:
@@ -181,3 +183,29 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def as_generator(random_state: Any, name: str = "random_state") -> torch.Generator:
+    """A CPU ``torch.Generator`` from a seed, a generator, or ``None``.
+
+    Parameters
+    ----------
+    random_state : int, torch.Generator or None
+        An int seeds a new generator; a generator is returned as it is; ``None`` seeds a new generator
+        from torch's global random state, so that ``statlearn.seed_everything`` controls it.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    torch.Generator
+        Drawing on the CPU and then moving the numbers gives the same results on every device.
+    """
+    if isinstance(random_state, torch.Generator):
+        return random_state
+    g = torch.Generator()
+    if random_state is None:
+        g.manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
+    else:
+        g.manual_seed(check_int(random_state, name, minimum=0))
+    return g

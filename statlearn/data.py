@@ -17,7 +17,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import torch
 
-from statlearn._checks import as_tensor, check_int, check_positive, check_probability
+from statlearn._checks import as_generator, as_tensor, check_int, check_positive, check_probability
 
 __all__ = [
     "Split",
@@ -53,15 +53,6 @@ def cache_dir() -> pathlib.Path:
     """The folder where downloaded datasets are kept: ``$STATLEARN_DATA`` or ``~/.cache/statlearn``."""
     env = os.environ.get("STATLEARN_DATA")
     return pathlib.Path(env).expanduser() if env else pathlib.Path.home() / ".cache" / "statlearn"
-
-
-def _generator(seed: int | None) -> torch.Generator:
-    g = torch.Generator()
-    if seed is None:
-        g.seed()
-    else:
-        g.manual_seed(check_int(seed, "seed", minimum=0))
-    return g
 
 
 def digits(
@@ -251,7 +242,7 @@ def gaussian_ring(
     n_modes = check_int(n_modes, "n_modes", minimum=1)
     radius = check_positive(radius, "radius")
     std = check_positive(std, "std", strict=False)
-    g = _generator(seed)
+    g = as_generator(seed, "seed")
     mode = torch.randint(n_modes, (n,), generator=g)
     angle = 2 * torch.pi * mode.double() / n_modes
     centres = radius * torch.stack([angle.cos(), angle.sin()], dim=1)
@@ -276,7 +267,7 @@ def two_moons(n: int, *, noise: float = 0.1, seed: int | None = None) -> tuple[t
     """
     n = check_int(n, "n", minimum=2)
     noise = check_positive(noise, "noise", strict=False)
-    g = _generator(seed)
+    g = as_generator(seed, "seed")
     n_out = n // 2
     n_in = n - n_out
     t_out = torch.rand(n_out, generator=g, dtype=torch.float64) * torch.pi
@@ -334,7 +325,7 @@ def mixture_samples(
     chol, info = torch.linalg.cholesky_ex(cov)
     if bool((info != 0).any()):
         raise ValueError("covariances must be symmetric positive-definite")
-    g = _generator(seed)
+    g = as_generator(seed, "seed")
     z = torch.multinomial(w, n, replacement=True, generator=g)
     eps = torch.randn(n, D, generator=g, dtype=torch.float64)
     x = mu[z] + torch.einsum("nij,nj->ni", chol[z], eps)

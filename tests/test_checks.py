@@ -67,3 +67,25 @@ def test_check_labels():
         check_labels([0.5], 3)
     with pytest.raises(ValueError, match="must have 2 labels"):
         check_labels([0, 1, 2], 3, n=2)
+
+
+def test_as_tensor_keeps_scalars_0d():
+    assert as_tensor(0.5).shape == ()
+    assert as_tensor(np.float64(2.0)).dtype == torch.float64
+
+
+def test_as_generator():
+    from statlearn._checks import as_generator
+
+    a, b = as_generator(3), as_generator(3)
+    assert torch.equal(torch.rand(4, generator=a), torch.rand(4, generator=b))
+    g = torch.Generator()
+    assert as_generator(g) is g
+    torch.manual_seed(0)
+    x = torch.rand(2, generator=as_generator(None))
+    torch.manual_seed(0)
+    assert torch.equal(x, torch.rand(2, generator=as_generator(None)))  # seed_everything controls None
+    with pytest.raises(ValueError):
+        as_generator(-1)
+    with pytest.raises(TypeError):
+        as_generator("seed")
