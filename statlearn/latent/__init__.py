@@ -9,7 +9,7 @@ _EXPORTS = {
     "mixture": ["KMeans", "GaussianMixture", "BernoulliMixture"],
     "hmm": ["forward", "backward", "posteriors", "viterbi", "CategoricalHMM", "GaussianHMM"],
     "vae": ["VAE", "ELBO", "VAELoss", "gaussian_kl", "reparameterize", "GaussianEncoder", "mlp_decoder", "mlp_vae"],
-    "diffusion": ["DDPM", "linear_beta_schedule", "cosine_beta_schedule"],
+    "diffusion": ["DDPM", "linear_beta_schedule", "cosine_beta_schedule", "MLPDenoiser", "ConvDenoiser"],
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
