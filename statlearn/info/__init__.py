@@ -8,8 +8,8 @@ from statlearn._lazy import lazy_exports
 _EXPORTS = {
     "measures": ["entropy", "conditional_entropy", "kl_divergence", "mutual_information", "gaussian_mutual_information"],
     "estimators": ["mi_binning", "mi_kde", "infonce", "nwj", "mine", "club", "correlated_gaussians", "SeparableCritic", "ConcatCritic", "ConditionalGaussian", "critic_objective", "train_critic", "evaluate_critic"],
-    "bottleneck": ["information_bottleneck"],
-    "vib": ["VIB"],
+    "bottleneck": ["information_bottleneck", "information_curve", "IBResult", "InformationCurve"],
+    "vib": ["VIB", "VIBLoss", "vib_loss"],
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,253 @@
+"""The deep variational information bottleneck classifier (chapter 8).
+
+Implements the deep VIB of Alemi, Fischer, Dillon and Murphy {cite}`alemi2017vib`: a stochastic
+Gaussian encoder :math:`q_\\phi(z \\mid x) = \\N(\\mu_\\phi(x), \\operatorname{diag}\\sigma^2_\\phi(x))`,
+a decoder :math:`q_\\theta(y \\mid z)` on the sampled code, and the variational bound on the
+information bottleneck {cite}`tishby2000ib` written in the book's rate-distortion form
+
+.. math:: \\text{loss} = \\underbrace{\\E_{q_\\phi(z \\mid x)}[-\\log_2 q_\\theta(y \\mid z)]}_{\\text{distortion}}
+   + \\beta\\, \\underbrace{\\KL\\big(q_\\phi(z \\mid x) \\,\\|\\, \\N(0, I)\\big) / \\ln 2}_{\\text{rate}},
+
+averaged over a batch. The distortion bounds :math:`H(Y) - I(Z; Y)` from above and the rate bounds
+:math:`I(X; Z)` from above, so the loss is a variational upper bound on the book's IB Lagrangian
+:math:`H(Y \\mid Z) + \\beta I(X; Z)`. The rate is the VAE's rate term (chapter 3): the encoder pieces
+(:class:`~statlearn.latent.vae.GaussianEncoder`, :func:`~statlearn.latent.vae.reparameterize`,
+:func:`~statlearn.latent.vae.gaussian_kl`) are the VAE's. Training uses one sample of :math:`z` per
+example (the reparameterisation trick); prediction averages the softmax over :math:`L` samples.
+Rate and distortion are reported in **bits**.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from statlearn._checks import as_tensor, check_int, check_labels, check_positive
+from statlearn.latent.vae import GaussianEncoder, gaussian_kl, reparameterize
+
+__all__ = ["VIB", "VIBLoss", "vib_loss"]
+
+_LN2 = math.log(2.0)
+
+
+class VIBLoss(NamedTuple):
+    """The VIB objective's terms, batch means in bits (scalar tensors).
+
+    Attributes
+    ----------
+    total : tensor
+        ``distortion + beta * rate``: the quantity minimised.
+    distortion : tensor
+        Cross-entropy :math:`\\E_{q(z \\mid x)}[-\\log_2 q(y \\mid z)]` (one-sample estimate by default).
+    rate : tensor
+        :math:`\\KL(q(z \\mid x) \\,\\|\\, \\N(0, I))` in closed form, in bits.
+    """
+
+    total: Tensor
+    distortion: Tensor
+    rate: Tensor
+
+
+class VIB(nn.Module):
+    """Deep variational information bottleneck classifier {cite}`alemi2017vib`.
+
+    ``x -> q(z | x) = N(mu(x), diag(exp(logvar(x))))`` (an MLP
+    :class:`~statlearn.latent.vae.GaussianEncoder`), then ``z -> logits`` (the decoder; a linear
+    softmax classifier by default, as in the paper).
+
+    In training mode ``forward`` draws one :math:`z` per example and returns its logits; in eval mode
+    it returns the log of the softmax averaged over ``n_samples_eval`` draws,
+    :math:`\\log \\frac{1}{L} \\sum_{l=1}^L \\operatorname{softmax}(f(z_l))`, which are valid logits
+    (their softmax is the averaged prediction). An attack on the model in eval mode therefore attacks
+    the sample-averaged prediction, the same one the defender uses.
+
+    Parameters
+    ----------
+    in_features : int
+        The input size ``D`` after flattening (64 for 8x8 digits).
+    num_classes : int
+        The number of classes ``C``.
+    latent_dim : int
+        The dimension ``d`` of ``z``.
+    hidden : sequence of int
+        Hidden widths of the encoder MLP.
+    decoder_hidden : sequence of int
+        Hidden widths of the decoder MLP; ``()`` (default) is a linear decoder.
+    beta : float
+        The rate weight :math:`\\beta \\ge 0` used by :meth:`loss` when none is passed.
+    n_samples_eval : int
+        The number :math:`L` of samples averaged at prediction.
+
+    Attributes
+    ----------
+    encoder : GaussianEncoder
+        ``x -> (mu, logvar)``, each ``(N, d)``.
+    decoder : nn.Module
+        ``(M, d) -> (M, C)`` logits.
+
+    Examples
+    --------
+    >>> from statlearn.training import fit
+    >>> model = VIB(64, 10, latent_dim=16, beta=1e-2)  # doctest: +SKIP
+    >>> history = fit(model, (x, y), objective=vib_loss)  # doctest: +SKIP
+    >>> history["rate"][-1], history["distortion"][-1]  # bits  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        latent_dim: int = 32,
+        *,
+        hidden: Sequence[int] = (256,),
+        decoder_hidden: Sequence[int] = (),
+        beta: float = 1e-3,
+        n_samples_eval: int = 12,
+    ) -> None:
+        super().__init__()
+        self.in_features = check_int(in_features, "in_features", minimum=1)
+        self.num_classes = check_int(num_classes, "num_classes", minimum=2)
+        self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+        self.beta = check_positive(beta, "beta", strict=False)
+        self.n_samples_eval = check_int(n_samples_eval, "n_samples_eval", minimum=1)
+        self.encoder = GaussianEncoder(self.in_features, self.latent_dim, hidden=tuple(hidden))
+        widths = [check_int(h, "decoder_hidden width", minimum=1) for h in decoder_hidden]
+        layers: list[nn.Module] = []
+        prev = self.latent_dim
+        for width in widths:
+            layers += [nn.Linear(prev, width), nn.ReLU()]
+            prev = width
+        layers.append(nn.Linear(prev, self.num_classes))
+        self.decoder = nn.Sequential(*layers)
+
+    def _input(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
+        if x.ndim < 2:
+            raise ValueError(f"x must be a batch (N, ...) with {self.in_features} features per sample; got shape {tuple(x.shape)}")
+        return x
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The encoder's parameters.
+
+        Parameters
+        ----------
+        x : (N, ...) tensor with ``in_features`` values per sample
+
+        Returns
+        -------
+        mu, logvar : (N, d) tensors
+        """
+        return self.encoder(self._input(x))
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Logits of :math:`q(y \\mid z)` for codes of any leading shape.
+
+        Parameters
+        ----------
+        z : (..., d) tensor
+
+        Returns
+        -------
+        (..., C) tensor
+        """
+        lead = z.shape[:-1]
+        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.num_classes)
+
+    def forward(self, x: Tensor, n_samples: int | None = None) -> Tensor:
+        """Logits of the classifier.
+
+        Parameters
+        ----------
+        x : (N, ...) tensor
+            Inputs with ``in_features`` values per sample.
+        n_samples : int, optional
+            Average the softmax over this many samples of :math:`z`. By default one sample (raw logits)
+            in training mode and ``n_samples_eval`` in eval mode.
+
+        Returns
+        -------
+        (N, C) tensor
+            In training mode without ``n_samples``: the logits of one sample. Otherwise
+            :math:`\\log \\frac{1}{L} \\sum_l \\operatorname{softmax}(f(z_l))`, log-probabilities that
+            act as logits.
+        """
+        mu, logvar = self.encode(x)
+        if n_samples is None:
+            if self.training:
+                return self.decode(reparameterize(mu, logvar))
+            n_samples = self.n_samples_eval
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        z = reparameterize(mu, logvar, n_samples)
+        if n_samples == 1:
+            z = z.unsqueeze(0)
+        log_probs = F.log_softmax(self.decode(z), dim=-1)  # (L, N, C)
+        return torch.logsumexp(log_probs, dim=0) - math.log(n_samples)
+
+    def loss(self, x: Tensor, y: Tensor, *, beta: float | None = None, n_samples: int = 1) -> VIBLoss:
+        """The VIB objective ``distortion + beta * rate`` on a batch, in bits.
+
+        Parameters
+        ----------
+        x : (N, ...) tensor
+            Inputs.
+        y : (N,) int64 tensor
+            Labels in ``[0, num_classes)``.
+        beta : float, optional
+            The rate weight; defaults to ``self.beta``.
+        n_samples : int
+            Samples of :math:`z` per example for the distortion's Monte Carlo estimate (1 in training,
+            as in the paper).
+
+        Returns
+        -------
+        VIBLoss
+            ``total``, ``distortion`` and ``rate`` (batch means, bits); differentiable.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` does not hold one label in ``[0, num_classes)`` per input, or ``beta < 0``.
+        """
+        b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        mu, logvar = self.encode(x)
+        y = check_labels(y, self.num_classes, n=mu.shape[0]).to(mu.device)
+        z = reparameterize(mu, logvar, n_samples)
+        if n_samples == 1:
+            z = z.unsqueeze(0)
+        logits = self.decode(z)  # (L, N, C)
+        ce = F.cross_entropy(logits.reshape(-1, self.num_classes), y.repeat(n_samples))
+        distortion = ce / _LN2
+        rate = gaussian_kl(mu, logvar).mean() / _LN2
+        return VIBLoss(total=distortion + b * rate, distortion=distortion, rate=rate)
+
+
+def vib_loss(model: VIB, x: Tensor, y: Tensor, *, beta: float | None = None) -> VIBLoss:
+    """The VIB objective as a function, for ``statlearn.training.fit(model, (x, y), objective=vib_loss)``.
+
+    Parameters
+    ----------
+    model : VIB
+        The model; its ``beta`` is used unless ``beta`` is given (bind it with ``functools.partial``).
+    x : (N, ...) tensor
+    y : (N,) int64 tensor
+    beta : float, optional
+
+    Returns
+    -------
+    VIBLoss
+        ``total``, ``distortion`` and ``rate`` in bits.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`VIB`.
+    """
+    if not isinstance(model, VIB):
+        raise TypeError(f"model must be a VIB; got {type(model).__name__}")
+    return model.loss(x, y, beta=beta)
