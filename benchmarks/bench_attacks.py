@@ -1,0 +1,122 @@
+"""Benchmark: PGD with 20 steps on a batch of 512, statlearn against its bare cost and torchattacks.
+
+Workload (issue 7): an l-infinity PGD attack (eps = 8/255, step 2/255, 20 steps, random start) on a
+batch of 512 inputs, for two models:
+
+- ``mlp``: ``statlearn.nets.mlp(784, 10, hidden=(512, 512))`` on (512, 784) inputs;
+- ``cnn``: ``statlearn.nets.cnn((1, 28, 28), 10)`` on (512, 1, 28, 28) inputs.
+
+The inputs are uniform random pixels (no dataset download). PGD costs about 20 forward and backward
+passes; the **bare cost** is exactly 20 x (forward + ``torch.autograd.grad`` with respect to the input)
+on the same batch, with nothing else. We print ``statlearn / bare`` (target <= 1.1: the projection,
+sign and clipping add little) and, when torchattacks is installed (``pip install --no-deps
+torchattacks``), ``ratio = torchattacks_time / statlearn_time`` on the same model and batch.
+
+Usage::
+
+    python benchmarks/bench_attacks.py [--quick] [--repeats R] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+import statlearn
+from statlearn.nets import cnn, mlp
+from statlearn.robust import pgd
+
+EPS, ALPHA, STEPS, BATCH = 8 / 255, 2 / 255, 20, 512
+
+
+def timed(fns: dict, repeats: int, device: torch.device) -> tuple[dict, dict]:
+    """Median wall time and median process CPU time of each function.
+
+    The functions take turns, so load on a shared machine hits all of them alike; on a CPU the process
+    CPU time is printed too, as it is far less sensitive to other processes than the wall clock.
+    """
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    wall: dict = {name: [] for name in fns}
+    cpu: dict = {name: [] for name in fns}
+    for fn in fns.values():  # warm-up
+        fn()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            sync()
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            sync()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    med = lambda d: {name: statistics.median(t) for name, t in d.items()}
+    return med(wall), med(cpu)
+
+
+def bare(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    """20 forward passes and 20 backward passes to the input, nothing else."""
+    for _ in range(STEPS):
+        xr = x.detach().requires_grad_(True)
+        loss = F.cross_entropy(model(xr), y, reduction="sum")
+        torch.autograd.grad(loss, xr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, the MLP only")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args(argv)
+    device = statlearn.device(args.device)
+    repeats = args.repeats or (3 if args.quick else 9)
+
+    try:
+        import torchattacks
+    except Exception as exc:  # not installed, or it fails to import beside this torch
+        torchattacks = None
+        why = f"{type(exc).__name__}: {exc}"
+
+    print(f"workload: PGD-linf, eps = 8/255, step 2/255, {STEPS} steps, random start, batch {BATCH}; median of {repeats}")
+    print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine()}), "
+          f"torch threads: {torch.get_num_threads()}")
+    print(f"versions: python {platform.python_version()}, torch {torch.__version__}, statlearn {statlearn.__version__}, "
+          f"torchattacks {torchattacks.__version__ if torchattacks else 'not installed'}")
+    if torchattacks is None:
+        print(f"torchattacks skipped ({why}); install it with: pip install --no-deps torchattacks")
+
+    models = {"mlp": (mlp(784, 10, hidden=(512, 512)), (784,))}
+    if not args.quick:
+        models["cnn"] = (cnn((1, 28, 28), 10), (1, 28, 28))
+    for name, (model, shape) in models.items():
+        torch.manual_seed(0)
+        model = model.to(device).eval()
+        x = torch.rand((BATCH,) + shape, device=device)
+        y = torch.randint(0, 10, (BATCH,), device=device)
+
+        fns = {
+            "bare": lambda: bare(model, x, y),
+            "statlearn": lambda: pgd(model, x, y, eps=EPS, steps=STEPS, step_size=ALPHA),
+        }
+        if torchattacks is not None:
+            attack = torchattacks.PGD(model, eps=EPS, alpha=ALPHA, steps=STEPS, random_start=True)
+            fns["torchattacks"] = lambda: attack(x, y)
+        wall, cpu = timed(fns, repeats, device)
+        for clock, t in [("wall", wall)] + ([("cpu", cpu)] if device.type == "cpu" else []):
+            line = (f"{name} [{clock:>4}]: bare 20 x (fwd + bwd) {t['bare'] * 1e3:8.1f} ms | statlearn pgd "
+                    f"{t['statlearn'] * 1e3:8.1f} ms | statlearn / bare = {t['statlearn'] / t['bare']:.3f}")
+            if torchattacks is not None:
+                line += (f" | torchattacks {t['torchattacks'] * 1e3:8.1f} ms | "
+                         f"ratio = torchattacks / statlearn = {t['torchattacks'] / t['statlearn']:.3f}")
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

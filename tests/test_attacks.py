@@ -1,0 +1,465 @@
+"""Tests of statlearn.robust.attacks: the threat-model invariants, closed forms and every error path."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import statlearn
+from statlearn.robust import cw_l2, fgsm, pgd, robust_accuracy
+
+D, C = 6, 3
+
+
+def small_model(dtype=torch.float32, dropout=0.0) -> nn.Module:
+    torch.manual_seed(0)
+    layers = [nn.Linear(D, 16), nn.Tanh()]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(16, C))
+    return nn.Sequential(*layers).to(dtype)
+
+
+def random_batch(seed: int, n: int, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, D, generator=g, dtype=dtype)
+    # some pixels exactly at the box's faces, as in real images
+    x = torch.where(x < 0.15, torch.zeros_like(x), torch.where(x > 0.85, torch.ones_like(x), x))
+    y = torch.randint(0, C, (n,), generator=g)
+    return x, y
+
+
+def no_param_grads(model: nn.Module) -> bool:
+    return all(p.grad is None for p in model.parameters())
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    from statlearn.data import digits
+
+    return digits(seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(digits_split):
+    from statlearn.nets import mlp
+    from statlearn.training import fit
+
+    statlearn.seed_everything(0)
+    model = mlp(64, 10, (64,))
+    fit(model, (digits_split.x_train, digits_split.y_train), epochs=30, lr=3e-3, quiet=True, seed=0)
+    model.zero_grad(set_to_none=True)
+    return model
+
+
+# --------------------------------------------------------------------------------------------------
+# properties over random inputs
+# --------------------------------------------------------------------------------------------------
+ATTACKS = {
+    "fgsm": lambda m, x, y, eps, tg, g: fgsm(m, x, y, eps=eps, targeted=tg),
+    "pgd_linf": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=5, targeted=tg, generator=g),
+    "pgd_l2": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=5, norm="l2", targeted=tg, generator=g),
+    "pgd_l2_restarts": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=3, norm="l2", restarts=3, generator=g),
+    "pgd_linf_fixed_step": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=4, step_size=0.3, random_start=False),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(ATTACKS)),
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 6),
+    eps=st.floats(0.0, 1.5),
+    per_sample=st.booleans(),
+    targeted=st.booleans(),
+    training=st.booleans(),
+    float64=st.booleans(),
+)
+def test_threat_model_invariants(name, seed, n, eps, per_sample, targeted, training, float64):
+    dtype = torch.float64 if float64 else torch.float32
+    model = small_model(dtype)
+    model.train(training)
+    x, y = random_batch(seed, n, dtype)
+    x_before = x.clone()
+    budget = eps
+    if per_sample:
+        budget = torch.rand(n, generator=torch.Generator().manual_seed(seed + 1), dtype=dtype) * eps
+    eps_rows = budget if per_sample else torch.full((n,), eps, dtype=dtype)
+    x_adv = ATTACKS[name](model, x, y, budget, targeted, torch.Generator().manual_seed(seed))
+
+    assert torch.equal(x, x_before), "x must not be mutated"
+    assert model.training == training, "model.training must be restored"
+    assert no_param_grads(model), "no gradient may be left on the parameters"
+    assert not x_adv.requires_grad and x_adv.grad_fn is None
+    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and x_adv.device == x.device
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    delta = (x_adv - x).flatten(1)
+    tol = 1e-6 if dtype == torch.float32 else 1e-12
+    if "l2" in name:
+        assert (delta.norm(dim=1) <= eps_rows * (1 + tol) + tol).all()
+    else:
+        assert (delta.abs().amax(dim=1) <= eps_rows + tol).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 5), training=st.booleans())
+def test_cw_invariants(seed, n, training):
+    model = small_model()
+    model.train(training)
+    x, y = random_batch(seed, n)
+    x_before = x.clone()
+    x_adv = cw_l2(model, x, y, search_steps=3, steps=10, lr=0.1)
+    assert torch.equal(x, x_before)
+    assert model.training == training
+    assert no_param_grads(model)
+    assert not x_adv.requires_grad
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    # a row is either untouched or misclassified
+    changed = (x_adv != x).flatten(1).any(dim=1)
+    with torch.no_grad():
+        pred = model(x_adv).argmax(dim=1)
+    assert (pred[changed] != y[changed]).all()
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+@pytest.mark.parametrize("random_start", [True, False])
+def test_eps_zero_returns_x(norm, random_start):
+    model = small_model()
+    x, y = random_batch(3, 8)
+    assert torch.equal(fgsm(model, x, y, eps=0.0), x)
+    out = pgd(model, x, y, eps=0.0, steps=5, norm=norm, random_start=random_start, restarts=2)
+    assert torch.equal(out, x)
+    assert torch.equal(pgd(model, x, y, eps=torch.zeros(8), steps=3, norm=norm), x)
+
+
+# --------------------------------------------------------------------------------------------------
+# closed forms and consistency
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("targeted", [False, True])
+def test_fgsm_on_linear_model_equals_closed_form(targeted):
+    torch.manual_seed(1)
+    lin = nn.Linear(D, C).double()
+    x, y = random_batch(5, 32, torch.float64)
+    eps = 0.1
+    W, b = lin.weight.detach(), lin.bias.detach()
+    p = torch.softmax(x @ W.T + b, dim=1)
+    grad = (p - F.one_hot(y, C).double()) @ W  # d/dx of cross-entropy, row by row
+    step = -eps if targeted else eps
+    expected = (x + step * grad.sign()).clamp(0, 1)
+    torch.testing.assert_close(fgsm(lin, x, y, eps=eps, targeted=targeted), expected, rtol=0, atol=1e-12)
+
+
+def test_fgsm_on_log_probabilities_equals_fgsm_on_logits():
+    model = small_model()
+    log_model = nn.Sequential(model, nn.LogSoftmax(dim=1))
+    x, y = random_batch(7, 16)
+    torch.testing.assert_close(fgsm(log_model, x, y, eps=0.2), fgsm(model, x, y, eps=0.2))
+
+
+def test_fgsm_is_one_pgd_step_without_random_start():
+    model = small_model()
+    x, y = random_batch(8, 16)
+    ref = pgd(model, x, y, eps=0.2, steps=1, step_size=0.2, random_start=False)
+    torch.testing.assert_close(fgsm(model, x, y, eps=0.2), ref)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        functools.partial(pgd, eps=0.3, steps=6, norm="linf", restarts=2),
+        functools.partial(pgd, eps=0.8, steps=6, norm="l2", restarts=2),
+        functools.partial(pgd, eps=0.3, steps=6, norm="l2", random_start=True),
+    ],
+    ids=["linf", "l2", "l2-single"],
+)
+def test_batch_consistency_with_seeded_generator(attack):
+    model = small_model(torch.float64)
+    x, y = random_batch(11, 7, torch.float64)
+    batch = attack(model, x, y, generator=torch.Generator().manual_seed(123))
+    for i in range(x.shape[0]):
+        alone = attack(model, x[i : i + 1], y[i : i + 1], generator=torch.Generator().manual_seed(123))
+        torch.testing.assert_close(batch[i : i + 1], alone, rtol=0, atol=1e-9)
+
+
+def test_batch_consistency_fgsm_and_cw():
+    model = small_model(torch.float64)
+    x, y = random_batch(12, 5, torch.float64)
+    batch_f = fgsm(model, x, y, eps=0.2)
+    batch_c = cw_l2(model, x, y, search_steps=3, steps=20, lr=0.1)
+    for i in range(x.shape[0]):
+        torch.testing.assert_close(batch_f[i : i + 1], fgsm(model, x[i : i + 1], y[i : i + 1], eps=0.2))
+        alone = cw_l2(model, x[i : i + 1], y[i : i + 1], search_steps=3, steps=20, lr=0.1)
+        torch.testing.assert_close(batch_c[i : i + 1], alone, rtol=0, atol=1e-9)
+
+
+def test_per_sample_eps_matches_rowwise_attacks():
+    model = small_model(torch.float64)
+    x, y = random_batch(13, 4, torch.float64)
+    eps = torch.tensor([0.0, 0.05, 0.2, 0.4], dtype=torch.float64)
+    for norm in ("linf", "l2"):
+        out = pgd(model, x, y, eps=eps, steps=5, norm=norm, generator=torch.Generator().manual_seed(0))
+        for i in range(4):
+            row = pgd(model, x[i : i + 1], y[i : i + 1], eps=float(eps[i]), steps=5, norm=norm, generator=torch.Generator().manual_seed(0))
+            torch.testing.assert_close(out[i : i + 1], row, rtol=0, atol=1e-9)
+
+
+def test_seeded_generator_reproducible_and_random_start_varies():
+    model = small_model()
+    x, y = random_batch(14, 10)
+    a = pgd(model, x, y, eps=0.3, steps=0, generator=torch.Generator().manual_seed(5))
+    b = pgd(model, x, y, eps=0.3, steps=0, generator=torch.Generator().manual_seed(5))
+    c = pgd(model, x, y, eps=0.3, steps=0, generator=torch.Generator().manual_seed(6))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.equal(a, x)
+
+
+def test_attack_uses_eval_mode_and_works_under_no_grad():
+    model = small_model(dropout=0.5)
+    x, y = random_batch(15, 16)
+    model.train()
+    with torch.no_grad():
+        in_train = fgsm(model, x, y, eps=0.1)
+    assert model.training
+    model.eval()
+    torch.testing.assert_close(in_train, fgsm(model, x, y, eps=0.1))
+
+
+def test_input_that_requires_grad():
+    model = small_model()
+    x, y = random_batch(17, 6)
+    x.requires_grad_(True)
+    for attack in (
+        functools.partial(fgsm, eps=0.1),
+        functools.partial(pgd, eps=0.1, steps=3),
+        functools.partial(pgd, eps=0.5, steps=3, norm="l2", restarts=2),
+        functools.partial(cw_l2, steps=3, search_steps=2),
+    ):
+        out = attack(model, x, y)
+        assert not out.requires_grad and x.grad is None
+    assert no_param_grads(model)
+
+
+def test_numpy_input_and_custom_loss():
+    model = small_model()
+    x, y = random_batch(16, 6)
+    out = pgd(model, x.numpy(), y.numpy(), eps=0.1, steps=3, random_start=False)
+    torch.testing.assert_close(out, pgd(model, x, y, eps=0.1, steps=3, random_start=False))
+    # a margin loss instead of cross-entropy still stays in the ball
+    margin = lambda logits, t: -logits.gather(1, t[:, None]).squeeze(1) + logits.amax(dim=1)
+    out = pgd(model, x, y, eps=0.1, steps=3, loss_fn=margin)
+    assert (out - x).abs().max() <= 0.1 + 1e-6
+
+
+# --------------------------------------------------------------------------------------------------
+# strength on a trained model
+# --------------------------------------------------------------------------------------------------
+def test_robust_accuracy_ordering(trained, digits_split):
+    x, y = digits_split.x_test, digits_split.y_test
+    clean = robust_accuracy(trained, x, y)
+    from statlearn.training import accuracy
+
+    assert clean == pytest.approx(accuracy(trained, x, y))
+    assert clean > 0.9
+    for eps in (0.05, 0.1):
+        acc_fgsm = robust_accuracy(trained, x, y, functools.partial(fgsm, eps=eps), batch_size=128)
+        acc_pgd = robust_accuracy(trained, x, y, functools.partial(pgd, eps=eps, steps=20), batch_size=128)
+        assert acc_pgd <= acc_fgsm <= clean
+        assert acc_pgd < clean - 0.05
+    assert no_param_grads(trained)
+
+
+def test_robust_accuracy_does_not_depend_on_batch_size(trained, digits_split):
+    x, y = digits_split.x_test[:100], digits_split.y_test[:100]
+    det = functools.partial(pgd, eps=0.1, steps=5, random_start=False)
+    assert robust_accuracy(trained, x, y, det, batch_size=7) == robust_accuracy(trained, x, y, det, batch_size=100)
+
+
+def test_restarts_never_lose_a_success(trained, digits_split):
+    x, y = digits_split.x_test[:200], digits_split.y_test[:200]
+    one = pgd(trained, x, y, eps=0.08, steps=5, generator=torch.Generator().manual_seed(0))
+    many = pgd(trained, x, y, eps=0.08, steps=5, restarts=4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        fooled_one = trained(one).argmax(1) != y
+        fooled_many = trained(many).argmax(1) != y
+    assert (fooled_many | ~fooled_one).all(), "the first restart is the single run; its successes are kept"
+    assert fooled_many.sum() >= fooled_one.sum()
+
+
+def test_targeted_pgd_reaches_the_target(trained, digits_split):
+    x = digits_split.x_test[:100]
+    target = (digits_split.y_test[:100] + 1) % 10
+    x_adv = pgd(trained, x, target, eps=0.3, steps=40, targeted=True, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        hit = (trained(x_adv).argmax(1) == target).float().mean().item()
+    assert hit > 0.9
+
+
+def test_cw_succeeds_with_no_more_distortion_than_pgd_l2_needs(trained, digits_split):
+    x, y = digits_split.x_test[:40], digits_split.y_test[:40]
+    with torch.no_grad():
+        keep = trained(x).argmax(1) == y
+    x, y = x[keep], y[keep]
+    x_cw = cw_l2(trained, x, y, lr=0.1, steps=100)
+    with torch.no_grad():
+        success = trained(x_cw).argmax(1) != y
+    assert success.float().mean() >= 0.95
+    l2_cw = (x_cw - x).flatten(1).norm(dim=1)
+
+    # smallest PGD-L2 budget that fools each row, by bisection with per-sample eps
+    lo, hi = torch.zeros(len(y)), torch.full((len(y),), 4.0)
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        x_pgd = pgd(trained, x, y, eps=mid, steps=30, norm="l2", random_start=False)
+        with torch.no_grad():
+            fooled = trained(x_pgd).argmax(1) != y
+        hi = torch.where(fooled, mid, hi)
+        lo = torch.where(fooled, lo, mid)
+    both = success & (hi < 4.0)
+    assert both.sum() >= 0.9 * len(y)
+    # C&W commits to the runner-up class through its margin loss, so on a few rows it lands on a farther
+    # class than PGD's cross-entropy does; on average it needs no more than PGD-L2 (within 5%)
+    assert l2_cw[both].mean() <= 1.05 * hi[both].mean()
+    assert (l2_cw[both] <= hi[both] * 1.02).float().mean() >= 0.7
+
+
+def test_cw_targeted_and_returns_x_where_it_fails(trained, digits_split):
+    x, y = digits_split.x_test[:30], digits_split.y_test[:30]
+    target = (y + 3) % 10
+    x_adv = cw_l2(trained, x, target, targeted=True, lr=0.1, steps=100)
+    with torch.no_grad():
+        pred = trained(x_adv).argmax(1)
+    changed = (x_adv != x).flatten(1).any(1)
+    assert (pred[changed] == target[changed]).all() and changed.float().mean() > 0.9
+    # hopeless budget: one Adam step with a tiny c finds nothing, so x comes back unchanged
+    # (rows the model already gets wrong are adversarial from the start and come back moved by ~1e-6)
+    with torch.no_grad():
+        correct = trained(x).argmax(1) == y
+    weak = cw_l2(trained, x, y, c_init=1e-9, search_steps=1, steps=1, lr=1e-4)
+    assert correct.sum() >= 25 and torch.equal(weak[correct], x[correct])
+    assert (weak[~correct] - x[~correct]).abs().max() < 1e-5
+    # a confidence margin costs more distortion
+    x0 = cw_l2(trained, x, y, lr=0.1, steps=60, search_steps=5)
+    x5 = cw_l2(trained, x, y, lr=0.1, steps=60, search_steps=5, confidence=5.0)
+    with torch.no_grad():
+        logits = trained(x5)
+    ok = (x5 != x).flatten(1).any(1)
+    z_y = logits.gather(1, y[:, None]).squeeze(1)
+    z_other = logits.scatter(1, y[:, None], float("-inf")).amax(1)
+    assert ok.float().mean() > 0.9 and (z_other - z_y)[ok].min() > 5.0 - 1e-4
+    assert (x5 - x).flatten(1).norm(dim=1)[ok].mean() > (x0 - x).flatten(1).norm(dim=1)[ok].mean()
+
+
+# --------------------------------------------------------------------------------------------------
+# every error path
+# --------------------------------------------------------------------------------------------------
+def _calls():
+    m = small_model()
+    x, y = random_batch(0, 4)
+    return m, x, y
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, x, y: fgsm(m, x, y, eps=-0.1),
+        lambda m, x, y: fgsm(m, x, y, eps=float("nan")),
+        lambda m, x, y: pgd(m, x, y, eps=-1e-3, steps=3),
+        lambda m, x, y: pgd(m, x, y, eps=torch.tensor([0.1, -0.1, 0.1, 0.1]), steps=3),
+        lambda m, x, y: pgd(m, x, y, eps=torch.tensor([0.1, 0.1]), steps=3),
+        lambda m, x, y: pgd(m, x, y, eps=torch.tensor([0.1, float("inf"), 0.1, 0.1]), steps=3),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=3, step_size=-0.1),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=-1),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=3, restarts=0),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=3, norm="l1"),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=3, norm="Linf"),
+        lambda m, x, y: fgsm(m, x + 1.5, y, eps=0.1),
+        lambda m, x, y: fgsm(m, x - 0.5, y, eps=0.1),
+        lambda m, x, y: pgd(m, x * 2, y, eps=0.1, steps=3),
+        lambda m, x, y: cw_l2(m, x - 1, y),
+        lambda m, x, y: robust_accuracy(m, x + 2, y),
+        lambda m, x, y: fgsm(m, torch.full_like(x, float("nan")), y, eps=0.1),
+        lambda m, x, y: fgsm(m, x[0], y, eps=0.1),
+        lambda m, x, y: fgsm(m, x, y + C, eps=0.1),
+        lambda m, x, y: fgsm(m, x, y - 10, eps=0.1),
+        lambda m, x, y: pgd(m, x, torch.full_like(y, C), eps=0.1, steps=3),
+        lambda m, x, y: pgd(m, x, torch.full_like(y, C), eps=0.1, steps=0, restarts=2),
+        lambda m, x, y: cw_l2(m, x, y + C),
+        lambda m, x, y: robust_accuracy(m, x, y + C),
+        lambda m, x, y: fgsm(m, x, y[:2], eps=0.1),
+        lambda m, x, y: fgsm(m, x, y.float() + 0.5, eps=0.1),
+        lambda m, x, y: fgsm(m, x, y.bool(), eps=0.1),
+        lambda m, x, y: fgsm(m, x, y[:, None], eps=0.1),
+        lambda m, x, y: cw_l2(m, x, y, confidence=-1.0),
+        lambda m, x, y: cw_l2(m, x, y, c_init=0.0),
+        lambda m, x, y: cw_l2(m, x, y, lr=0.0),
+        lambda m, x, y: cw_l2(m, x, y, search_steps=0),
+        lambda m, x, y: cw_l2(m, x, y, steps=0),
+        lambda m, x, y: robust_accuracy(m, x, y, batch_size=0),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, loss_fn=lambda logits, t: F.cross_entropy(logits, t)),
+        lambda m, x, y: fgsm(nn.Linear(D, 1), x, torch.zeros(4, dtype=torch.long) + 1, eps=0.1),
+    ],
+)
+def test_value_errors(call):
+    m, x, y = _calls()
+    with pytest.raises(ValueError):
+        call(m, x, y)
+    assert no_param_grads(m)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, x, y: fgsm(m, x, y, eps="0.1"),
+        lambda m, x, y: fgsm(lambda t: t, x, y, eps=0.1),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2.5),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, loss_fn="ce"),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, generator=0),
+        lambda m, x, y: robust_accuracy(m, x, y, attack="fgsm"),
+    ],
+)
+def test_type_errors(call):
+    m, x, y = _calls()
+    with pytest.raises(TypeError):
+        call(m, x, y)
+
+
+def test_mode_restored_after_an_error():
+    m, x, y = _calls()
+    m.train()
+    with pytest.raises(ValueError):
+        fgsm(m, x, y + C, eps=0.1)
+    assert m.training
+
+
+# --------------------------------------------------------------------------------------------------
+# GPU
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.gpu
+def test_cpu_and_cuda_agree():
+    model = small_model(torch.float64)
+    x, y = random_batch(21, 64, torch.float64)
+    gen = lambda dev: torch.Generator(device=dev).manual_seed(0)
+    cuda = torch.device("cuda")
+    model_c = small_model(torch.float64).to(cuda)
+    for attack in (
+        functools.partial(fgsm, eps=0.1),
+        functools.partial(pgd, eps=0.1, steps=10, random_start=False),
+        functools.partial(pgd, eps=0.5, steps=10, norm="l2", random_start=False),
+        functools.partial(cw_l2, steps=30, search_steps=3, lr=0.1),
+    ):
+        a = attack(model, x, y)
+        b = attack(model_c, x.to(cuda), y.to(cuda))
+        assert b.device.type == "cuda"
+        torch.testing.assert_close(a, b.cpu(), rtol=0, atol=1e-6)
+    # a CPU generator drives a CUDA attack
+    out = pgd(model_c, x.to(cuda), y.to(cuda), eps=0.1, steps=3, generator=gen("cpu"))
+    assert out.device.type == "cuda" and (out - x.to(cuda)).abs().max() <= 0.1 + 1e-12
+    assert robust_accuracy(model_c, x.to(cuda), y.to(cuda), functools.partial(fgsm, eps=0.1)) == robust_accuracy(
+        model, x, y, functools.partial(fgsm, eps=0.1)
+    )
