@@ -8,7 +8,6 @@ PIP    := $(PY) -m pip
 PINS   := constraints/ci.txt
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: help install book test test-unit test-notebooks test-book bench bench-install seeds clean
@@ -34,6 +33,7 @@ install: $(STAMP)
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(PY) tools/check_book.py _build/html
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
