@@ -22,6 +22,9 @@ def built_book(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("book")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
+    # local extensions are found relative to the config file, which moves to tmp here
+    local = config.get("sphinx", {}).get("local_extensions") or {}
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in local.items()}
     config_path = tmp / "_config.yml"
     config_path.write_text(yaml.safe_dump(config))
     jb = pathlib.Path(sys.executable).parent / "jupyter-book"
@@ -52,5 +55,7 @@ def test_book_pages_exist(built_book):
     for part in toc["parts"]:
         for chapter in part["chapters"]:
             assert (html / f"{chapter['file']}.html").exists(), chapter["file"]
+    chapter = (html / "notebooks/01_gaussian_mixtures_em.html").read_text()
+    assert "Exercise 1.1" in chapter and 'class="eqno">(1.1)' in chapter  # numbered per chapter
     bib = (html / "book/bibliography.html").read_text()
     assert "Dempster" in bib and "Cohen" in bib
