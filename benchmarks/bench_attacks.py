@@ -31,6 +31,8 @@ import statlearn
 from statlearn.nets import cnn, mlp
 from statlearn.robust import pgd
 
+from _common import cpu_name
+
 EPS, ALPHA, STEPS, BATCH = 8 / 255, 2 / 255, 20, 512
 
 
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         why = f"{type(exc).__name__}: {exc}"
 
     print(f"workload: PGD-linf, eps = 8/255, step 2/255, {STEPS} steps, random start, batch {BATCH}; median of {repeats}")
-    print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or platform.machine()}), "
+    print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()}), "
           f"torch threads: {torch.get_num_threads()}")
     print(f"versions: python {platform.python_version()}, torch {torch.__version__}, statlearn {statlearn.__version__}, "
           f"torchattacks {torchattacks.__version__ if torchattacks else 'not installed'}")

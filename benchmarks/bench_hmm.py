@@ -13,7 +13,6 @@ Run: ``python benchmarks/bench_hmm.py [--quick]`` (``--quick``: one repeat inste
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 import warnings
@@ -24,18 +23,10 @@ import torch
 import statlearn
 from statlearn.latent import GaussianHMM
 
+from _common import cpu_name
+
 K, D, N_SEQ, SEQ_LEN, N_ITER, LONG_T = 8, 4, 500, 200, 10, 100_000
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def sync(device: torch.device) -> None:

@@ -19,7 +19,6 @@ pomegranate is skipped with a message when it is not installed.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 import warnings
@@ -29,6 +28,8 @@ import torch
 
 import statlearn
 from statlearn.latent import GaussianMixture
+
+from _common import cpu_name
 
 
 def make_data(n: int, d: int, k: int, seed: int = 0) -> tuple[np.ndarray, dict]:
@@ -43,16 +44,6 @@ def make_data(n: int, d: int, k: int, seed: int = 0) -> tuple[np.ndarray, dict]:
     init = dict(weights=np.full(k, 1.0 / k), means=means, precisions=np.stack([prec] * k))
     return X, init
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(fn, repeats: int, sync=None) -> tuple[float, object]:

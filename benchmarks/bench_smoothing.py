@@ -19,7 +19,6 @@ forward-pass cost measured in the same run.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -30,6 +29,8 @@ from torch import nn
 import statlearn
 from statlearn.nets import Normalize, cnn, mlp
 from statlearn.robust import Smooth
+
+from _common import cpu_name
 
 
 def _sync(device: torch.device) -> None:
@@ -47,16 +48,6 @@ def _median_time(fn, repeats: int, device: torch.device) -> float:
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def bench_model(name: str, model: nn.Module, shape: tuple[int, ...], *, n0: int, n: int, batch_size: int,
@@ -122,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print("bench_smoothing: Smooth.certify(n0=100, n={:,}, alpha=0.001, batch_size=1000)".format(n))
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, statlearn {statlearn.__version__}")
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     print(f"device {device} ({where}), torch threads {torch.get_num_threads()}")
 
     bench_model("digits CNN (statlearn.nets.cnn)", cnn((1, 8, 8), 10), (1, 8, 8), n0=100, n=n,
