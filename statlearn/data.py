@@ -125,6 +125,7 @@ def _torchvision_split(
     factory_name: str,
     *,
     flat: bool,
+    binarize: bool,
     root: str | os.PathLike | None,
     download: bool,
     device: torch.device | str | None,
@@ -149,6 +150,8 @@ def _torchvision_split(
     def to_tensors(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
         data = torch.as_tensor(np.asarray(ds.data))
         x = data.float() / 255.0
+        if binarize:
+            x = (x > 0.5).float()
         x = x.permute(0, 3, 1, 2) if x.ndim == 4 else x.unsqueeze(1)  # (N, C, H, W)
         if flat:
             x = x.reshape(x.shape[0], -1)
@@ -161,13 +164,15 @@ def _torchvision_split(
 def mnist(
     *,
     flat: bool = False,
+    binarize: bool = False,
     root: str | os.PathLike | None = None,
     download: bool = True,
     device: torch.device | str | None = None,
 ) -> Split:
     """MNIST (60,000 + 10,000 images of 28x28 digits) through torchvision, cached in ``cache_dir()``.
 
-    Returns ``(N, 1, 28, 28)`` images in [0, 1] (``(N, 784)`` when ``flat``).
+    Returns ``(N, 1, 28, 28)`` images in [0, 1] (``(N, 784)`` when ``flat``); ``binarize`` thresholds
+    pixels at 0.5, as in :func:`digits`.
 
     Raises
     ------
@@ -175,31 +180,33 @@ def mnist(
         If torchvision is missing or the files cannot be downloaded; the message names the offline
         alternative, :func:`digits`.
     """
-    return _torchvision_split("mnist", "MNIST", flat=flat, root=root, download=download, device=device)
+    return _torchvision_split("mnist", "MNIST", flat=flat, binarize=binarize, root=root, download=download, device=device)
 
 
 def fashion_mnist(
     *,
     flat: bool = False,
+    binarize: bool = False,
     root: str | os.PathLike | None = None,
     download: bool = True,
     device: torch.device | str | None = None,
 ) -> Split:
     """Fashion-MNIST (28x28 grey images of clothes, 10 classes) through torchvision; see :func:`mnist`."""
     return _torchvision_split(
-        "fashion_mnist", "FashionMNIST", flat=flat, root=root, download=download, device=device
+        "fashion_mnist", "FashionMNIST", flat=flat, binarize=binarize, root=root, download=download, device=device
     )
 
 
 def cifar10(
     *,
     flat: bool = False,
+    binarize: bool = False,
     root: str | os.PathLike | None = None,
     download: bool = True,
     device: torch.device | str | None = None,
 ) -> Split:
     """CIFAR-10 (32x32 colour images, 10 classes) through torchvision, as ``(N, 3, 32, 32)``; see :func:`mnist`."""
-    return _torchvision_split("cifar10", "CIFAR10", flat=flat, root=root, download=download, device=device)
+    return _torchvision_split("cifar10", "CIFAR10", flat=flat, binarize=binarize, root=root, download=download, device=device)
 
 
 DATASETS: dict[str, Callable[..., Split]] = {

@@ -143,6 +143,7 @@ def fit(
     transform: Transform | None = None,
     val: tuple[torch.Tensor, ...] | None = None,
     grad_clip: float | None = None,
+    scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
     device: torch.device | str | None = None,
     quiet: bool = False,
     seed: int | None = None,
@@ -173,6 +174,10 @@ def fit(
         Validation data, scored with the same objective after each epoch (keys ``val_loss``, ``val_<term>``).
     grad_clip : float, optional
         Clip the gradient's global norm to this value.
+    scheduler : callable, optional
+        ``scheduler(optimizer)`` returning a learning-rate scheduler, stepped once per epoch, e.g.
+        ``lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, [30], gamma=0.2)``. The per-epoch
+        learning rate is recorded as ``history["lr"]``.
     device : torch.device or str, optional
     quiet : bool
         Hide the progress bar.
@@ -207,6 +212,7 @@ def fit(
     if not params and not isinstance(optimizer, torch.optim.Optimizer):
         raise ValueError("model has no trainable parameters")
     opt = _optimizer(optimizer, params, lr, weight_decay)
+    sched = scheduler(opt) if scheduler is not None else None
 
     def to_device(batch: Any) -> tuple[torch.Tensor, ...]:
         batch = batch if isinstance(batch, (tuple, list)) else (batch,)
@@ -246,6 +252,9 @@ def fit(
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * n
         record("", sums, count)
+        if sched is not None:
+            history.setdefault("lr", []).append(opt.param_groups[0]["lr"])
+            sched.step()
         if val is not None:
             record("val_", _score(model, objective, to_device(val), batch_size=max(batch_size, 1024)), 1)
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")

@@ -104,6 +104,7 @@ def test_online_loader_converts_to_split(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "torchvision", fake)
     s = data.mnist(root=tmp_path)
     assert s.x_train.shape == (6, 1, 28, 28) and float(s.x_train.max()) == 1.0
+    assert set(data.load("mnist", root=tmp_path, binarize=True).x_test.unique().tolist()) == {1.0}
     assert data.fashion_mnist(root=tmp_path, flat=True).x_test.shape == (4, 784)
     c = data.cifar10(root=tmp_path)
     assert c.x_train.shape == (6, 3, 32, 32) and c.y_train.dtype == torch.int64

@@ -125,3 +125,13 @@ def test_fit_on_gpu_matches_cpu(digits):
         return training.predict_logits(model, digits.x_test.to(dev)).cpu()
 
     assert torch.allclose(run("cpu"), run("cuda"), atol=1e-3)
+
+
+def test_fit_scheduler_steps_per_epoch(digits):
+    model = nets.mlp(64, 10, ())
+    hist = training.fit(
+        model, (digits.x_train, digits.y_train), epochs=4, lr=1e-2, quiet=True,
+        scheduler=lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, [2], gamma=0.1),
+    )
+    assert hist["lr"] == pytest.approx([1e-2, 1e-2, 1e-3, 1e-3])
+    assert "lr" not in training.fit(model, (digits.x_train, digits.y_train), epochs=1, quiet=True)
