@@ -1,20 +1,30 @@
 """statlearn: the helper package of the statlearn book.
 
-Small, tested, GPU-ready implementations of the models in the book, grouped as the book is:
-``statlearn.latent`` (Part I), ``statlearn.info`` (Part II) and ``statlearn.robust`` (Part III), on top of
-shared ``data``, ``nets``, ``training`` and ``plotting`` modules.
+Small, tested, GPU-ready implementations of the models in the book, grouped as the book
+is: ``statlearn.latent`` (Part I), ``statlearn.info`` (Part II) and ``statlearn.robust``
+(Part III), on top of shared ``data``, ``nets``, ``training`` and ``plotting`` modules.
 
-``import statlearn`` is cheap: it imports torch and numpy only; scikit-learn, matplotlib and
-torchvision are imported by the functions that need them.
+``import statlearn`` is cheap: it imports torch and numpy only; the subpackages and
+modules are imported on first use (``statlearn.latent.GaussianMixture`` works after a
+bare ``import statlearn``), and scikit-learn, matplotlib and torchvision by the
+functions that need them.
+
+Devices: computation follows the input's (or the model's) device, as in PyTorch;
+:func:`device` is what the chapters use to place data and models, and a device this
+machine lacks is a ``ValueError``.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
+from typing import Any
 
 import numpy as np
 import torch
+
+from statlearn._checks import _mps_available, check_device
 
 __version__ = "0.1.0"
 
@@ -22,17 +32,34 @@ __all__ = ["__version__", "device", "seed_everything"]
 
 _DEVICE_ENV = "STATLEARN_DEVICE"
 
+# subpackages and modules reachable as attributes, imported on first use (PEP 562)
+_SUBMODULES = (
+    "latent",
+    "info",
+    "robust",
+    "data",
+    "nets",
+    "training",
+    "plotting",
+    "book",
+)
 
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULES))
 
 
 def device(prefer: str | torch.device | None = None) -> torch.device:
     """The device statlearn computes on.
 
-    Order of choice: ``prefer`` if given, else the environment variable ``STATLEARN_DEVICE``, else
-    CUDA when available, then Apple's MPS, then the CPU.
+    Order of choice: ``prefer`` if given, else the environment variable
+    ``STATLEARN_DEVICE``, else CUDA when available, then Apple's MPS, then the CPU.
 
     Parameters
     ----------
@@ -46,7 +73,8 @@ def device(prefer: str | torch.device | None = None) -> torch.device:
     Raises
     ------
     ValueError
-        If the requested device is not a device name or is not available on this machine.
+        If the requested device is not a device name or is not available on this
+        machine.
     """
     choice = prefer if prefer is not None else os.environ.get(_DEVICE_ENV) or None
     if choice is None:
@@ -55,23 +83,14 @@ def device(prefer: str | torch.device | None = None) -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    source = "prefer" if prefer is not None else f"${_DEVICE_ENV}"
-    try:
-        dev = torch.device(choice)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"{source} must name a torch device such as 'cpu' or 'cuda'; got {choice!r}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"{source} asks for {choice!r} but CUDA is not available on this machine; use 'cpu'")
-    if dev.type == "mps" and not _mps_available():
-        raise ValueError(f"{source} asks for {choice!r} but MPS is not available on this machine; use 'cpu'")
-    return dev
+    return check_device(choice, "prefer" if prefer is not None else f"${_DEVICE_ENV}")
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's random generators (CPU and every CUDA device).
 
-    On the CPU, statlearn's computations are then deterministic run to run. GPU kernels may still
-    differ in the last bits between runs.
+    On the CPU, statlearn's computations are then deterministic run to run. GPU kernels
+    may still differ in the last bits between runs.
 
     Parameters
     ----------

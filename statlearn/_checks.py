@@ -1,7 +1,17 @@
 """Input validation shared by every statlearn module.
 
-Bad user input raises ``ValueError`` (or ``TypeError``) saying what was expected and what came, so that
-every module words its errors the same way.
+Bad user input raises ``ValueError`` (or ``TypeError``) saying what was expected and
+what came, so that every module words its errors the same way.
+
+Two helpers carry the package's array and device rules:
+
+- :func:`check_device` turns a ``device=`` argument into a ``torch.device``, or raises a
+  clear ``ValueError`` when it names no device or one this machine does not have
+  (``statlearn.device`` uses it too);
+- :func:`to_model` is the boundary of every neural routine: NumPy arrays, Python lists
+  and tensors of any floating dtype (float64 from scikit-learn, say) become one tensor
+  in the model's dtype and on the model's device, so that computation follows the model,
+  as in PyTorch.
 """
 
 from __future__ import annotations
@@ -14,6 +24,9 @@ import torch
 
 __all__ = [
     "as_tensor",
+    "check_device",
+    "model_dtype_device",
+    "to_model",
     "check_positive",
     "check_unit_interval",
     "check_probability",
@@ -23,7 +36,12 @@ __all__ = [
     "as_generator",
 ]
 
-_NDIM_HINT = {1: "1-D", 2: "2-D (n_samples, n_features)", 3: "3-D", 4: "4-D (N, C, H, W)"}
+_NDIM_HINT = {
+    1: "1-D",
+    2: "2-D (n_samples, n_features)",
+    3: "3-D",
+    4: "4-D (N, C, H, W)",
+}
 
 
 def as_tensor(
@@ -46,8 +64,8 @@ def as_tensor(
     ndim : int or iterable of int, optional
         The accepted number(s) of dimensions.
     dtype : torch.dtype, optional
-        The floating dtype to return. By default float64 input stays float64 and everything else
-        becomes float32.
+        The floating dtype to return. By default float64 input stays float64 and
+        everything else becomes float32.
     device : torch.device or str, optional
         Move the result to this device.
     allow_nonfinite : bool
@@ -62,7 +80,8 @@ def as_tensor(
     TypeError
         If ``X`` cannot be converted to a numeric tensor.
     ValueError
-        If ``X`` has the wrong number of dimensions, is empty, or holds NaN or infinite values.
+        If ``X`` has the wrong number of dimensions, is empty, or holds NaN or infinite
+        values.
     """
     if isinstance(X, torch.Tensor):
         t = X
@@ -70,11 +89,19 @@ def as_tensor(
         try:
             arr = np.asarray(X)
         except Exception as exc:  # pragma: no cover - numpy's own errors vary
-            raise TypeError(f"{name} must be array-like; got {type(X).__name__}") from exc
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"{name} must be numeric; got an array of dtype {arr.dtype}")
+            raise TypeError(
+                f"{name} must be array-like; got {type(X).__name__}"
+            ) from exc
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+        ):
+            raise TypeError(
+                f"{name} must be numeric; got an array of dtype {arr.dtype}"
+            )
         # np.ascontiguousarray would turn a 0-d array into shape (1,); keep scalars 0-d
         t = torch.from_numpy(np.ascontiguousarray(arr) if arr.ndim else arr.copy())
+    if device is not None:
+        device = check_device(device)
     if dtype is None:
         dtype = torch.float64 if t.dtype == torch.float64 else torch.float32
     elif not dtype.is_floating_point:
@@ -92,12 +119,151 @@ def as_tensor(
     return t
 
 
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def check_device(device: Any, name: str = "device") -> torch.device:
+    """Return ``device`` as a ``torch.device`` that exists on this machine.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        A device such as ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"``.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        If ``device`` names no torch device, or a device this machine does not have
+        (PyTorch itself would raise an ``AssertionError`` or a ``RuntimeError`` deep
+        inside the first allocation).
+    """
+    if isinstance(device, torch.device):
+        dev = device
+    else:
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"{name} must name a torch device such as 'cpu' or 'cuda'; got "
+                f"{device!r}"
+            ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"{name} asks for {str(device)!r} but CUDA is not available on this "
+                "machine; use 'cpu'"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{name} asks for {str(device)!r} but this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif dev.type == "mps" and not _mps_available():
+        raise ValueError(
+            f"{name} asks for {str(device)!r} but MPS is not available on this "
+            "machine; use 'cpu'"
+        )
+    elif dev.type not in ("cpu", "cuda", "mps", "meta"):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'mps'; got {str(device)!r}")
+    return dev
+
+
+def model_dtype_device(model: Any) -> tuple[torch.dtype | None, torch.device | None]:
+    """The dtype and device of a model's first floating parameter (else buffer).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    (torch.dtype or None, torch.device or None)
+        ``(None, None)`` for a model without floating parameters or buffers
+        (``nn.Identity()``, say).
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    for tensors in (model.parameters(), model.buffers()):
+        for t in tensors:
+            if t.dtype.is_floating_point:
+                return t.dtype, t.device
+    return None, None
+
+
+def to_model(
+    x: Any,
+    model: Any,
+    *,
+    name: str = "x",
+    ndim: int | Iterable[int] | None = None,
+    allow_nonfinite: bool = False,
+) -> torch.Tensor:
+    """The boundary of every neural routine: ``x`` as a tensor in the model's dtype and
+    on its device.
+
+    NumPy arrays, lists and tensors of any numeric dtype are accepted; the result has
+    the dtype and device of the model's parameters (see :func:`model_dtype_device`), so
+    a float64 array from scikit-learn meets a float32 network as float32. For a model
+    without parameters, a tensor keeps its device and float64 stays float64 (everything
+    else becomes float32), as in :func:`as_tensor`.
+
+    Parameters
+    ----------
+    x : array-like or torch.Tensor
+        The input.
+    model : torch.nn.Module
+        The model that will consume ``x``.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int or iterable of int, optional
+        The accepted number(s) of dimensions.
+    allow_nonfinite : bool
+        Accept NaN and infinite values.
+
+    Returns
+    -------
+    torch.Tensor
+        A tensor already in the model's dtype and on its device is returned as it is (no
+        copy).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not numeric or ``model`` is not a module.
+    ValueError
+        If ``x`` has the wrong number of dimensions, is empty, or holds NaN or infinite
+        values.
+    """
+    dtype, device = model_dtype_device(model)
+    return as_tensor(
+        x,
+        name=name,
+        ndim=ndim,
+        dtype=dtype,
+        device=device,
+        allow_nonfinite=allow_nonfinite,
+    )
+
+
 def _as_float(value: Any, name: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise TypeError(f"{name} must be a number; got a tensor of shape {tuple(value.shape)}")
+            raise TypeError(
+                f"{name} must be a number; got a tensor of shape {tuple(value.shape)}"
+            )
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, bool) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"{name} must be a number; got {type(value).__name__}")
     value = float(value)
     if not np.isfinite(value):
@@ -106,7 +272,18 @@ def _as_float(value: Any, name: str) -> float:
 
 
 def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
-    """Return ``value`` as a float, requiring ``value > 0`` (``>= 0`` when ``strict=False``)."""
+    """Return ``value`` as a float, requiring ``value > 0`` (``>= 0`` when
+    ``strict=False``).
+
+    Parameters
+    ----------
+    value : int, float or one-element tensor
+        The number to check; NaN and infinities are rejected.
+    name : str
+        The argument's name, used in error messages.
+    strict : bool
+        Require ``value > 0`` (else ``value >= 0``).
+    """
     v = _as_float(value, name)
     if (strict and v <= 0) or (not strict and v < 0):
         raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}; got {v}")
@@ -114,26 +291,61 @@ def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
 
 
 def check_probability(value: Any, name: str, *, open_interval: bool = True) -> float:
-    """Return ``value`` as a float in (0, 1) (or [0, 1] when ``open_interval=False``)."""
+    """Return ``value`` as a float in (0, 1) (or [0, 1] when ``open_interval=False``).
+
+    Parameters
+    ----------
+    value : int, float or one-element tensor
+        The number to check.
+    name : str
+        The argument's name, used in error messages.
+    open_interval : bool
+        Exclude the end points 0 and 1.
+    """
     v = _as_float(value, name)
     if (open_interval and not 0 < v < 1) or (not open_interval and not 0 <= v <= 1):
-        raise ValueError(f"{name} must be in {'(0, 1)' if open_interval else '[0, 1]'}; got {v}")
+        raise ValueError(
+            f"{name} must be in {'(0, 1)' if open_interval else '[0, 1]'}; got {v}"
+        )
     return v
 
 
-def check_unit_interval(x: torch.Tensor, name: str = "x", *, atol: float = 1e-6) -> torch.Tensor:
-    """Require every value of ``x`` to lie in [0, 1] (pixels), up to ``atol``; return ``x``."""
+def check_unit_interval(
+    x: torch.Tensor, name: str = "x", *, atol: float = 1e-6
+) -> torch.Tensor:
+    """Require every value of ``x`` to lie in [0, 1] (pixels), up to ``atol``; return
+    ``x``.
+
+    Parameters
+    ----------
+    x : tensor
+        The values to check.
+    name : str
+        The argument's name, used in error messages.
+    atol : float
+        Tolerance at both ends of the interval.
+    """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty")
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = float(x.detach().min()), float(x.detach().max())
     if not (lo >= -atol and hi <= 1 + atol):
-        raise ValueError(f"{name} must lie in [0, 1] (pixel space); got values in [{lo:.4g}, {hi:.4g}]")
+        raise ValueError(
+            f"{name} must lie in [0, 1] (pixel space); got values in [{lo:.4g}, "
+            f"{hi:.4g}]"
+        )
     return x
 
 
-def check_labels(y: Any, num_classes: int, name: str = "y", *, n: int | None = None) -> torch.Tensor:
+def check_labels(
+    y: Any,
+    num_classes: int,
+    name: str = "y",
+    *,
+    n: int | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """Return ``y`` as a 1-D int64 tensor of class indices in ``[0, num_classes)``.
 
     Parameters
@@ -146,28 +358,53 @@ def check_labels(y: Any, num_classes: int, name: str = "y", *, n: int | None = N
         The argument's name, used in error messages.
     n : int, optional
         The number of labels expected (the batch size).
+    device : torch.device or str, optional
+        Move the labels to this device (after the checks).
+
+    Returns
+    -------
+    (N,) int64 tensor
     """
     t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
     if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
         if t.dtype.is_floating_point and bool((t == t.round()).all()):
             t = t.long()
         else:
-            raise ValueError(f"{name} must hold integer class labels; got dtype {t.dtype}")
+            raise ValueError(
+                f"{name} must hold integer class labels; got dtype {t.dtype}"
+            )
     if t.ndim != 1:
         raise ValueError(f"{name} must be 1-D (n_samples,); got shape {tuple(t.shape)}")
     if n is not None and t.shape[0] != n:
-        raise ValueError(f"{name} must have {n} labels, one per input; got {t.shape[0]}")
+        raise ValueError(
+            f"{name} must have {n} labels, one per input; got {t.shape[0]}"
+        )
     t = t.long()
     if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_classes):
         raise ValueError(
-            f"{name} must hold labels in [0, {num_classes}); got values in [{int(t.min())}, {int(t.max())}]"
+            f"{name} must hold labels in [0, {num_classes}); got values in "
+            f"[{int(t.min())}, {int(t.max())}]"
         )
-    return t
+    return t if device is None else t.to(device)
 
 
 def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
-    """Return ``value`` as an int, requiring ``value >= minimum`` when given."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.dtype.is_floating_point:
+    """Return ``value`` as an int, requiring ``value >= minimum`` when given.
+
+    Parameters
+    ----------
+    value : int, NumPy integer or one-element integer tensor
+        The number to check (bool and float are rejected).
+    name : str
+        The argument's name, used in error messages.
+    minimum : int, optional
+        The smallest value accepted.
+    """
+    if (
+        isinstance(value, torch.Tensor)
+        and value.numel() == 1
+        and not value.dtype.is_floating_point
+    ):
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int; got {type(value).__name__}")
@@ -178,10 +415,22 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``choices``."""
+    """Return ``value`` if it is one of ``choices``.
+
+    Parameters
+    ----------
+    value : str
+        The choice to check.
+    name : str
+        The argument's name, used in error messages.
+    choices : iterable of str
+        The accepted values.
+    """
     choices = tuple(choices)
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}"
+        )
     return value
 
 
@@ -191,15 +440,17 @@ def as_generator(random_state: Any, name: str = "random_state") -> torch.Generat
     Parameters
     ----------
     random_state : int, torch.Generator or None
-        An int seeds a new generator; a generator is returned as it is; ``None`` seeds a new generator
-        from torch's global random state, so that ``statlearn.seed_everything`` controls it.
+        An int seeds a new generator; a generator is returned as it is; ``None`` seeds a
+        new generator from torch's global random state, so that
+        ``statlearn.seed_everything`` controls it.
     name : str
         The argument's name, used in error messages.
 
     Returns
     -------
     torch.Generator
-        Drawing on the CPU and then moving the numbers gives the same results on every device.
+        Drawing on the CPU and then moving the numbers gives the same results on every
+        device.
     """
     if isinstance(random_state, torch.Generator):
         return random_state

@@ -1,7 +1,8 @@
 """Lazy attribute loading for the statlearn subpackages (PEP 562).
 
-``import statlearn.latent`` stays cheap: a name such as ``GaussianMixture`` is imported from its
-module the first time it is used. Each subpackage lists its public names per module in ``_EXPORTS``.
+``import statlearn.latent`` stays cheap: a name such as ``GaussianMixture`` is imported
+from its module the first time it is used. Each subpackage lists its public names per
+module in ``_EXPORTS``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import importlib
 from typing import Any, Callable
 
 
-def lazy_exports(package: str, exports: dict[str, list[str]]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+def lazy_exports(
+    package: str, exports: dict[str, list[str]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """Build ``__getattr__``, ``__dir__`` and ``__all__`` for a package.
 
     Parameters

@@ -1,11 +1,13 @@
 """Datasets for the book's chapters.
 
-Offline, always available: ``digits()``, scikit-learn's bundled 8x8 handwritten digits, and the toy
-generators (``gaussian_ring``, ``two_moons``, ``mixture_samples``). Online, for readers who have
-torchvision and a network: ``mnist()``, ``fashion_mnist()`` and ``cifar10()``, cached in
-``cache_dir()`` (``$STATLEARN_DATA`` or ``~/.cache/statlearn``).
+Offline, always available: ``digits()``, scikit-learn's bundled 8x8 handwritten digits,
+and the toy generators (``gaussian_ring``, ``two_moons``, ``mixture_samples``). Online,
+for readers who have torchvision and a network: ``mnist()``, ``fashion_mnist()`` and
+``cifar10()``, cached in ``cache_dir()`` (``$STATLEARN_DATA`` or
+``~/.cache/statlearn``).
 
-Every loader returns a :class:`Split` of float tensors with pixels in [0, 1] and int64 labels.
+Every loader returns a :class:`Split` of float tensors with pixels in [0, 1] and int64
+labels.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import torch
 
-from statlearn._checks import as_generator, as_tensor, check_int, check_positive, check_probability
+from statlearn._checks import (
+    as_generator,
+    as_tensor,
+    check_device,
+    check_int,
+    check_positive,
+    check_probability,
+)
 
 __all__ = [
     "Split",
@@ -50,9 +59,15 @@ class DatasetUnavailableError(RuntimeError):
 
 
 def cache_dir() -> pathlib.Path:
-    """The folder where downloaded datasets are kept: ``$STATLEARN_DATA`` or ``~/.cache/statlearn``."""
+    """The folder where downloaded datasets are kept: ``$STATLEARN_DATA`` or
+    ``~/.cache/statlearn``.
+    """
     env = os.environ.get("STATLEARN_DATA")
-    return pathlib.Path(env).expanduser() if env else pathlib.Path.home() / ".cache" / "statlearn"
+    return (
+        pathlib.Path(env).expanduser()
+        if env
+        else pathlib.Path.home() / ".cache" / "statlearn"
+    )
 
 
 def digits(
@@ -64,10 +79,12 @@ def digits(
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> Split:
-    """Scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), split for the book.
+    """Scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), split for the
+    book.
 
-    The split is stratified by class and fixed by ``seed``; with the defaults it has 1,347 training
-    and 450 test images. Pixels (0 to 16 in the raw data) are scaled to [0, 1].
+    The split is stratified by class and fixed by ``seed``; with the defaults it has
+    1,347 training and 450 test images. Pixels (0 to 16 in the raw data) are scaled to
+    [0, 1].
 
     Parameters
     ----------
@@ -82,14 +99,22 @@ def digits(
     device : torch.device or str, optional
         Where to put the tensors (default: the CPU).
     dtype : torch.dtype
-        Floating dtype of the inputs.
+        Floating dtype of the inputs (an integer dtype would truncate the pixels; the
+        labels are always int64).
 
     Returns
     -------
     Split
-        ``x_train (N_train, 64)`` or ``(N_train, 1, 8, 8)``, ``y_train (N_train,)``, and the same for test.
+        ``x_train (N_train, 64)`` or ``(N_train, 1, 8, 8)``, ``y_train (N_train,)``, and
+        the same for test.
     """
     test_size = check_probability(test_size, "test_size")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            "dtype must be a floating torch dtype such as torch.float32 (pixels lie "
+            f"in [0, 1]); got {dtype!r}"
+        )
+    device = check_device(device) if device is not None else None
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -100,10 +125,14 @@ def digits(
     n_test = int(np.ceil(test_size * len(y)))
     if n_test < n_classes or len(y) - n_test < n_classes:
         raise ValueError(
-            f"test_size must leave at least {n_classes} images (one per class) on each side; "
-            f"got test_size={test_size}, i.e. {n_test} test and {len(y) - n_test} training images"
+            f"test_size must leave at least {n_classes} images (one per class) on each "
+            "side; "
+            f"got test_size={test_size}, i.e. {n_test} test and {len(y) - n_test} "
+            "training images"
         )
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=test_size, stratify=y, random_state=seed
+    )
 
     def prepare(a: np.ndarray) -> torch.Tensor:
         t = torch.as_tensor(a, dtype=dtype)
@@ -131,21 +160,28 @@ def _torchvision_split(
     device: torch.device | str | None,
 ) -> Split:
     hint = (
-        f"statlearn.data.{name}() needs torchvision and, the first time, a network connection. "
-        "Offline, use statlearn.data.digits() (scikit-learn's bundled 8x8 digits), which every "
-        "chapter runs on by default (DATASET = \"digits\")."
+        f"statlearn.data.{name}() needs torchvision and, the first time, a network "
+        "connection. "
+        "Offline, use statlearn.data.digits() (scikit-learn's bundled 8x8 digits), "
+        "which every "
+        'chapter runs on by default (DATASET = "digits").'
     )
     try:
         import torchvision
     except Exception as exc:  # ImportError, or torchvision built for another torch
-        raise DatasetUnavailableError(f"torchvision could not be imported ({exc}). {hint}") from exc
+        raise DatasetUnavailableError(
+            f"torchvision could not be imported ({exc}). {hint}"
+        ) from exc
+    device = check_device(device) if device is not None else None
     factory: Callable[..., Any] = getattr(torchvision.datasets, factory_name)
     folder = pathlib.Path(root).expanduser() if root is not None else cache_dir()
     try:
         train = factory(root=str(folder), train=True, download=download)
         test = factory(root=str(folder), train=False, download=download)
     except Exception as exc:  # URLError, RuntimeError("Dataset not found"), ...
-        raise DatasetUnavailableError(f"could not load {name} into {folder} ({exc}). {hint}") from exc
+        raise DatasetUnavailableError(
+            f"could not load {name} into {folder} ({exc}). {hint}"
+        ) from exc
 
     def to_tensors(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
         data = torch.as_tensor(np.asarray(ds.data))
@@ -169,18 +205,45 @@ def mnist(
     download: bool = True,
     device: torch.device | str | None = None,
 ) -> Split:
-    """MNIST (60,000 + 10,000 images of 28x28 digits) through torchvision, cached in ``cache_dir()``.
+    """MNIST (60,000 + 10,000 images of 28x28 digits) through torchvision, cached in
+    ``cache_dir()``.
 
-    Returns ``(N, 1, 28, 28)`` images in [0, 1] (``(N, 784)`` when ``flat``); ``binarize`` thresholds
-    pixels at 0.5, as in :func:`digits`.
+    Returns ``(N, 1, 28, 28)`` images in [0, 1] (``(N, 784)`` when ``flat``);
+    ``binarize`` thresholds pixels at 0.5, as in :func:`digits`.
+
+    Parameters
+    ----------
+    flat : bool
+        Return ``(N, C * H * W)`` vectors instead of ``(N, C, H, W)`` images.
+    binarize : bool
+        Threshold pixels at 0.5, giving values in {0, 1}.
+    root : str or path, optional
+        Where the files are kept; default :func:`cache_dir`.
+    download : bool
+        Download the files when they are missing.
+    device : torch.device or str, optional
+        Where to put the tensors (default: the CPU); a device this machine lacks is a
+        ``ValueError``.
+
+    Returns
+    -------
+    Split
 
     Raises
     ------
     DatasetUnavailableError
-        If torchvision is missing or the files cannot be downloaded; the message names the offline
-        alternative, :func:`digits`.
+        If torchvision is missing or the files cannot be downloaded; the message names
+        the offline alternative, :func:`digits`.
     """
-    return _torchvision_split("mnist", "MNIST", flat=flat, binarize=binarize, root=root, download=download, device=device)
+    return _torchvision_split(
+        "mnist",
+        "MNIST",
+        flat=flat,
+        binarize=binarize,
+        root=root,
+        download=download,
+        device=device,
+    )
 
 
 def fashion_mnist(
@@ -191,9 +254,35 @@ def fashion_mnist(
     download: bool = True,
     device: torch.device | str | None = None,
 ) -> Split:
-    """Fashion-MNIST (28x28 grey images of clothes, 10 classes) through torchvision; see :func:`mnist`."""
+    """Fashion-MNIST (28x28 grey images of clothes, 10 classes) through torchvision; see
+    :func:`mnist`.
+
+    Parameters
+    ----------
+    flat : bool
+        Return ``(N, C * H * W)`` vectors instead of ``(N, C, H, W)`` images.
+    binarize : bool
+        Threshold pixels at 0.5, giving values in {0, 1}.
+    root : str or path, optional
+        Where the files are kept; default :func:`cache_dir`.
+    download : bool
+        Download the files when they are missing.
+    device : torch.device or str, optional
+        Where to put the tensors (default: the CPU); a device this machine lacks is a
+        ``ValueError``.
+
+    Returns
+    -------
+    Split
+    """
     return _torchvision_split(
-        "fashion_mnist", "FashionMNIST", flat=flat, binarize=binarize, root=root, download=download, device=device
+        "fashion_mnist",
+        "FashionMNIST",
+        flat=flat,
+        binarize=binarize,
+        root=root,
+        download=download,
+        device=device,
     )
 
 
@@ -205,8 +294,36 @@ def cifar10(
     download: bool = True,
     device: torch.device | str | None = None,
 ) -> Split:
-    """CIFAR-10 (32x32 colour images, 10 classes) through torchvision, as ``(N, 3, 32, 32)``; see :func:`mnist`."""
-    return _torchvision_split("cifar10", "CIFAR10", flat=flat, binarize=binarize, root=root, download=download, device=device)
+    """CIFAR-10 (32x32 colour images, 10 classes) through torchvision, as ``(N, 3, 32,
+    32)``; see :func:`mnist`.
+
+    Parameters
+    ----------
+    flat : bool
+        Return ``(N, C * H * W)`` vectors instead of ``(N, C, H, W)`` images.
+    binarize : bool
+        Threshold pixels at 0.5, giving values in {0, 1}.
+    root : str or path, optional
+        Where the files are kept; default :func:`cache_dir`.
+    download : bool
+        Download the files when they are missing.
+    device : torch.device or str, optional
+        Where to put the tensors (default: the CPU); a device this machine lacks is a
+        ``ValueError``.
+
+    Returns
+    -------
+    Split
+    """
+    return _torchvision_split(
+        "cifar10",
+        "CIFAR10",
+        flat=flat,
+        binarize=binarize,
+        root=root,
+        download=download,
+        device=device,
+    )
 
 
 DATASETS: dict[str, Callable[..., Split]] = {
@@ -218,12 +335,27 @@ DATASETS: dict[str, Callable[..., Split]] = {
 
 
 def load(name: str, **kwargs: Any) -> Split:
-    """Load a dataset by name (``"digits"``, ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``).
+    """Load a dataset by name (``"digits"``, ``"mnist"``, ``"fashion_mnist"`` or
+    ``"cifar10"``).
 
-    This is what a chapter's ``DATASET`` parameter goes through; keyword arguments are passed on.
+    This is what a chapter's ``DATASET`` parameter goes through.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name, a key of ``DATASETS``.
+    **kwargs
+        Passed on to the loader (``flat``, ``binarize``, ``seed``, ``device``, ...).
+
+    Returns
+    -------
+    Split
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(map(repr, DATASETS))}")
+        raise ValueError(
+            f"unknown dataset {name!r}; expected one of "
+            f"{', '.join(map(repr, DATASETS))}"
+        )
     return DATASETS[name](**kwargs)
 
 
@@ -235,9 +367,24 @@ def gaussian_ring(
     std: float = 0.05,
     seed: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Samples from an equal-weight mixture of ``n_modes`` isotropic Gaussians on a circle.
+    """Samples from an equal-weight mixture of ``n_modes`` isotropic Gaussians on a
+    circle.
 
-    Mode ``k`` is centred at ``radius * (cos(2 pi k / n_modes), sin(2 pi k / n_modes))``.
+    Mode ``k`` is centred at ``radius * (cos(2 pi k / n_modes), sin(2 pi k /
+    n_modes))``.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    n_modes : int
+        Number of mixture components.
+    radius : float
+        Radius of the circle of centres.
+    std : float
+        Standard deviation of each component, >= 0.
+    seed : int, optional
+        Seed of a private generator; ``None`` follows ``statlearn.seed_everything``.
 
     Returns
     -------
@@ -258,13 +405,37 @@ def gaussian_ring(
 
 
 def ring_modes(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
-    """The ``(n_modes, 2)`` centres used by :func:`gaussian_ring`."""
+    """The ``(n_modes, 2)`` centres used by :func:`gaussian_ring`.
+
+    Parameters
+    ----------
+    n_modes : int
+        Number of mixture components.
+    radius : float
+        Radius of the circle of centres.
+
+    Returns
+    -------
+    (n_modes, 2) float32 tensor
+    """
     angle = 2 * torch.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
     return (radius * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
 
 
-def two_moons(n: int, *, noise: float = 0.1, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two interleaving half circles (as scikit-learn's ``make_moons``), classes balanced up to one point.
+def two_moons(
+    n: int, *, noise: float = 0.1, seed: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two interleaving half circles (as scikit-learn's ``make_moons``), classes
+    balanced up to one point.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples, >= 2.
+    noise : float
+        Standard deviation of the Gaussian noise added to each point, >= 0.
+    seed : int, optional
+        Seed of a private generator; ``None`` follows ``statlearn.seed_everything``.
 
     Returns
     -------
@@ -281,8 +452,12 @@ def two_moons(n: int, *, noise: float = 0.1, seed: int | None = None) -> tuple[t
     t_in = torch.rand(n_in, generator=g, dtype=torch.float64) * torch.pi
     upper = torch.stack([t_out.cos(), t_out.sin()], dim=1)
     lower = torch.stack([1 - t_in.cos(), 0.5 - t_in.sin()], dim=1)
-    x = torch.cat([upper, lower]) + noise * torch.randn(n, 2, generator=g, dtype=torch.float64)
-    y = torch.cat([torch.zeros(n_out, dtype=torch.int64), torch.ones(n_in, dtype=torch.int64)])
+    x = torch.cat([upper, lower]) + noise * torch.randn(
+        n, 2, generator=g, dtype=torch.float64
+    )
+    y = torch.cat(
+        [torch.zeros(n_out, dtype=torch.int64), torch.ones(n_in, dtype=torch.int64)]
+    )
     perm = torch.randperm(n, generator=g)
     return x[perm].float(), y[perm]
 
@@ -305,7 +480,7 @@ def mixture_samples(
         Mixture weights, non-negative and summing to one.
     means : (K, D) array-like
     covariances : (K, D, D) array-like
-        Symmetric positive-definite matrices.
+        Symmetric positive-definite matrices (symmetric up to a relative 1e-8).
     seed : int, optional
 
     Returns
@@ -328,7 +503,20 @@ def mixture_samples(
             f"got {tuple(w.shape)}, {tuple(mu.shape)}, {tuple(cov.shape)}"
         )
     if bool((w < 0).any()) or abs(float(w.sum()) - 1.0) > 1e-6:
-        raise ValueError(f"weights must be non-negative and sum to 1; got sum {float(w.sum()):.6g}")
+        raise ValueError(
+            f"weights must be non-negative and sum to 1; got sum {float(w.sum()):.6g}"
+        )
+    asym = (cov - cov.transpose(1, 2)).abs().amax(dim=(1, 2))
+    scale = cov.abs().amax(dim=(1, 2)).clamp_min(torch.finfo(torch.float64).tiny)
+    bad = torch.nonzero(asym > 1e-8 * scale).flatten()
+    if bad.numel():
+        k = int(bad[0])
+        raise ValueError(
+            f"covariances must be symmetric; covariances[{k}] differs from its "
+            "transpose by up to "
+            f"{float(asym[k]):.3g} (a Cholesky factor would silently use its lower "
+            "triangle only)"
+        )
     chol, info = torch.linalg.cholesky_ex(cov)
     if bool((info != 0).any()):
         raise ValueError("covariances must be symmetric positive-definite")

@@ -1,7 +1,8 @@
 """Small networks shared by the chapters: MLPs and CNNs for 8x8 digits and 28x28 images.
 
-Every classifier in the book maps pixels in [0, 1] to logits; when a chapter wants normalised inputs it
-puts a :class:`Normalize` layer first, so that attacks and smoothing still work in pixel space.
+Every classifier in the book maps pixels in [0, 1] to logits; when a chapter wants
+normalised inputs it puts a :class:`Normalize` layer first, so that attacks and
+smoothing still work in pixel space.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class Normalize(nn.Module):
         Broadcast against the input's channel axis (axis 1).
     """
 
-    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
+    def __init__(
+        self, mean: float | Sequence[float], std: float | Sequence[float]
+    ) -> None:
         super().__init__()
         mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(1, -1)
         std_t = torch.as_tensor(std, dtype=torch.float32).reshape(1, -1)
@@ -44,8 +47,22 @@ class Normalize(nn.Module):
         self.register_buffer("std", std_t)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise ``x`` per channel.
+
+        Parameters
+        ----------
+        x : (N, C, ...) or (N, C) tensor
+            Inputs in [0, 1].
+
+        Returns
+        -------
+        tensor of ``x``'s shape
+            ``(x - mean) / std``.
+        """
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        return (x - self.mean.reshape(shape).to(x.dtype)) / self.std.reshape(shape).to(x.dtype)
+        return (x - self.mean.reshape(shape).to(x.dtype)) / self.std.reshape(shape).to(
+            x.dtype
+        )
 
 
 def mlp(
@@ -74,7 +91,8 @@ def mlp(
     Returns
     -------
     nn.Sequential
-        Maps ``(N, ...)`` inputs with ``in_features`` values each to ``(N, out_features)``.
+        Maps ``(N, ...)`` inputs with ``in_features`` values each to ``(N,
+        out_features)``.
     """
     in_features = check_int(in_features, "in_features", minimum=1)
     out_features = check_int(out_features, "out_features", minimum=1)
@@ -101,10 +119,11 @@ def cnn(
     hidden: int = 64,
     activation: str = "relu",
 ) -> nn.Sequential:
-    """A small convolutional classifier for 8x8 digits, 28x28 MNIST or 32x32 CIFAR images.
+    """A small convolutional classifier for 8x8 digits, 28x28 MNIST or 32x32 CIFAR
+    images.
 
-    Each stage is a 3x3 convolution (padding 1), the activation and a 2x2 max-pool; then a hidden
-    linear layer and the output layer.
+    Each stage is a 3x3 convolution (padding 1), the activation and a 2x2 max-pool; then
+    a hidden linear layer and the output layer.
 
     Parameters
     ----------
@@ -112,7 +131,8 @@ def cnn(
         Shape of one input image.
     num_classes : int
     channels : sequence of int
-        Output channels of each stage; H and W must stay >= 1 after ``len(channels)`` halvings.
+        Output channels of each stage; H and W must stay >= 1 after ``len(channels)``
+        halvings.
     hidden : int
         Width of the hidden linear layer.
     activation : str
@@ -130,12 +150,19 @@ def cnn(
     hidden = check_int(hidden, "hidden", minimum=1)
     check_choice(activation, "activation", ACTIVATIONS)
     if h >> len(channels) < 1 or w >> len(channels) < 1:
-        raise ValueError(f"in_shape {tuple(in_shape)} is too small for {len(channels)} pooling stages")
+        raise ValueError(
+            f"in_shape {tuple(in_shape)} is too small for {len(channels)} pooling "
+            "stages"
+        )
     layers: list[nn.Module] = []
     prev = c
     for ch in channels:
         ch = check_int(ch, "channels entry", minimum=1)
-        layers += [nn.Conv2d(prev, ch, 3, padding=1), ACTIVATIONS[activation](), nn.MaxPool2d(2)]
+        layers += [
+            nn.Conv2d(prev, ch, 3, padding=1),
+            ACTIVATIONS[activation](),
+            nn.MaxPool2d(2),
+        ]
         prev = ch
         h, w = h // 2, w // 2
     layers += [

@@ -1,6 +1,8 @@
-"""Figure helpers shared by the chapters (matplotlib is imported when a helper is first called).
+"""Figure helpers shared by the chapters (matplotlib is imported when a helper is first
+called).
 
-Each helper draws one idea on one Axes and returns it, so a chapter can label and combine them.
+Each helper draws one idea on one Axes and returns it, so a chapter can label and
+combine them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import torch
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["image_grid", "density_2d", "decision_regions", "gaussian_ellipses", "training_curves"]
+__all__ = [
+    "image_grid",
+    "density_2d",
+    "decision_regions",
+    "gaussian_ellipses",
+    "training_curves",
+]
 
 
 def _axes(ax: "Axes | None", figsize: tuple[float, float] = (5, 4)) -> "Axes":
@@ -65,12 +73,16 @@ def image_grid(
     if arr.ndim == 2:
         side = int(round(np.sqrt(arr.shape[1])))
         if side * side != arr.shape[1]:
-            raise ValueError(f"flat images must have a square number of pixels; got {arr.shape[1]}")
+            raise ValueError(
+                f"flat images must have a square number of pixels; got {arr.shape[1]}"
+            )
         arr = arr.reshape(-1, side, side)
     elif arr.ndim == 4:
         arr = arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1)
     elif arr.ndim != 3:
-        raise ValueError(f"images must be (N, D), (N, H, W) or (N, C, H, W); got shape {arr.shape}")
+        raise ValueError(
+            f"images must be (N, D), (N, H, W) or (N, C, H, W); got shape {arr.shape}"
+        )
     n = arr.shape[0]
     if n == 0:
         raise ValueError("images must not be empty")
@@ -78,10 +90,16 @@ def image_grid(
     ncol_rows = int(np.ceil(n / nrow))
     h, w = arr.shape[1:3]
     colour = arr.ndim == 4
-    canvas = np.full((ncol_rows * (h + pad) - pad, nrow * (w + pad) - pad) + ((3,) if colour else ()), np.nan)
+    canvas = np.full(
+        (ncol_rows * (h + pad) - pad, nrow * (w + pad) - pad)
+        + ((3,) if colour else ()),
+        np.nan,
+    )
     for i in range(n):
         r, c = divmod(i, nrow)
-        canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = arr[i]
+        canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = (
+            arr[i]
+        )
     ax = _axes(ax, figsize=(min(1.0 * nrow, 12), min(1.0 * ncol_rows, 12) + 0.3))
     if colour:
         ax.imshow(np.nan_to_num(np.clip(canvas, 0, 1), nan=1.0))
@@ -90,17 +108,28 @@ def image_grid(
     if titles is not None:
         for i, title in enumerate(list(titles)[:n]):
             r, c = divmod(i, nrow)
-            ax.text(c * (w + pad) + w / 2, r * (h + pad) - 0.6, str(title), ha="center", va="bottom", fontsize=8)
+            ax.text(
+                c * (w + pad) + w / 2,
+                r * (h + pad) - 0.6,
+                str(title),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
 
 
-def _grid(xlim: Sequence[float], ylim: Sequence[float], resolution: int) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+def _grid(
+    xlim: Sequence[float], ylim: Sequence[float], resolution: int
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     xs = np.linspace(xlim[0], xlim[1], resolution)
     ys = np.linspace(ylim[0], ylim[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
-    pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float32)
+    pts = torch.as_tensor(
+        np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float32
+    )
     return gx, gy, pts
 
 
@@ -157,13 +186,16 @@ def decision_regions(
     cmap: str = "tab10",
     alpha: float = 0.25,
 ) -> "Axes":
-    """Colour the plane by a classifier's predicted class, optionally with labelled points on top.
+    """Colour the plane by a classifier's predicted class, optionally with labelled
+    points on top.
 
     Parameters
     ----------
-    predict_fn : callable
-        Maps an ``(M, 2)`` float32 tensor to ``(M,)`` integer labels (or ``(M, C)`` scores, arg-maxed).
-        Negative labels (e.g. an abstention) are drawn white.
+    predict_fn : callable or nn.Module
+        Maps an ``(M, 2)`` float32 tensor to ``(M,)`` integer labels (or ``(M, C)``
+        scores, arg-maxed). Negative labels (e.g. an abstention) are drawn white. A
+        module (a classifier returning logits) gets the grid in its dtype and on its
+        device, wherever it lives.
     xlim, ylim : (low, high)
     resolution : int
     ax : Axes, optional
@@ -180,6 +212,10 @@ def decision_regions(
     import matplotlib.pyplot as plt
 
     gx, gy, pts = _grid(xlim, ylim, resolution)
+    if isinstance(predict_fn, torch.nn.Module):
+        from statlearn._checks import to_model
+
+        pts = to_model(pts, predict_fn, name="the grid")
     with torch.no_grad():
         out = predict_fn(pts)
     out = _numpy(out)
@@ -188,11 +224,30 @@ def decision_regions(
     labels[labels < 0] = np.nan
     ax = _axes(ax)
     colours = plt.get_cmap(cmap)
-    ax.pcolormesh(gx, gy, labels, cmap=colours, vmin=0, vmax=colours.N - 1, alpha=alpha, shading="auto")
+    ax.pcolormesh(
+        gx,
+        gy,
+        labels,
+        cmap=colours,
+        vmin=0,
+        vmax=colours.N - 1,
+        alpha=alpha,
+        shading="auto",
+    )
     if X is not None:
         Xn = _numpy(X)
         c = None if y is None else _numpy(y)
-        ax.scatter(Xn[:, 0], Xn[:, 1], c=c, cmap=colours, vmin=0, vmax=colours.N - 1, s=10, edgecolors="k", linewidths=0.3)
+        ax.scatter(
+            Xn[:, 0],
+            Xn[:, 1],
+            c=c,
+            cmap=colours,
+            vmin=0,
+            vmax=colours.N - 1,
+            s=10,
+            edgecolors="k",
+            linewidths=0.3,
+        )
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel("$x_1$")
@@ -229,7 +284,10 @@ def gaussian_ellipses(
     mu = _numpy(means)
     cov = _numpy(covariances)
     if mu.ndim != 2 or mu.shape[1] != 2 or cov.shape != (mu.shape[0], 2, 2):
-        raise ValueError(f"means must be (K, 2) and covariances (K, 2, 2); got {mu.shape} and {cov.shape}")
+        raise ValueError(
+            f"means must be (K, 2) and covariances (K, 2, 2); got {mu.shape} and "
+            f"{cov.shape}"
+        )
     style = {"fill": False, "edgecolor": "k", "linewidth": 1.5}
     style.update(kwargs)
     for m, c in zip(mu, cov):
@@ -240,7 +298,11 @@ def gaussian_ellipses(
     return ax
 
 
-def training_curves(history: dict[str, Sequence[float]], keys: Sequence[str] | None = None, ax: "Axes | None" = None) -> "Axes":
+def training_curves(
+    history: dict[str, Sequence[float]],
+    keys: Sequence[str] | None = None,
+    ax: "Axes | None" = None,
+) -> "Axes":
     """Plot per-epoch curves from a :class:`statlearn.training.History`.
 
     Parameters

@@ -1,10 +1,11 @@
 """One training loop for every chapter, and the evaluation helpers.
 
-:func:`fit` trains a classifier (cross-entropy by default) or any model with a custom objective, such
-as a VAE's negative ELBO or a VIB's distortion + beta * rate. An objective may return a NamedTuple of
-named terms; each term's per-epoch mean lands in the returned :class:`History`, so a chapter can plot
-rate and distortion separately. A per-batch ``transform`` is the hook for adversarial training and
-noise augmentation (Part III).
+:func:`fit` trains a classifier (cross-entropy by default) or any model with a custom
+objective, such as a VAE's negative ELBO or a VIB's distortion + beta * rate. An
+objective may return a NamedTuple of named terms; each term's per-epoch mean lands in
+the returned :class:`History`, so a chapter can plot rate and distortion separately. A
+per-batch ``transform`` is the hook for adversarial training and noise augmentation
+(Part III).
 """
 
 from __future__ import annotations
@@ -12,24 +13,45 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from statlearn._checks import check_int, check_positive
+from statlearn._checks import (
+    as_tensor,
+    check_device,
+    check_int,
+    check_labels,
+    check_positive,
+    model_dtype_device,
+    to_model,
+)
 
-__all__ = ["History", "ClassificationLoss", "cross_entropy", "fit", "predict_logits", "accuracy", "evaluate"]
+__all__ = [
+    "History",
+    "ClassificationLoss",
+    "cross_entropy",
+    "fit",
+    "predict_logits",
+    "accuracy",
+    "evaluate",
+]
 
 Objective = Callable[..., Any]
-Transform = Callable[[nn.Module, torch.Tensor, "torch.Tensor | None"], "tuple[torch.Tensor, torch.Tensor | None]"]
+Transform = Callable[
+    [nn.Module, torch.Tensor, "torch.Tensor | None"],
+    "tuple[torch.Tensor, torch.Tensor | None]",
+]
 
 
 class History(dict):
-    """Per-epoch training history: a dict from a term's name to its list of per-epoch means.
+    """Per-epoch training history: a dict from a term's name to its list of per-epoch
+    means.
 
-    ``history["loss"]`` is always there (the minimised quantity); other keys are the objective's named
-    terms, and ``val_<term>`` when validation data was given.
+    ``history["loss"]`` is always there (the minimised quantity); other keys are the
+    objective's named terms, and ``val_<term>`` when validation data was given.
     """
 
     @property
@@ -39,14 +61,19 @@ class History(dict):
 
 
 class ClassificationLoss(NamedTuple):
-    """The default objective's terms: mean cross-entropy (minimised) and accuracy of the batch."""
+    """The default objective's terms: mean cross-entropy (minimised) and accuracy of the
+    batch.
+    """
 
     total: torch.Tensor
     accuracy: torch.Tensor
 
 
-def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> ClassificationLoss:
-    """The default objective: cross-entropy of ``model(x)`` against integer labels ``y``.
+def cross_entropy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> ClassificationLoss:
+    """The default objective: cross-entropy of ``model(x)`` against integer labels
+    ``y``.
 
     Parameters
     ----------
@@ -58,7 +85,8 @@ def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Classif
     Returns
     -------
     ClassificationLoss
-        ``total`` (differentiable mean cross-entropy, in nats) and ``accuracy`` (detached).
+        ``total`` (differentiable mean cross-entropy, in nats) and ``accuracy``
+        (detached).
     """
     logits = model(x)
     loss = F.cross_entropy(logits, y)
@@ -67,10 +95,15 @@ def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Classif
 
 
 def _terms(result: Any) -> tuple[torch.Tensor, dict[str, float]]:
-    """Split an objective's result into the tensor to minimise and the named terms to record."""
+    """Split an objective's result into the tensor to minimise and the named terms to
+    record.
+    """
     if isinstance(result, torch.Tensor):
         if result.numel() != 1:
-            raise ValueError(f"an objective must return a scalar; got a tensor of shape {tuple(result.shape)}")
+            raise ValueError(
+                "an objective must return a scalar; got a tensor of shape "
+                f"{tuple(result.shape)}"
+            )
         return result, {}
     if isinstance(result, tuple) and hasattr(result, "_fields"):
         fields = result._fields
@@ -87,21 +120,92 @@ def _terms(result: Any) -> tuple[torch.Tensor, dict[str, float]]:
             raise ValueError(f"the objective's '{first}' term must be a scalar tensor")
         return total, terms
     raise TypeError(
-        "an objective must return a scalar tensor or a NamedTuple whose 'total' (or first) field is one; "
+        "an objective must return a scalar tensor or a NamedTuple whose 'total' (or "
+        "first) field is one; "
         f"got {type(result).__name__}"
     )
 
 
-def _batches(train: Any, batch_size: int, generator: torch.Generator | None) -> tuple[Callable[[], Iterable], int]:
-    """Return a function that yields one epoch of batches (tuples of tensors), and the dataset size."""
+def _as_data(
+    t: Any, name: str, dtype: torch.dtype | None, device: torch.device | None
+) -> torch.Tensor:
+    """One data array at the boundary: floating data in the model's dtype, integer
+    labels as int64, both on the model's device (numpy arrays, lists and tensors
+    alike)."""
+    if isinstance(t, torch.Tensor):
+        integer = not (t.dtype.is_floating_point or t.dtype.is_complex)
+    else:
+        arr = np.asarray(t)
+        integer = arr.dtype.kind in "iub"
+        if integer:
+            t = torch.from_numpy(np.ascontiguousarray(arr))
+    if integer:
+        if t.ndim == 0 or t.numel() == 0:
+            raise ValueError(
+                f"{name} must not be empty and must have a sample axis; got shape "
+                f"{tuple(t.shape)}"
+            )
+        return t.to(device=device) if device is not None else t
+    return as_tensor(t, name=name, dtype=dtype, device=device)
+
+
+def _as_dataset(data: Any, name: str, model: nn.Module) -> tuple[torch.Tensor, ...]:
+    """``X``, ``(X, y)``, ... as a tuple of tensors at the model's dtype and device,
+    checked.
+    """
+    if isinstance(data, (torch.Tensor, np.ndarray)):
+        data = (data,)
+    elif not isinstance(data, (tuple, list)) or not data:
+        raise TypeError(
+            f"{name} must be an array, a tuple of arrays (x, y), or a DataLoader; got "
+            f"{type(data).__name__}"
+        )
+    dtype, device = model_dtype_device(model)
+    tensors = tuple(
+        _as_data(t, f"{name}[{i}]", dtype, device) for i, t in enumerate(data)
+    )
+    sizes = [t.shape[0] for t in tensors]
+    if any(k != sizes[0] for k in sizes):
+        raise ValueError(
+            f"every array in {name} must have the same first dimension (one row per "
+            f"sample); got {sizes}"
+        )
+    return tensors
+
+
+def _cast_batch(batch: Any, model: nn.Module) -> tuple[torch.Tensor, ...]:
+    """A DataLoader's batch at the model's dtype and device."""
+    batch = batch if isinstance(batch, (tuple, list)) else (batch,)
+    dtype, device = model_dtype_device(model)
+    out = []
+    for b in batch:
+        if b.dtype.is_floating_point:
+            b = b.to(
+                device=device if device is not None else b.device,
+                dtype=dtype or b.dtype,
+                non_blocking=True,
+            )
+        elif device is not None:
+            b = b.to(device, non_blocking=True)
+        out.append(b)
+    return tuple(out)
+
+
+def _batches(
+    train: Any, batch_size: int, generator: torch.Generator | None, model: nn.Module
+) -> tuple[Callable[[], Iterable], int]:
+    """Return a function that yields one epoch of batches (tuples of tensors), and the
+    dataset size.
+    """
     if isinstance(train, DataLoader):
-        return (lambda: iter(train)), len(train.dataset)  # type: ignore[arg-type]
-    tensors = (train,) if isinstance(train, torch.Tensor) else tuple(train)
-    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
-        raise TypeError("train must be a tensor, a tuple of tensors (x, y), or a DataLoader")
+        n = len(train.dataset)  # type: ignore[arg-type]
+        if n == 0:
+            raise ValueError(
+                "train must hold at least one sample; got an empty DataLoader"
+            )
+        return (lambda: (_cast_batch(b, model) for b in train)), n
+    tensors = _as_dataset(train, "train", model)
     n = tensors[0].shape[0]
-    if any(t.shape[0] != n for t in tensors):
-        raise ValueError(f"every tensor in train must have the same first dimension; got {[t.shape[0] for t in tensors]}")
 
     def epoch() -> Iterable:
         perm = torch.randperm(n, generator=generator).to(tensors[0].device)
@@ -112,7 +216,9 @@ def _batches(train: Any, batch_size: int, generator: torch.Generator | None) -> 
     return epoch, n
 
 
-def _optimizer(name: Any, params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def _optimizer(
+    name: Any, params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
     if isinstance(name, torch.optim.Optimizer):
         return name
     if name == "adam":
@@ -121,13 +227,10 @@ def _optimizer(name: Any, params: Iterable[torch.nn.Parameter], lr: float, weigh
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be 'adam', 'adamw', 'sgd' or a torch.optim.Optimizer; got {name!r}")
-
-
-def _model_device(model: nn.Module) -> torch.device | None:
-    for p in model.parameters():
-        return p.device
-    return None
+    raise ValueError(
+        "optimizer must be 'adam', 'adamw', 'sgd' or a torch.optim.Optimizer; got "
+        f"{name!r}"
+    )
 
 
 def fit(
@@ -153,41 +256,59 @@ def fit(
     Parameters
     ----------
     model : nn.Module
-        The model; moved to ``device`` when one is given, else trained where its parameters are.
-    train : tensor, tuple of tensors, or DataLoader
-        ``X``, ``(X, y)`` or a loader yielding such tuples. Tensors are shuffled each epoch.
+        The model; moved to ``device`` when one is given, else trained where its
+        parameters are.
+    train : array, tuple of arrays, or DataLoader
+        ``X``, ``(X, y)`` or a loader yielding such tuples; NumPy arrays or tensors.
+        Floating arrays are cast once to the model's dtype and device, integer ones
+        (labels) moved there as int64. Shuffled each epoch.
     objective : callable, optional
-        ``objective(model, *batch)`` returning a scalar tensor, or a NamedTuple whose ``total``
-        (else first) field is minimised; every other field is averaged per epoch into the history.
-        Default: :func:`cross_entropy` (needs ``(X, y)``).
+        ``objective(model, *batch)`` returning a scalar tensor, or a NamedTuple whose
+        ``total`` (else first) field is minimised; every other field is averaged per
+        epoch into the history. Default: :func:`cross_entropy` (needs ``(X, y)``).
     epochs : int
+        Passes over the data, >= 1.
     batch_size : int
+        Samples per gradient step, >= 1.
     lr : float
         Learning rate (ignored if ``optimizer`` is an optimizer instance).
     optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer
+        The optimiser, by name or as an instance (SGD has momentum 0.9).
     weight_decay : float
+        L2 penalty passed to the optimiser, >= 0.
     transform : callable, optional
-        ``transform(model, x, y) -> (x, y)`` applied to each training batch before the objective (``y``
-        is None for unlabelled data): the hook for adversarial training and noise augmentation.
-        Not applied to validation data.
-    val : tuple of tensors, optional
-        Validation data, scored with the same objective after each epoch (keys ``val_loss``, ``val_<term>``).
+        ``transform(model, x, y) -> (x, y)`` applied to each training batch before the
+        objective (``y`` is None for unlabelled data): the hook for adversarial training
+        and noise augmentation. Not applied to validation data.
+    val : tuple of arrays, optional
+        Validation data (cast like ``train``), scored with the same objective after each
+        epoch (keys ``val_loss``, ``val_<term>``).
     grad_clip : float, optional
         Clip the gradient's global norm to this value.
     scheduler : callable, optional
-        ``scheduler(optimizer)`` returning a learning-rate scheduler, stepped once per epoch, e.g.
-        ``lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, [30], gamma=0.2)``. The per-epoch
-        learning rate is recorded as ``history["lr"]``.
+        ``scheduler(optimizer)`` returning a learning-rate scheduler, stepped once per
+        epoch, e.g. ``lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, [30],
+        gamma=0.2)``. The per-epoch learning rate is recorded as ``history["lr"]``.
     device : torch.device or str, optional
+        Move the model there first (a device this machine lacks is a ``ValueError``); by
+        default the model stays where it is and the data follows it.
     quiet : bool
         Hide the progress bar.
     seed : int, optional
-        Seed of the shuffling order (model initialisation is the caller's: use ``seed_everything``).
+        Seed of the shuffling order (model initialisation is the caller's: use
+        ``seed_everything``).
 
     Returns
     -------
     History
-        ``history["loss"]`` and each named term, one value per epoch. The model is left in eval mode.
+        ``history["loss"]`` and each named term, one value per epoch. The model is left
+        in eval mode.
+
+    Raises
+    ------
+    ValueError
+        If the data are empty, the arrays disagree in length, or a hyperparameter is out
+        of range.
     """
     from tqdm.auto import tqdm
 
@@ -200,23 +321,20 @@ def fit(
     if grad_clip is not None:
         grad_clip = check_positive(grad_clip, "grad_clip")
     if device is not None:
-        model.to(device)
-    dev = _model_device(model) if device is None else torch.device(device)
+        model.to(check_device(device))
     objective = cross_entropy if objective is None else objective
 
     generator = None
     if seed is not None:
         generator = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
-    epoch_batches, _ = _batches(train, batch_size, generator)
+    epoch_batches, _ = _batches(train, batch_size, generator, model)
+    if val is not None:
+        val = _as_dataset(val, "val", model)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params and not isinstance(optimizer, torch.optim.Optimizer):
         raise ValueError("model has no trainable parameters")
     opt = _optimizer(optimizer, params, lr, weight_decay)
     sched = scheduler(opt) if scheduler is not None else None
-
-    def to_device(batch: Any) -> tuple[torch.Tensor, ...]:
-        batch = batch if isinstance(batch, (tuple, list)) else (batch,)
-        return tuple(b.to(dev, non_blocking=True) if dev is not None else b for b in batch)
 
     history = History()
 
@@ -230,7 +348,6 @@ def fit(
         sums: dict[str, float] = {}
         count = 0
         for batch in epoch_batches():
-            batch = to_device(batch)
             if transform is not None:
                 x, y = transform(model, batch[0], batch[1] if len(batch) > 1 else None)
                 batch = (x,) + ((y,) if len(batch) > 1 else ()) + tuple(batch[2:])
@@ -238,7 +355,8 @@ def fit(
             total, terms = _terms(objective(model, *batch))
             if not torch.isfinite(total):
                 raise FloatingPointError(
-                    f"the training loss became {total.item()} at epoch {history.epochs + 1}; "
+                    f"the training loss became {total.item()} at epoch "
+                    f"{history.epochs + 1}; "
                     "lower lr or check the objective"
                 )
             opt.zero_grad(set_to_none=True)
@@ -256,14 +374,24 @@ def fit(
             history.setdefault("lr", []).append(opt.param_groups[0]["lr"])
             sched.step()
         if val is not None:
-            record("val_", _score(model, objective, to_device(val), batch_size=max(batch_size, 1024)), 1)
+            record(
+                "val_",
+                _score(model, objective, val, batch_size=max(batch_size, 1024)),
+                1,
+            )
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
     model.eval()
     return history
 
 
 @torch.no_grad()
-def _score(model: nn.Module, objective: Objective, data: tuple[torch.Tensor, ...], *, batch_size: int) -> dict[str, float]:
+def _score(
+    model: nn.Module,
+    objective: Objective,
+    data: tuple[torch.Tensor, ...],
+    *,
+    batch_size: int,
+) -> dict[str, float]:
     """Mean of the objective's terms over ``data``, in eval mode."""
     was_training = model.training
     model.eval()
@@ -281,62 +409,107 @@ def _score(model: nn.Module, objective: Objective, data: tuple[torch.Tensor, ...
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
-    """The model's outputs on ``x`` in eval mode, computed in batches; the model's mode is restored.
+def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 1024) -> torch.Tensor:
+    """The model's outputs on ``x`` in eval mode, computed in batches; the model's mode
+    is restored.
 
     Parameters
     ----------
     model : nn.Module
-    x : (N, ...) tensor
+        The network.
+    x : (N, ...) array or tensor
+        Inputs; cast to the model's dtype and device.
     batch_size : int
+        Rows per forward pass, >= 1.
 
     Returns
     -------
     (N, C) tensor
+        On the model's device.
     """
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    x = to_model(x, model)
+    if x.ndim == 0:
+        raise ValueError("x must have a sample axis, (N, ...); got a 0-d value")
     was_training = model.training
     model.eval()
-    dev = _model_device(model)
     try:
-        outs = [model(x[i : i + batch_size].to(dev) if dev is not None else x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
+        outs = [model(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
     finally:
         model.train(was_training)
     return torch.cat(outs)
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1024) -> float:
+def _logits_and_labels(
+    model: nn.Module, x: Any, y: Any, batch_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits of ``x`` and ``y`` checked against them: one label per row, each in ``[0,
+    C)``.
+    """
+    logits = predict_logits(model, x, batch_size=batch_size)
+    if logits.ndim != 2:
+        raise ValueError(
+            f"the model must return logits of shape (N, C); got {tuple(logits.shape)}"
+        )
+    return logits, check_labels(
+        y, logits.shape[1], n=logits.shape[0], device=logits.device
+    )
+
+
+def accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024) -> float:
     """Fraction of ``x`` whose arg-max prediction equals ``y``.
 
     Parameters
     ----------
     model : nn.Module
-        Maps ``x`` to logits.
-    x : (N, ...) tensor
-    y : (N,) int64 tensor
+        Maps ``x`` to logits ``(N, C)``.
+    x : (N, ...) array or tensor
+        Inputs; cast to the model's dtype and device.
+    y : (N,) int array or tensor
+        Labels in ``[0, C)``.
+    batch_size : int
+        Rows per forward pass, >= 1.
 
     Returns
     -------
     float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        If ``y`` does not hold one label in ``[0, C)`` per row of ``x``.
     """
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples; got {x.shape[0]} and {y.shape[0]}")
-    pred = predict_logits(model, x, batch_size=batch_size).argmax(dim=1)
-    return (pred == y.to(pred.device)).float().mean().item()
+    logits, y = _logits_and_labels(model, x, y, batch_size)
+    return (logits.argmax(dim=1) == y).float().mean().item()
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1024) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024
+) -> dict[str, float]:
     """Mean cross-entropy (nats) and accuracy of a classifier on ``(x, y)``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps ``x`` to logits ``(N, C)``.
+    x : (N, ...) array or tensor
+        Inputs; cast to the model's dtype and device.
+    y : (N,) int array or tensor
+        Labels in ``[0, C)``.
+    batch_size : int
+        Rows per forward pass, >= 1.
 
     Returns
     -------
     dict
         ``{"loss": float, "accuracy": float}``
+
+    Raises
+    ------
+    ValueError
+        If ``y`` does not hold one label in ``[0, C)`` per row of ``x``.
     """
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples; got {x.shape[0]} and {y.shape[0]}")
-    logits = predict_logits(model, x, batch_size=batch_size)
-    y = y.to(logits.device)
+    logits, y = _logits_and_labels(model, x, y, batch_size)
     return {
         "loss": F.cross_entropy(logits, y).item(),
         "accuracy": (logits.argmax(dim=1) == y).float().mean().item(),

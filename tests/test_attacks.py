@@ -1,4 +1,6 @@
-"""Tests of statlearn.robust.attacks: the threat-model invariants, closed forms and every error path."""
+"""Tests of statlearn.robust.attacks: the threat-model invariants, closed forms and
+every error path.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +28,15 @@ def small_model(dtype=torch.float32, dropout=0.0) -> nn.Module:
     return nn.Sequential(*layers).to(dtype)
 
 
-def random_batch(seed: int, n: int, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+def random_batch(
+    seed: int, n: int, dtype=torch.float32
+) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(n, D, generator=g, dtype=dtype)
     # some pixels exactly at the box's faces, as in real images
-    x = torch.where(x < 0.15, torch.zeros_like(x), torch.where(x > 0.85, torch.ones_like(x), x))
+    x = torch.where(
+        x < 0.15, torch.zeros_like(x), torch.where(x > 0.85, torch.ones_like(x), x)
+    )
     y = torch.randint(0, C, (n,), generator=g)
     return x, y
 
@@ -53,20 +59,35 @@ def trained(digits_split):
 
     statlearn.seed_everything(0)
     model = mlp(64, 10, (64,))
-    fit(model, (digits_split.x_train, digits_split.y_train), epochs=30, lr=3e-3, quiet=True, seed=0)
+    fit(
+        model,
+        (digits_split.x_train, digits_split.y_train),
+        epochs=30,
+        lr=3e-3,
+        quiet=True,
+        seed=0,
+    )
     model.zero_grad(set_to_none=True)
     return model
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # properties over random inputs
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 ATTACKS = {
     "fgsm": lambda m, x, y, eps, tg, g: fgsm(m, x, y, eps=eps, targeted=tg),
-    "pgd_linf": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=5, targeted=tg, generator=g),
-    "pgd_l2": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=5, norm="l2", targeted=tg, generator=g),
-    "pgd_l2_restarts": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=3, norm="l2", restarts=3, generator=g),
-    "pgd_linf_fixed_step": lambda m, x, y, eps, tg, g: pgd(m, x, y, eps=eps, steps=4, step_size=0.3, random_start=False),
+    "pgd_linf": lambda m, x, y, eps, tg, g: pgd(
+        m, x, y, eps=eps, steps=5, targeted=tg, generator=g
+    ),
+    "pgd_l2": lambda m, x, y, eps, tg, g: pgd(
+        m, x, y, eps=eps, steps=5, norm="l2", targeted=tg, generator=g
+    ),
+    "pgd_l2_restarts": lambda m, x, y, eps, tg, g: pgd(
+        m, x, y, eps=eps, steps=3, norm="l2", restarts=3, generator=g
+    ),
+    "pgd_linf_fixed_step": lambda m, x, y, eps, tg, g: pgd(
+        m, x, y, eps=eps, steps=4, step_size=0.3, random_start=False
+    ),
 }
 
 
@@ -81,7 +102,9 @@ ATTACKS = {
     training=st.booleans(),
     float64=st.booleans(),
 )
-def test_threat_model_invariants(name, seed, n, eps, per_sample, targeted, training, float64):
+def test_threat_model_invariants(
+    name, seed, n, eps, per_sample, targeted, training, float64
+):
     dtype = torch.float64 if float64 else torch.float32
     model = small_model(dtype)
     model.train(training)
@@ -89,15 +112,24 @@ def test_threat_model_invariants(name, seed, n, eps, per_sample, targeted, train
     x_before = x.clone()
     budget = eps
     if per_sample:
-        budget = torch.rand(n, generator=torch.Generator().manual_seed(seed + 1), dtype=dtype) * eps
+        budget = (
+            torch.rand(
+                n, generator=torch.Generator().manual_seed(seed + 1), dtype=dtype
+            )
+            * eps
+        )
     eps_rows = budget if per_sample else torch.full((n,), eps, dtype=dtype)
-    x_adv = ATTACKS[name](model, x, y, budget, targeted, torch.Generator().manual_seed(seed))
+    x_adv = ATTACKS[name](
+        model, x, y, budget, targeted, torch.Generator().manual_seed(seed)
+    )
 
     assert torch.equal(x, x_before), "x must not be mutated"
     assert model.training == training, "model.training must be restored"
     assert no_param_grads(model), "no gradient may be left on the parameters"
     assert not x_adv.requires_grad and x_adv.grad_fn is None
-    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and x_adv.device == x.device
+    assert (
+        x_adv.shape == x.shape and x_adv.dtype == x.dtype and x_adv.device == x.device
+    )
     assert x_adv.min() >= 0 and x_adv.max() <= 1
     delta = (x_adv - x).flatten(1)
     tol = 1e-6 if dtype == torch.float32 else 1e-12
@@ -133,14 +165,16 @@ def test_eps_zero_returns_x(norm, random_start):
     model = small_model()
     x, y = random_batch(3, 8)
     assert torch.equal(fgsm(model, x, y, eps=0.0), x)
-    out = pgd(model, x, y, eps=0.0, steps=5, norm=norm, random_start=random_start, restarts=2)
+    out = pgd(
+        model, x, y, eps=0.0, steps=5, norm=norm, random_start=random_start, restarts=2
+    )
     assert torch.equal(out, x)
     assert torch.equal(pgd(model, x, y, eps=torch.zeros(8), steps=3, norm=norm), x)
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # closed forms and consistency
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("targeted", [False, True])
 def test_fgsm_on_linear_model_equals_closed_form(targeted):
     torch.manual_seed(1)
@@ -152,14 +186,18 @@ def test_fgsm_on_linear_model_equals_closed_form(targeted):
     grad = (p - F.one_hot(y, C).double()) @ W  # d/dx of cross-entropy, row by row
     step = -eps if targeted else eps
     expected = (x + step * grad.sign()).clamp(0, 1)
-    torch.testing.assert_close(fgsm(lin, x, y, eps=eps, targeted=targeted), expected, rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        fgsm(lin, x, y, eps=eps, targeted=targeted), expected, rtol=0, atol=1e-12
+    )
 
 
 def test_fgsm_on_log_probabilities_equals_fgsm_on_logits():
     model = small_model()
     log_model = nn.Sequential(model, nn.LogSoftmax(dim=1))
     x, y = random_batch(7, 16)
-    torch.testing.assert_close(fgsm(log_model, x, y, eps=0.2), fgsm(model, x, y, eps=0.2))
+    torch.testing.assert_close(
+        fgsm(log_model, x, y, eps=0.2), fgsm(model, x, y, eps=0.2)
+    )
 
 
 def test_fgsm_is_one_pgd_step_without_random_start():
@@ -183,7 +221,12 @@ def test_batch_consistency_with_seeded_generator(attack):
     x, y = random_batch(11, 7, torch.float64)
     batch = attack(model, x, y, generator=torch.Generator().manual_seed(123))
     for i in range(x.shape[0]):
-        alone = attack(model, x[i : i + 1], y[i : i + 1], generator=torch.Generator().manual_seed(123))
+        alone = attack(
+            model,
+            x[i : i + 1],
+            y[i : i + 1],
+            generator=torch.Generator().manual_seed(123),
+        )
         torch.testing.assert_close(batch[i : i + 1], alone, rtol=0, atol=1e-9)
 
 
@@ -193,8 +236,12 @@ def test_batch_consistency_fgsm_and_cw():
     batch_f = fgsm(model, x, y, eps=0.2)
     batch_c = cw_l2(model, x, y, search_steps=3, steps=20, lr=0.1)
     for i in range(x.shape[0]):
-        torch.testing.assert_close(batch_f[i : i + 1], fgsm(model, x[i : i + 1], y[i : i + 1], eps=0.2))
-        alone = cw_l2(model, x[i : i + 1], y[i : i + 1], search_steps=3, steps=20, lr=0.1)
+        torch.testing.assert_close(
+            batch_f[i : i + 1], fgsm(model, x[i : i + 1], y[i : i + 1], eps=0.2)
+        )
+        alone = cw_l2(
+            model, x[i : i + 1], y[i : i + 1], search_steps=3, steps=20, lr=0.1
+        )
         torch.testing.assert_close(batch_c[i : i + 1], alone, rtol=0, atol=1e-9)
 
 
@@ -203,18 +250,58 @@ def test_per_sample_eps_matches_rowwise_attacks():
     x, y = random_batch(13, 4, torch.float64)
     eps = torch.tensor([0.0, 0.05, 0.2, 0.4], dtype=torch.float64)
     for norm in ("linf", "l2"):
-        out = pgd(model, x, y, eps=eps, steps=5, norm=norm, generator=torch.Generator().manual_seed(0))
+        out = pgd(
+            model,
+            x,
+            y,
+            eps=eps,
+            steps=5,
+            norm=norm,
+            generator=torch.Generator().manual_seed(0),
+        )
         for i in range(4):
-            row = pgd(model, x[i : i + 1], y[i : i + 1], eps=float(eps[i]), steps=5, norm=norm, generator=torch.Generator().manual_seed(0))
+            row = pgd(
+                model,
+                x[i : i + 1],
+                y[i : i + 1],
+                eps=float(eps[i]),
+                steps=5,
+                norm=norm,
+                generator=torch.Generator().manual_seed(0),
+            )
             torch.testing.assert_close(out[i : i + 1], row, rtol=0, atol=1e-9)
 
 
 def test_seeded_generator_reproducible_and_random_start_varies():
     model = small_model()
     x, y = random_batch(14, 10)
-    a = pgd(model, x, y, eps=0.3, steps=0, generator=torch.Generator().manual_seed(5))
-    b = pgd(model, x, y, eps=0.3, steps=0, generator=torch.Generator().manual_seed(5))
-    c = pgd(model, x, y, eps=0.3, steps=0, generator=torch.Generator().manual_seed(6))
+    a = pgd(
+        model,
+        x,
+        y,
+        eps=0.3,
+        steps=1,
+        step_size=0.01,
+        generator=torch.Generator().manual_seed(5),
+    )
+    b = pgd(
+        model,
+        x,
+        y,
+        eps=0.3,
+        steps=1,
+        step_size=0.01,
+        generator=torch.Generator().manual_seed(5),
+    )
+    c = pgd(
+        model,
+        x,
+        y,
+        eps=0.3,
+        steps=1,
+        step_size=0.01,
+        generator=torch.Generator().manual_seed(6),
+    )
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert not torch.equal(a, x)
 
@@ -249,16 +336,21 @@ def test_numpy_input_and_custom_loss():
     model = small_model()
     x, y = random_batch(16, 6)
     out = pgd(model, x.numpy(), y.numpy(), eps=0.1, steps=3, random_start=False)
-    torch.testing.assert_close(out, pgd(model, x, y, eps=0.1, steps=3, random_start=False))
+    torch.testing.assert_close(
+        out, pgd(model, x, y, eps=0.1, steps=3, random_start=False)
+    )
+
     # a margin loss instead of cross-entropy still stays in the ball
-    margin = lambda logits, t: -logits.gather(1, t[:, None]).squeeze(1) + logits.amax(dim=1)
+    def margin(logits, t):
+        return -logits.gather(1, t[:, None]).squeeze(1) + logits.amax(dim=1)
+
     out = pgd(model, x, y, eps=0.1, steps=3, loss_fn=margin)
     assert (out - x).abs().max() <= 0.1 + 1e-6
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # strength on a trained model
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_robust_accuracy_ordering(trained, digits_split):
     x, y = digits_split.x_test, digits_split.y_test
     clean = robust_accuracy(trained, x, y)
@@ -267,8 +359,12 @@ def test_robust_accuracy_ordering(trained, digits_split):
     assert clean == pytest.approx(accuracy(trained, x, y))
     assert clean > 0.9
     for eps in (0.05, 0.1):
-        acc_fgsm = robust_accuracy(trained, x, y, functools.partial(fgsm, eps=eps), batch_size=128)
-        acc_pgd = robust_accuracy(trained, x, y, functools.partial(pgd, eps=eps, steps=20), batch_size=128)
+        acc_fgsm = robust_accuracy(
+            trained, x, y, functools.partial(fgsm, eps=eps), batch_size=128
+        )
+        acc_pgd = robust_accuracy(
+            trained, x, y, functools.partial(pgd, eps=eps, steps=20), batch_size=128
+        )
         assert acc_pgd <= acc_fgsm <= clean
         assert acc_pgd < clean - 0.05
     assert no_param_grads(trained)
@@ -277,24 +373,46 @@ def test_robust_accuracy_ordering(trained, digits_split):
 def test_robust_accuracy_does_not_depend_on_batch_size(trained, digits_split):
     x, y = digits_split.x_test[:100], digits_split.y_test[:100]
     det = functools.partial(pgd, eps=0.1, steps=5, random_start=False)
-    assert robust_accuracy(trained, x, y, det, batch_size=7) == robust_accuracy(trained, x, y, det, batch_size=100)
+    assert robust_accuracy(trained, x, y, det, batch_size=7) == robust_accuracy(
+        trained, x, y, det, batch_size=100
+    )
 
 
 def test_restarts_never_lose_a_success(trained, digits_split):
     x, y = digits_split.x_test[:200], digits_split.y_test[:200]
-    one = pgd(trained, x, y, eps=0.08, steps=5, generator=torch.Generator().manual_seed(0))
-    many = pgd(trained, x, y, eps=0.08, steps=5, restarts=4, generator=torch.Generator().manual_seed(0))
+    one = pgd(
+        trained, x, y, eps=0.08, steps=5, generator=torch.Generator().manual_seed(0)
+    )
+    many = pgd(
+        trained,
+        x,
+        y,
+        eps=0.08,
+        steps=5,
+        restarts=4,
+        generator=torch.Generator().manual_seed(0),
+    )
     with torch.no_grad():
         fooled_one = trained(one).argmax(1) != y
         fooled_many = trained(many).argmax(1) != y
-    assert (fooled_many | ~fooled_one).all(), "the first restart is the single run; its successes are kept"
+    assert (fooled_many | ~fooled_one).all(), (
+        "the first restart is the single run; its successes are kept"
+    )
     assert fooled_many.sum() >= fooled_one.sum()
 
 
 def test_targeted_pgd_reaches_the_target(trained, digits_split):
     x = digits_split.x_test[:100]
     target = (digits_split.y_test[:100] + 1) % 10
-    x_adv = pgd(trained, x, target, eps=0.3, steps=40, targeted=True, generator=torch.Generator().manual_seed(0))
+    x_adv = pgd(
+        trained,
+        x,
+        target,
+        eps=0.3,
+        steps=40,
+        targeted=True,
+        generator=torch.Generator().manual_seed(0),
+    )
     with torch.no_grad():
         hit = (trained(x_adv).argmax(1) == target).float().mean().item()
     assert hit > 0.9
@@ -322,8 +440,9 @@ def test_cw_succeeds_with_no_more_distortion_than_pgd_l2_needs(trained, digits_s
         lo = torch.where(fooled, lo, mid)
     both = success & (hi < 4.0)
     assert both.sum() >= 0.9 * len(y)
-    # C&W commits to the runner-up class through its margin loss, so on a few rows it lands on a farther
-    # class than PGD's cross-entropy does; on average it needs no more than PGD-L2 (within 5%)
+    # C&W commits to the runner-up class through its margin loss, so on a few rows it
+    # lands on a farther class than PGD's cross-entropy does; on average it needs no
+    # more than PGD-L2 (within 5%)
     assert l2_cw[both].mean() <= 1.05 * hi[both].mean()
     assert (l2_cw[both] <= hi[both] * 1.02).float().mean() >= 0.7
 
@@ -336,8 +455,10 @@ def test_cw_targeted_and_returns_x_where_it_fails(trained, digits_split):
         pred = trained(x_adv).argmax(1)
     changed = (x_adv != x).flatten(1).any(1)
     assert (pred[changed] == target[changed]).all() and changed.float().mean() > 0.9
-    # hopeless budget: one Adam step with a tiny c finds nothing, so x comes back unchanged
-    # (rows the model already gets wrong are adversarial from the start and come back moved by ~1e-6)
+    # hopeless budget: one Adam step with a tiny c finds nothing, so x comes back
+    # unchanged
+    # (rows the model already gets wrong are adversarial from the start and come back
+    # moved by ~1e-6)
     with torch.no_grad():
         correct = trained(x).argmax(1) == y
     weak = cw_l2(trained, x, y, c_init=1e-9, search_steps=1, steps=1, lr=1e-4)
@@ -352,12 +473,14 @@ def test_cw_targeted_and_returns_x_where_it_fails(trained, digits_split):
     z_y = logits.gather(1, y[:, None]).squeeze(1)
     z_other = logits.scatter(1, y[:, None], float("-inf")).amax(1)
     assert ok.float().mean() > 0.9 and (z_other - z_y)[ok].min() > 5.0 - 1e-4
-    assert (x5 - x).flatten(1).norm(dim=1)[ok].mean() > (x0 - x).flatten(1).norm(dim=1)[ok].mean()
+    assert (x5 - x).flatten(1).norm(dim=1)[ok].mean() > (x0 - x).flatten(1).norm(dim=1)[
+        ok
+    ].mean()
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # every error path
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _calls():
     m = small_model()
     x, y = random_batch(0, 4)
@@ -372,7 +495,9 @@ def _calls():
         lambda m, x, y: pgd(m, x, y, eps=-1e-3, steps=3),
         lambda m, x, y: pgd(m, x, y, eps=torch.tensor([0.1, -0.1, 0.1, 0.1]), steps=3),
         lambda m, x, y: pgd(m, x, y, eps=torch.tensor([0.1, 0.1]), steps=3),
-        lambda m, x, y: pgd(m, x, y, eps=torch.tensor([0.1, float("inf"), 0.1, 0.1]), steps=3),
+        lambda m, x, y: pgd(
+            m, x, y, eps=torch.tensor([0.1, float("inf"), 0.1, 0.1]), steps=3
+        ),
         lambda m, x, y: pgd(m, x, y, eps=0.1, steps=3, step_size=-0.1),
         lambda m, x, y: pgd(m, x, y, eps=0.1, steps=-1),
         lambda m, x, y: pgd(m, x, y, eps=0.1, steps=3, restarts=0),
@@ -401,8 +526,17 @@ def _calls():
         lambda m, x, y: cw_l2(m, x, y, search_steps=0),
         lambda m, x, y: cw_l2(m, x, y, steps=0),
         lambda m, x, y: robust_accuracy(m, x, y, batch_size=0),
-        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, loss_fn=lambda logits, t: F.cross_entropy(logits, t)),
-        lambda m, x, y: fgsm(nn.Linear(D, 1), x, torch.zeros(4, dtype=torch.long) + 1, eps=0.1),
+        lambda m, x, y: pgd(
+            m,
+            x,
+            y,
+            eps=0.1,
+            steps=2,
+            loss_fn=lambda logits, t: F.cross_entropy(logits, t),
+        ),
+        lambda m, x, y: fgsm(
+            nn.Linear(D, 1), x, torch.zeros(4, dtype=torch.long) + 1, eps=0.1
+        ),
     ],
 )
 def test_value_errors(call):
@@ -437,14 +571,17 @@ def test_mode_restored_after_an_error():
     assert m.training
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # GPU
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @pytest.mark.gpu
 def test_cpu_and_cuda_agree():
     model = small_model(torch.float64)
     x, y = random_batch(21, 64, torch.float64)
-    gen = lambda dev: torch.Generator(device=dev).manual_seed(0)
+
+    def gen(dev):
+        return torch.Generator(device=dev).manual_seed(0)
+
     cuda = torch.device("cuda")
     model_c = small_model(torch.float64).to(cuda)
     for attack in (
@@ -460,6 +597,86 @@ def test_cpu_and_cuda_agree():
     # a CPU generator drives a CUDA attack
     out = pgd(model_c, x.to(cuda), y.to(cuda), eps=0.1, steps=3, generator=gen("cpu"))
     assert out.device.type == "cuda" and (out - x.to(cuda)).abs().max() <= 0.1 + 1e-12
-    assert robust_accuracy(model_c, x.to(cuda), y.to(cuda), functools.partial(fgsm, eps=0.1)) == robust_accuracy(
-        model, x, y, functools.partial(fgsm, eps=0.1)
+    assert robust_accuracy(
+        model_c, x.to(cuda), y.to(cuda), functools.partial(fgsm, eps=0.1)
+    ) == robust_accuracy(model, x, y, functools.partial(fgsm, eps=0.1))
+
+
+# --------------------------------------------------------------------------------------
+# issue 15
+
+
+def _digits64(n=16):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.data[:n] / 16, bunch.target[:n]
+
+
+@pytest.mark.parametrize("name", ["fgsm", "pgd", "cw_l2", "robust_accuracy"])
+def test_numpy_float64_input_meets_a_float32_model(name):
+    """Defect: float64 (or NumPy) inputs crashed with "mat1 and mat2 must have the same
+    dtype".
+    """
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    x, y = _digits64()
+    calls = {
+        "fgsm": lambda: fgsm(model, x, y, eps=0.1),
+        "pgd": lambda: pgd(model, x, y, eps=0.1, steps=2),
+        "cw_l2": lambda: cw_l2(model, x, y, steps=3, search_steps=1),
+        "robust_accuracy": lambda: robust_accuracy(
+            model, x, y, functools.partial(fgsm, eps=0.1)
+        ),
+    }
+    out = calls[name]()
+    if name == "robust_accuracy":
+        assert 0.0 <= out <= 1.0
+    else:
+        assert (
+            isinstance(out, torch.Tensor)
+            and out.dtype == torch.float32
+            and out.shape == x.shape
+        )
+        assert float((out.double() - torch.from_numpy(x)).abs().max()) <= (
+            0.1 + 1e-6 if name != "cw_l2" else 1.0
+        )
+
+
+def test_pgd_without_steps_and_with_bad_labels_is_an_error():
+    """Defect: pgd(steps=0) returned its starting point silently, and never checked the
+    labels.
+    """
+    model = small_model()
+    x, y = random_batch(0, 4)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        pgd(model, x, y, eps=0.1, steps=0)
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        pgd(model, x, y + C, eps=0.1, steps=1, random_start=True)
+
+
+def test_cw_l2_reports_success_per_row():
+    """Defect: cw_l2 gave no way to tell a failed row (returned unchanged) from an
+    untouched input.
+    """
+    torch.manual_seed(0)
+    model = small_model(torch.float64)
+    x, y = random_batch(3, 30, torch.float64)
+    x_adv, success = cw_l2(model, x, y, steps=10, search_steps=2, return_success=True)
+    assert success.dtype == torch.bool and success.shape == (30,)
+    assert 0 < int(success.sum()) < 30  # a short search: some rows succeed, some fail
+    with torch.no_grad():
+        pred = model(x_adv).argmax(1)
+    assert bool((pred[success] != y[success]).all())
+    assert torch.equal(x_adv[~success], x[~success])
+    # the default keeps the one-tensor return that existing callers use
+    plain = cw_l2(model, x, y, steps=10, search_steps=2)
+    assert isinstance(plain, torch.Tensor) and torch.equal(plain, x_adv)
+    assert robust_accuracy(
+        model,
+        x,
+        y,
+        functools.partial(cw_l2, steps=10, search_steps=2, return_success=True),
+    ) == (
+        robust_accuracy(model, x, y, functools.partial(cw_l2, steps=10, search_steps=2))
     )

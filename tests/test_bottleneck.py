@@ -1,4 +1,6 @@
-"""Tests for statlearn.info.bottleneck: the iterative information bottleneck (chapter 7)."""
+"""Tests for statlearn.info.bottleneck: the iterative information bottleneck (chapter
+7).
+"""
 
 from __future__ import annotations
 
@@ -21,36 +23,51 @@ def random_joint(seed: int, n_x: int, n_y: int) -> torch.Tensor:
 
 
 def symmetric_binary(eps: float) -> torch.Tensor:
-    """X uniform on {0, 1}, Y = X flipped with probability eps: maximal correlation 1 - 2 eps."""
+    """X uniform on {0, 1}, Y = X flipped with probability eps: maximal correlation 1 -
+    2 eps.
+    """
     return torch.tensor([[1 - eps, eps], [eps, 1 - eps]], dtype=torch.float64) / 2
 
 
 def max_correlation_sq(p_xy: torch.Tensor) -> float:
-    """Squared Hirschfeld-Gebelein-Renyi maximal correlation: 2nd singular value of p/sqrt(p_x p_y)."""
+    """Squared Hirschfeld-Gebelein-Renyi maximal correlation: 2nd singular value of
+    p/sqrt(p_x p_y).
+    """
     p_x, p_y = p_xy.sum(1), p_xy.sum(0)
     s = torch.linalg.svdvals(p_xy / torch.sqrt(p_x[:, None] * p_y[None, :]))
     return float(s[1]) ** 2
 
 
-def reference_ib(p_xy: np.ndarray, beta_ib: float, enc: np.ndarray, n_iter: int) -> np.ndarray:
-    """Tishby et al.'s equations in plain probability space (NumPy), as printed in the paper."""
+def reference_ib(
+    p_xy: np.ndarray, beta_ib: float, enc: np.ndarray, n_iter: int
+) -> np.ndarray:
+    """Tishby et al.'s equations in plain probability space (NumPy), as printed in the
+    paper.
+    """
     p_x = p_xy.sum(1)
     py_x = p_xy / p_x[:, None]
     for _ in range(n_iter):
         p_z = p_x @ enc
         py_z = (enc * p_x[:, None]).T @ py_x / p_z[:, None]
-        kl = (py_x[:, None, :] * (np.log(py_x[:, None, :]) - np.log(py_z[None, :, :]))).sum(-1)
+        kl = (
+            py_x[:, None, :] * (np.log(py_x[:, None, :]) - np.log(py_z[None, :, :]))
+        ).sum(-1)
         enc = p_z[None, :] * np.exp(-beta_ib * kl)
         enc /= enc.sum(1, keepdims=True)
     return enc
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # agreement with the paper's equations
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_matches_plain_reference_iterations():
     p = random_joint(0, 6, 3)
-    init = torch.softmax(torch.randn(6, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64), 1)
+    init = torch.softmax(
+        torch.randn(
+            6, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+        ),
+        1,
+    )
     beta = 0.25
     res = information_bottleneck(p, beta, 4, init=init, max_iter=7, tol=0.0)
     ref = reference_ib(p.numpy(), 1 / beta, init.numpy(), 7)
@@ -63,7 +80,9 @@ def test_result_is_self_consistent():
     res = information_bottleneck(p, 0.2, 5, seed=0, tol=1e-14, max_iter=5000)
     p_x = p.sum(1)
     np.testing.assert_allclose(res.encoder.sum(1).numpy(), 1.0, atol=1e-12)
-    np.testing.assert_allclose(res.marginal.numpy(), (p_x @ res.encoder).numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        res.marginal.numpy(), (p_x @ res.encoder).numpy(), atol=1e-12
+    )
     used = res.marginal > 1e-12
     dec = (res.encoder * p_x[:, None]).T @ (p / p_x[:, None]) / res.marginal[:, None]
     np.testing.assert_allclose(res.decoder[used].numpy(), dec[used].numpy(), atol=1e-9)
@@ -81,12 +100,14 @@ def test_reported_information_matches_measures():
     assert res.i_xz == pytest.approx(float(mutual_information(p_xz)), abs=1e-12)
     assert res.i_zy == pytest.approx(float(mutual_information(p_zy)), abs=1e-12)
     h_y_given_z = float(conditional_entropy(p_zy))
-    assert float(res.lagrangian[-1]) == pytest.approx(h_y_given_z + beta * res.i_xz, abs=1e-9)
+    assert float(res.lagrangian[-1]) == pytest.approx(
+        h_y_given_z + beta * res.i_xz, abs=1e-9
+    )
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # invariants
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
@@ -95,7 +116,9 @@ def test_reported_information_matches_measures():
     k=st.integers(1, 6),
     beta=st.floats(0.0, 2.0),
 )
-@example(seed=2, n_x=4, n_y=2, k=3, beta=1.1754943508222875e-38)  # a tiny beta once broke the decoder
+@example(
+    seed=2, n_x=4, n_y=2, k=3, beta=1.1754943508222875e-38
+)  # a tiny beta once broke the decoder
 def test_invariants(seed, n_x, n_y, k, beta):
     p = random_joint(seed, n_x, n_y)
     res = information_bottleneck(p, beta, k, seed=seed, max_iter=200)
@@ -106,7 +129,9 @@ def test_invariants(seed, n_x, n_y, k, beta):
     assert res.i_zy <= i_xy + 1e-10
     assert res.i_zy <= res.i_xz + 1e-10
     assert res.i_xz <= math.log2(min(n_x, k)) + 1e-10
-    assert torch.allclose(res.encoder.sum(1), torch.ones(n_x, dtype=torch.float64), atol=1e-10)
+    assert torch.allclose(
+        res.encoder.sum(1), torch.ones(n_x, dtype=torch.float64), atol=1e-10
+    )
     assert bool((res.encoder >= 0).all())
 
 
@@ -123,7 +148,9 @@ def test_trivial_solution_past_the_critical_beta():
 
 def test_beta_zero_is_a_hard_clustering_that_keeps_all_information():
     # rows 0/1 and 2/3 share p(y|x): two clusters lose nothing
-    p_y_x = torch.tensor([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.2, 0.8]], dtype=torch.float64)
+    p_y_x = torch.tensor(
+        [[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.2, 0.8]], dtype=torch.float64
+    )
     p = p_y_x / 4
     res = information_bottleneck(p, 0.0, 2, seed=0)
     assert set(torch.unique(res.encoder).tolist()) <= {0.0, 1.0}
@@ -141,7 +168,9 @@ def test_tiny_beta_stays_finite():
 
 def test_one_cluster_is_trivial():
     res = information_bottleneck(random_joint(5, 5, 3), 0.1, 1)
-    assert res.i_xz == pytest.approx(0.0, abs=1e-12) and res.i_zy == pytest.approx(0.0, abs=1e-12)
+    assert res.i_xz == pytest.approx(0.0, abs=1e-12) and res.i_zy == pytest.approx(
+        0.0, abs=1e-12
+    )
     assert torch.equal(res.encoder, torch.ones(5, 1, dtype=torch.float64))
 
 
@@ -156,7 +185,9 @@ def test_warm_start_from_a_solution_stays_put():
 def test_seed_is_reproducible_and_generator_equivalent():
     p = random_joint(7, 6, 3)
     a = information_bottleneck(p, 0.2, 3, seed=11, max_iter=5)
-    b = information_bottleneck(p, 0.2, 3, generator=torch.Generator().manual_seed(11), max_iter=5)
+    b = information_bottleneck(
+        p, 0.2, 3, generator=torch.Generator().manual_seed(11), max_iter=5
+    )
     assert torch.equal(a.encoder, b.encoder)
 
 
@@ -178,9 +209,9 @@ def test_zero_rows_and_columns_are_handled():
     assert float(res.lagrangian.diff().max()) <= 1e-10
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # the information curve
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_information_curve_is_monotone_and_bounded():
     p = random_joint(10, 10, 3)
     betas = torch.logspace(0, -2.5, 25, dtype=torch.float64)
@@ -203,9 +234,9 @@ def test_information_curve_keeps_the_order_given():
     assert curve.i_xz[1] < 1e-6 and curve.i_xz[0] > 0.5
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # errors
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "p, match",
     [
@@ -247,9 +278,16 @@ def test_bad_arguments():
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
     p = random_joint(13, 8, 3)
-    init = torch.softmax(torch.randn(8, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64), 1)
+    init = torch.softmax(
+        torch.randn(
+            8, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+        ),
+        1,
+    )
     cpu = information_bottleneck(p, 0.1, 4, init=init, max_iter=50, tol=0.0)
-    gpu = information_bottleneck(p.cuda(), 0.1, 4, init=init.cuda(), max_iter=50, tol=0.0)
+    gpu = information_bottleneck(
+        p.cuda(), 0.1, 4, init=init.cuda(), max_iter=50, tol=0.0
+    )
     assert gpu.encoder.device.type == "cuda"
     assert torch.allclose(gpu.encoder.cpu(), cpu.encoder, atol=1e-10)
     assert gpu.i_zy == pytest.approx(cpu.i_zy, abs=1e-10)

@@ -17,11 +17,16 @@ def test_as_tensor_dtypes():
     assert as_tensor(np.zeros((2, 3))).dtype == torch.float64
     assert as_tensor(np.zeros((2, 3), dtype=np.float32)).dtype == torch.float32
     assert as_tensor([[1, 2]]).dtype == torch.float32
-    assert as_tensor(torch.zeros(2, 2, dtype=torch.float64), dtype=torch.float32).dtype == torch.float32
+    assert (
+        as_tensor(torch.zeros(2, 2, dtype=torch.float64), dtype=torch.float32).dtype
+        == torch.float32
+    )
 
 
 def test_as_tensor_errors():
-    with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(5,\)"
+    ):
         as_tensor(np.zeros(5), ndim=2)
     with pytest.raises(ValueError, match="NaN"):
         as_tensor([[np.nan, 1.0]])
@@ -84,8 +89,58 @@ def test_as_generator():
     torch.manual_seed(0)
     x = torch.rand(2, generator=as_generator(None))
     torch.manual_seed(0)
-    assert torch.equal(x, torch.rand(2, generator=as_generator(None)))  # seed_everything controls None
+    assert torch.equal(
+        x, torch.rand(2, generator=as_generator(None))
+    )  # seed_everything controls None
     with pytest.raises(ValueError):
         as_generator(-1)
     with pytest.raises(TypeError):
         as_generator("seed")
+
+
+# --------------------------------------------------------------------------------------
+# issue 15: the boundary helper and the device helper
+
+
+def test_to_model_casts_to_the_models_dtype_and_device():
+    from statlearn._checks import model_dtype_device, to_model
+
+    net = torch.nn.Linear(3, 2)
+    x64 = np.random.default_rng(0).random((4, 3))
+    t = to_model(x64, net)
+    assert t.dtype == torch.float32 and t.device == net.weight.device
+    assert to_model(x64, net.double()).dtype == torch.float64
+    same = torch.rand(4, 3, dtype=torch.float64)
+    assert to_model(same, net) is same  # already in place: no copy
+    # a model without parameters: float64 stays float64, other input becomes float32
+    assert to_model(x64, torch.nn.Identity()).dtype == torch.float64
+    assert to_model([[1, 2, 3]], torch.nn.Identity()).dtype == torch.float32
+    assert model_dtype_device(torch.nn.Identity()) == (None, None)
+    with pytest.raises(ValueError, match="NaN"):
+        to_model(np.array([[np.nan, 0.0, 0.0]]), net)
+    with pytest.raises(ValueError, match="2-D"):
+        to_model(np.zeros(3), net, ndim=2)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        to_model(x64, lambda x: x)
+
+
+def test_check_device():
+    from statlearn._checks import check_device
+
+    assert check_device("cpu") == torch.device("cpu")
+    assert check_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match="must name a torch device"):
+        check_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            check_device("cuda:0")
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            as_tensor(np.zeros(2), device="cuda")
+    else:
+        with pytest.raises(ValueError, match="CUDA device"):
+            check_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_check_labels_moves_to_a_device():
+    y = check_labels(np.array([0, 2, 1]), 3, device="cpu")
+    assert y.dtype == torch.int64 and y.device.type == "cpu"

@@ -25,7 +25,9 @@ def test_digits_is_stratified_and_fixed():
     assert not torch.equal(a.y_train, c.y_train)
     # no image is in both halves
     tr = {tuple(r.tolist()) for r in a.x_train}
-    assert sum(tuple(r.tolist()) in tr for r in a.x_test) < 5  # the raw data has a few duplicates
+    assert (
+        sum(tuple(r.tolist()) in tr for r in a.x_test) < 5
+    )  # the raw data has a few duplicates
 
 
 def test_digits_binarize_and_dtype():
@@ -51,7 +53,9 @@ def test_load_unknown_name():
     assert data.load("digits").x_train.shape == (1347, 64)
 
 
-def test_online_loader_without_torchvision_names_offline_alternative(monkeypatch, tmp_path):
+def test_online_loader_without_torchvision_names_offline_alternative(
+    monkeypatch, tmp_path
+):
     real_import = builtins.__import__
 
     def fake_import(name, *args, **kwargs):
@@ -61,21 +65,29 @@ def test_online_loader_without_torchvision_names_offline_alternative(monkeypatch
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     for loader in (data.mnist, data.fashion_mnist, data.cifar10):
-        with pytest.raises(data.DatasetUnavailableError, match=r"statlearn\.data\.digits\(\)"):
+        with pytest.raises(
+            data.DatasetUnavailableError, match=r"statlearn\.data\.digits\(\)"
+        ):
             loader(root=tmp_path)
 
 
 def test_online_loader_download_failure(monkeypatch, tmp_path):
-    """With torchvision present but no network (or no files and download=False), the error is clear."""
+    """With torchvision present but no network (or no files and download=False), the
+    error is clear.
+    """
     import sys
     import types
 
     class Failing:
         def __init__(self, *a, **k):
-            raise RuntimeError("Dataset not found. You can use download=True to download it")
+            raise RuntimeError(
+                "Dataset not found. You can use download=True to download it"
+            )
 
     fake = types.ModuleType("torchvision")
-    fake.datasets = types.SimpleNamespace(MNIST=Failing, FashionMNIST=Failing, CIFAR10=Failing)
+    fake.datasets = types.SimpleNamespace(
+        MNIST=Failing, FashionMNIST=Failing, CIFAR10=Failing
+    )
     monkeypatch.setitem(sys.modules, "torchvision", fake)
     with pytest.raises(data.DatasetUnavailableError, match="could not load mnist"):
         data.mnist(root=tmp_path, download=False)
@@ -100,11 +112,15 @@ def test_online_loader_converts_to_split(monkeypatch, tmp_path):
             self.targets = list(range(n))
 
     fake = types.ModuleType("torchvision")
-    fake.datasets = types.SimpleNamespace(MNIST=Fake, FashionMNIST=Fake, CIFAR10=FakeColour)
+    fake.datasets = types.SimpleNamespace(
+        MNIST=Fake, FashionMNIST=Fake, CIFAR10=FakeColour
+    )
     monkeypatch.setitem(sys.modules, "torchvision", fake)
     s = data.mnist(root=tmp_path)
     assert s.x_train.shape == (6, 1, 28, 28) and float(s.x_train.max()) == 1.0
-    assert set(data.load("mnist", root=tmp_path, binarize=True).x_test.unique().tolist()) == {1.0}
+    assert set(
+        data.load("mnist", root=tmp_path, binarize=True).x_test.unique().tolist()
+    ) == {1.0}
     assert data.fashion_mnist(root=tmp_path, flat=True).x_test.shape == (4, 784)
     c = data.cifar10(root=tmp_path)
     assert c.x_train.shape == (6, 3, 32, 32) and c.y_train.dtype == torch.int64
@@ -156,3 +172,35 @@ def test_mixture_samples_errors():
         data.mixture_samples(10, [1.0], torch.zeros(2, 2), eye)
     with pytest.raises(ValueError, match="positive-definite"):
         data.mixture_samples(10, [0.5, 0.5], torch.zeros(2, 2), -eye)
+
+
+# --------------------------------------------------------------------------------------
+# issue 15
+
+
+def test_mixture_samples_rejects_a_non_symmetric_covariance():
+    """Defect: mixture_samples used the lower triangle of a non-symmetric covariance
+    silently.
+    """
+    with pytest.raises(ValueError, match="symmetric"):
+        data.mixture_samples(
+            10, [1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.0, 1.0]]], seed=0
+        )
+    x, z = data.mixture_samples(
+        10, [1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.5, 1.0]]], seed=0
+    )
+    assert x.shape == (10, 2)
+
+
+def test_digits_rejects_an_integer_dtype():
+    """Defect: digits(dtype=torch.int64) truncated the pixels in [0, 1] to {0, 1}."""
+    with pytest.raises(TypeError, match="floating"):
+        data.digits(dtype=torch.int64)
+    assert data.digits(dtype=torch.float64).x_train.dtype == torch.float64
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_a_value_error():
+    """Defect: digits(device="cuda") without CUDA raised torch's raw AssertionError."""
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        data.digits(device="cuda")

@@ -1,4 +1,6 @@
-"""Tests of statlearn.robust.defenses: adversarial training as a batch transform, defensive distillation."""
+"""Tests of statlearn.robust.defenses: adversarial training as a batch transform,
+defensive distillation.
+"""
 
 from __future__ import annotations
 
@@ -42,9 +44,9 @@ def toy_model():
     return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # adversarial training
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @settings(max_examples=20, deadline=None)
 @given(n=st.integers(1, 12), weight=st.floats(0.0, 1.0), training=st.booleans())
 def test_transform_replaces_a_weighted_fraction(n, weight, training):
@@ -79,11 +81,21 @@ def test_adversarial_training_with_fit_makes_the_model_robust(split):
     x, y = split.x_test, split.y_test
     statlearn.seed_everything(0)
     standard = mlp(64, 10, (64,))
-    fit(standard, (split.x_train, split.y_train), epochs=30, lr=3e-3, quiet=True, seed=0)
+    fit(
+        standard, (split.x_train, split.y_train), epochs=30, lr=3e-3, quiet=True, seed=0
+    )
     statlearn.seed_everything(0)
     robust = mlp(64, 10, (64,))
     transform = adversarial_transform(functools.partial(fgsm, eps=0.1), weight=0.5)
-    hist = fit(robust, (split.x_train, split.y_train), epochs=30, lr=3e-3, quiet=True, seed=0, transform=transform)
+    hist = fit(
+        robust,
+        (split.x_train, split.y_train),
+        epochs=30,
+        lr=3e-3,
+        quiet=True,
+        seed=0,
+        transform=transform,
+    )
     assert len(hist["loss"]) == 30 and not robust.training
     attack = functools.partial(pgd, eps=0.1, steps=10)
     acc_standard = robust_accuracy(standard, x, y, attack)
@@ -92,9 +104,9 @@ def test_adversarial_training_with_fit_makes_the_model_robust(split):
     assert acc_robust > acc_standard + 0.2
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # tempered cross-entropy and soft labels
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("temperature", [1.0, 3.0, 100.0])
 def test_tempered_cross_entropy_hard_and_soft(temperature):
     model = toy_model()
@@ -140,9 +152,9 @@ def test_soft_labels():
         soft_labels(model, x, temperature=0)
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # defensive distillation
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def zero_gradient_fraction(model, x, y):
     x = x.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(F.cross_entropy(model(x), y, reduction="sum"), x)
@@ -153,30 +165,52 @@ def test_defensive_distillation_saturates_and_masks_gradients(split):
     x, y = split.x_test, split.y_test
     statlearn.seed_everything(0)
     standard = mlp(64, 10, (64,))
-    fit(standard, (split.x_train, split.y_train), epochs=30, lr=1e-2, quiet=True, seed=0)
+    fit(
+        standard, (split.x_train, split.y_train), epochs=30, lr=1e-2, quiet=True, seed=0
+    )
     statlearn.seed_everything(0)
     result = defensive_distillation(
-        mlp(64, 10, (64,)), mlp(64, 10, (64,)), split.x_train, split.y_train,
-        temperature=100.0, epochs=30, lr=1e-2, quiet=True, seed=0,
+        mlp(64, 10, (64,)),
+        mlp(64, 10, (64,)),
+        split.x_train,
+        split.y_train,
+        temperature=100.0,
+        epochs=30,
+        lr=1e-2,
+        quiet=True,
+        seed=0,
     )
     student = result.student
-    assert len(result.teacher_history["loss"]) == 30 and len(result.student_history["loss"]) == 30
+    assert (
+        len(result.teacher_history["loss"]) == 30
+        and len(result.student_history["loss"]) == 30
+    )
     assert accuracy(student, x, y) > 0.9 and accuracy(result.teacher, x, y) > 0.9
     with torch.no_grad():
         spread_student = student(x).std(1).mean()
         spread_standard = standard(x).std(1).mean()
-    assert spread_student > 10 * spread_standard, "logits at T = 1 are about tau times larger"
+    assert spread_student > 10 * spread_standard, (
+        "logits at T = 1 are about tau times larger"
+    )
     assert zero_gradient_fraction(student, x, y) > 0.5
     assert zero_gradient_fraction(standard, x, y) < 0.05
     attack = functools.partial(fgsm, eps=0.1)
-    assert robust_accuracy(student, x, y, attack) > robust_accuracy(standard, x, y, attack) + 0.2
+    assert (
+        robust_accuracy(student, x, y, attack)
+        > robust_accuracy(standard, x, y, attack) + 0.2
+    )
 
 
 def test_defensive_distillation_errors(split):
     x, y = split.x_train[:50], split.y_train[:50]
-    make = lambda: mlp(64, 10, (8,))
+
+    def make():
+        return mlp(64, 10, (8,))
+
     with pytest.raises(ValueError):
-        defensive_distillation(make(), make(), x, y, temperature=0.0, epochs=1, quiet=True)
+        defensive_distillation(
+            make(), make(), x, y, temperature=0.0, epochs=1, quiet=True
+        )
     with pytest.raises(ValueError):
         defensive_distillation(make(), make(), x * 3, y, epochs=1, quiet=True)
     with pytest.raises(ValueError):
@@ -184,4 +218,34 @@ def test_defensive_distillation_errors(split):
     with pytest.raises(ValueError):
         defensive_distillation(make(), make(), x, y[:10], epochs=1, quiet=True)
     with pytest.raises(TypeError):
-        defensive_distillation(make(), make(), x, y, epochs=1, quiet=True, objective=None)
+        defensive_distillation(
+            make(), make(), x, y, epochs=1, quiet=True, objective=None
+        )
+
+
+# --------------------------------------------------------------------------------------
+# issue 15
+
+
+def test_soft_labels_and_distillation_accept_numpy_float64():
+    """Defect: soft_labels raised AttributeError '.to' on NumPy input; float64 crashed
+    the teacher.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 6)), rng.integers(0, 3, 40)
+    torch.manual_seed(0)
+    teacher = nn.Sequential(nn.Linear(6, 3))
+    q = soft_labels(teacher, x, temperature=5.0)
+    assert q.dtype == torch.float32 and torch.allclose(q.sum(1), torch.ones(40))
+    out = defensive_distillation(
+        nn.Sequential(nn.Linear(6, 3)),
+        nn.Sequential(nn.Linear(6, 3)),
+        x,
+        y,
+        temperature=5.0,
+        epochs=1,
+        quiet=True,
+    )
+    assert out.student_history.epochs == 1

@@ -1,4 +1,6 @@
-"""Tests for statlearn.latent.diffusion (chapter 4): schedules, the forward process, the loss, sampling."""
+"""Tests for statlearn.latent.diffusion (chapter 4): schedules, the forward process, the
+loss, sampling.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +13,20 @@ from hypothesis import strategies as st
 from torch import nn
 
 from statlearn.latent import DDPM, cosine_beta_schedule, linear_beta_schedule
-from statlearn.latent.diffusion import ConvDenoiser, DDPMLoss, MLPDenoiser, SinusoidalTimeEmbedding
+from statlearn.latent.diffusion import (
+    ConvDenoiser,
+    DDPMLoss,
+    MLPDenoiser,
+    SinusoidalTimeEmbedding,
+)
 
 
 class GaussianEps(nn.Module):
     """The exact epsilon*(x_t, t) = E[epsilon | x_t] for data x_0 ~ N(m, s^2 I).
 
-    x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps is Gaussian with mean sqrt(abar) m and variance
-    v = abar s^2 + 1 - abar, and Cov(eps, x_t) = sqrt(1 - abar), so
-    E[eps | x_t] = sqrt(1 - abar) (x_t - sqrt(abar) m) / v.
+    x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps is Gaussian with mean sqrt(abar) m and
+    variance v = abar s^2 + 1 - abar, and Cov(eps, x_t) = sqrt(1 - abar), so E[eps |
+    x_t] = sqrt(1 - abar) (x_t - sqrt(abar) m) / v.
     """
 
     def __init__(self, alphas_cumprod: torch.Tensor, m: torch.Tensor, s: float) -> None:
@@ -35,7 +42,9 @@ class GaussianEps(nn.Module):
 
 
 class RecordingDenoiser(nn.Module):
-    """A zero-output denoiser with one parameter that records the time steps it is called with."""
+    """A zero-output denoiser with one parameter that records the time steps it is
+    called with.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,7 +56,7 @@ class RecordingDenoiser(nn.Module):
         return self.w * x
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # schedules
 
 
@@ -56,12 +65,16 @@ def test_linear_schedule_matches_ho_et_al_at_1000_steps():
     assert betas.dtype == torch.float64 and betas.shape == (1000,)
     assert betas[0].item() == pytest.approx(1e-4, rel=1e-12)
     assert betas[-1].item() == pytest.approx(0.02, rel=1e-12)
-    assert torch.allclose(betas.diff(), torch.full((999,), (0.02 - 1e-4) / 999, dtype=torch.float64))
+    assert torch.allclose(
+        betas.diff(), torch.full((999,), (0.02 - 1e-4) / 999, dtype=torch.float64)
+    )
 
 
 def test_linear_schedule_scales_with_timesteps():
     betas = linear_beta_schedule(250)
-    assert betas[0].item() == pytest.approx(4e-4) and betas[-1].item() == pytest.approx(0.08)
+    assert betas[0].item() == pytest.approx(4e-4) and betas[-1].item() == pytest.approx(
+        0.08
+    )
     # the total noise stays comparable: abar_T is tiny for every T
     for T in (50, 100, 250, 1000):
         abar_T = torch.cumprod(1 - linear_beta_schedule(T), 0)[-1].item()
@@ -110,14 +123,20 @@ def test_schedule_rejects_non_integers():
         cosine_beta_schedule(10, s=0.0)
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # construction and errors
 
 
 def test_ddpm_constants_are_float64_and_survive_dtype_casts():
     model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=20, schedule="cosine")
     model.double().float()
-    for name in ("betas", "alphas", "alphas_cumprod", "alphas_cumprod_prev", "posterior_variance"):
+    for name in (
+        "betas",
+        "alphas",
+        "alphas_cumprod",
+        "alphas_cumprod_prev",
+        "posterior_variance",
+    ):
         assert getattr(model, name).dtype == torch.float64
     assert torch.equal(model.betas, cosine_beta_schedule(20))
     assert model.alphas_cumprod_prev[0].item() == 1.0
@@ -171,7 +190,9 @@ def test_ddpm_value_errors():
         model.sample(3, steps=5, eta=-1.0)
     with pytest.raises(ValueError, match="variance"):
         model.sample(3, variance="learned")
-    with pytest.raises(ValueError, match="x_T must hold"):
+    with pytest.raises(
+        ValueError, match=r"x_T must have shape \(n, \*shape\) = \(3, 2\)"
+    ):
         model.sample(3, x_T=torch.randn(4, 2))
     shapeless = DDPM(RecordingDenoiser(), timesteps=5)
     with pytest.raises(ValueError, match="shape is unknown"):
@@ -191,7 +212,7 @@ def test_denoiser_value_errors():
         ConvDenoiser(1, image_size=7)
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # forward process
 
 
@@ -199,7 +220,7 @@ def test_denoiser_value_errors():
 def test_q_sample_has_the_closed_form_mean_and_variance(schedule):
     torch.manual_seed(0)
     T, n = 50, 40_000
-    model = DDPM(MLPDenoiser(3, hidden=(8,)), timesteps=T, schedule=schedule)
+    model = DDPM(MLPDenoiser(3, hidden=(8,)), timesteps=T, schedule=schedule).double()
     x0 = torch.tensor([[1.5, -2.0, 0.3]], dtype=torch.float64)
     for t in (0, 10, 25, T - 1):
         xt = model.q_sample(x0.expand(n, 3), t)
@@ -208,34 +229,55 @@ def test_q_sample_has_the_closed_form_mean_and_variance(schedule):
         se_mean = math.sqrt((1 - ab) / n)
         assert torch.allclose(xt.mean(0), math.sqrt(ab) * x0[0], atol=5 * se_mean)
         # variance of a sample variance of Gaussians: 2 sigma^4 / (n - 1)
-        assert torch.allclose(xt.var(0), torch.full((3,), 1 - ab, dtype=torch.float64), atol=5 * (1 - ab) * math.sqrt(2 / n))
+        assert torch.allclose(
+            xt.var(0),
+            torch.full((3,), 1 - ab, dtype=torch.float64),
+            atol=5 * (1 - ab) * math.sqrt(2 / n),
+        )
 
 
-def test_q_sample_with_given_noise_is_exact_and_keeps_dtype():
+def test_q_sample_with_given_noise_is_exact_and_casts_to_the_model_dtype():
     model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=30)
     x0, noise = torch.randn(5, 2), torch.randn(5, 2)
     t = torch.tensor([0, 3, 7, 15, 29])
     ab = torch.cumprod(1 - linear_beta_schedule(30), 0)[t].float()[:, None]
-    assert torch.allclose(model.q_sample(x0, t, noise), ab.sqrt() * x0 + (1 - ab).sqrt() * noise, atol=1e-6)
+    assert torch.allclose(
+        model.q_sample(x0, t, noise),
+        ab.sqrt() * x0 + (1 - ab).sqrt() * noise,
+        atol=1e-6,
+    )
     assert model.q_sample(x0, t, noise).dtype == torch.float32
-    assert model.q_sample(x0.double(), t, noise.double()).dtype == torch.float64
+    # float64 data meets a float32 model as float32 (the boundary rule), a float64 model
+    # keeps it
+    assert model.q_sample(x0.double(), t, noise.double()).dtype == torch.float32
+    assert (
+        model.double().q_sample(x0.double(), t, noise.double()).dtype == torch.float64
+    )
 
 
 def test_forward_markov_chain_matches_the_closed_form_marginal():
     torch.manual_seed(1)
     T, n = 40, 40_000
-    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=T, schedule="linear")
+    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=T, schedule="linear").double()
     x0 = torch.tensor([[2.0, -1.0]], dtype=torch.float64).expand(n, 2)
     traj = model.forward_trajectory(x0)
     assert traj.shape == (T + 1, n, 2) and torch.equal(traj[0], x0)
     for t in (5, 20, T - 1):
         ab = model.alphas_cumprod[t].item()
-        xt = traj[t + 1]  # the state after step t (code index) is x_{t+1} in the paper's indexing
-        assert torch.allclose(xt.mean(0), math.sqrt(ab) * x0[0], atol=5 * math.sqrt((1 - ab) / n))
-        assert torch.allclose(xt.var(0), torch.full((2,), 1 - ab, dtype=torch.float64), atol=5 * (1 - ab) * math.sqrt(2 / n))
+        xt = traj[
+            t + 1
+        ]  # the state after step t (code index) is x_{t+1} in the paper's indexing
+        assert torch.allclose(
+            xt.mean(0), math.sqrt(ab) * x0[0], atol=5 * math.sqrt((1 - ab) / n)
+        )
+        assert torch.allclose(
+            xt.var(0),
+            torch.full((2,), 1 - ab, dtype=torch.float64),
+            atol=5 * (1 - ab) * math.sqrt(2 / n),
+        )
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # the loss
 
 
@@ -264,7 +306,9 @@ def test_loss_is_the_epsilon_mse():
     torch.manual_seed(5)
     via_forward = model(x0).total
     torch.manual_seed(5)
-    assert torch.equal(via_forward, model.loss(x0).total)  # forward is the loss, t and noise drawn alike
+    assert torch.equal(
+        via_forward, model.loss(x0).total
+    )  # forward is the loss, t and noise drawn alike
     out.total.backward()
     assert all(p.grad is not None for p in model.denoiser.parameters())
 
@@ -276,18 +320,30 @@ def test_fit_trains_a_ddpm():
     x = 0.5 * torch.randn(512, 2) + torch.tensor([1.0, -1.0])
     model = DDPM(MLPDenoiser(2, hidden=(32, 32)), timesteps=20)
     g = torch.Generator().manual_seed(0)
-    t, noise = torch.randint(0, 20, (2048,), generator=g), torch.randn(2048, 2, generator=g)
+    t, noise = (
+        torch.randint(0, 20, (2048,), generator=g),
+        torch.randn(2048, 2, generator=g),
+    )
     xe = x.repeat(4, 1)
     with torch.no_grad():
         before = model.loss(xe, t=t, noise=noise).total.item()
-    history = fit(model, x, objective=lambda m, x: m.loss(x), epochs=15, batch_size=64, lr=3e-3, quiet=True, seed=0)
+    history = fit(
+        model,
+        x,
+        objective=lambda m, x: m.loss(x),
+        epochs=15,
+        batch_size=64,
+        lr=3e-3,
+        quiet=True,
+        seed=0,
+    )
     with torch.no_grad():
         after = model.loss(xe, t=t, noise=noise).total.item()
     assert len(history["loss"]) == 15
     assert after < 0.8 * before
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # the reverse process
 
 
@@ -346,7 +402,9 @@ def test_ddim_with_the_analytic_denoiser_recovers_the_gaussian():
     m = torch.tensor([1.0, -2.0], dtype=torch.float64)
     model = DDPM(nn.Identity(), timesteps=T, schedule="cosine")
     model.denoiser = GaussianEps(model.alphas_cumprod, m, s)
-    x, traj = model.sample(n, steps=100, shape=(2,), dtype=torch.float64, return_trajectory=True)
+    x, traj = model.sample(
+        n, steps=100, shape=(2,), dtype=torch.float64, return_trajectory=True
+    )
     assert traj.x.shape == (101, n, 2) and traj.t[-1].item() == -1
     assert torch.allclose(x.mean(0), m, atol=0.02)
     assert torch.allclose(x.std(0), torch.full((2,), s, dtype=torch.float64), rtol=0.03)
@@ -383,7 +441,9 @@ def test_denoisers_shapes_and_dtypes():
     assert conv(torch.randn(5, 1, 8, 8), t).shape == (5, 1, 8, 8)
     assert conv(torch.randn(5, 64), t).shape == (5, 64)
     conv64 = ConvDenoiser(1, width=16).double()
-    assert conv64(torch.randn(5, 1, 8, 8, dtype=torch.float64), t).dtype == torch.float64
+    assert (
+        conv64(torch.randn(5, 1, 8, 8, dtype=torch.float64), t).dtype == torch.float64
+    )
     # the time input matters: different t, different output
     x = torch.randn(1, 1, 8, 8).expand(2, 1, 8, 8)
     out = conv(x, torch.tensor([0, 40]))
@@ -406,7 +466,11 @@ def test_sample_shapes_with_the_small_denoisers():
 def test_cpu_and_cuda_agree():
     torch.manual_seed(0)
     model = DDPM(ConvDenoiser(1, width=16), timesteps=50, schedule="cosine")
-    x0, noise, t = torch.rand(8, 1, 8, 8), torch.randn(8, 1, 8, 8), torch.randint(0, 50, (8,))
+    x0, noise, t = (
+        torch.rand(8, 1, 8, 8),
+        torch.randn(8, 1, 8, 8),
+        torch.randint(0, 50, (8,)),
+    )
     x_T = torch.randn(8, 1, 8, 8)
     with torch.no_grad():
         cpu_loss = model.loss(x0, t=t, noise=noise).total
@@ -417,3 +481,68 @@ def test_cpu_and_cuda_agree():
     assert gpu_x.device.type == "cuda"
     assert torch.allclose(cpu_loss, gpu_loss.cpu(), rtol=1e-3, atol=1e-5)
     assert torch.allclose(cpu_x, gpu_x.cpu(), rtol=1e-3, atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------
+# issue 15
+
+
+def test_sample_rejects_an_empty_clip_range():
+    """Defect: DDPM.sample(clip=(1, -1)) returned all -1."""
+    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=10)
+    for clip in [(1, -1), (0.5, 0.5)]:
+        with pytest.raises(ValueError, match="low < high"):
+            model.sample(3, clip=clip)
+        with pytest.raises(ValueError, match="low < high"):
+            model.sample(3, steps=2, clip=clip)
+    assert model.sample(3, clip=(-1, 1)).shape == (3, 2)
+
+
+def test_sample_rejects_a_wrongly_shaped_x_T():
+    """Defect: DDPM.sample with a wrongly shaped x_T failed deep inside a matmul."""
+    model = DDPM(MLPDenoiser(64, hidden=(8,)), timesteps=10)
+    with pytest.raises(
+        ValueError, match=r"x_T must have shape \(n, \*shape\) = \(3, 64\)"
+    ):
+        model.sample(3, x_T=torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="x_T must have shape"):
+        model.sample(3, x_T=torch.zeros(64))
+    assert model.sample(3, x_T=torch.zeros(3, 1, 8, 8)).shape == (3, 1, 8, 8)
+
+
+def test_state_dict_carries_the_schedule_and_a_mismatch_is_an_error():
+    """Defect: DDPM.state_dict() omitted the schedule and T, so a T = 50 linear
+    checkpoint loaded into a T = 1000 cosine model with "All keys matched"."""
+    import io
+
+    torch.manual_seed(0)
+    saved = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=50, schedule="linear")
+    buffer = io.BytesIO()
+    torch.save(saved.state_dict(), buffer)
+    buffer.seek(0)
+    state = torch.load(buffer)
+    same = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=50, schedule="linear")
+    same.load_state_dict(state)
+    x = torch.randn(4, 2)
+    t = torch.tensor([0, 10, 20, 49])
+    assert torch.equal(same.denoiser(x, t), saved.denoiser(x, t))
+    for other in (
+        DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=1000, schedule="cosine"),
+        DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=50, schedule="cosine"),
+    ):
+        with pytest.raises(ValueError, match="timesteps=50 with the 'linear' schedule"):
+            other.load_state_dict(state)
+
+
+def test_numpy_time_steps_and_float64_data():
+    """Defect: q_sample rejected an np.int64 t; float64 data crashed DDPM.loss on a
+    float32 model.
+    """
+    import numpy as np
+
+    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=10)
+    x0 = np.random.default_rng(0).normal(size=(4, 2))  # float64
+    assert model.q_sample(x0, np.int64(3)).dtype == torch.float32
+    assert model.q_sample(x0, np.array([0, 1, 2, 9])).shape == (4, 2)
+    assert torch.isfinite(model.loss(torch.from_numpy(x0)).total)
+    assert model.predict_x0(x0, 5).dtype == torch.float32

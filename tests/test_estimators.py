@@ -1,4 +1,6 @@
-"""Tests of statlearn.info.estimators: the Gaussian benchmark, binning/KDE, the variational bounds."""
+"""Tests of statlearn.info.estimators: the Gaussian benchmark, binning/KDE, the
+variational bounds.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ from statlearn.info import (
 LN2 = math.log(2)
 
 
-# --------------------------------------------------------------------------------------- the benchmark
+# --------------------------------------------------------------------------------------
+# the benchmark
 
 
 def test_correlated_gaussians_shapes_correlation_and_seed():
@@ -39,13 +42,17 @@ def test_correlated_gaussians_shapes_correlation_and_seed():
     assert x.shape == y.shape == (20000, 3) and x.dtype == torch.float32
     corr = np.corrcoef(np.concatenate([x.numpy(), y.numpy()], 1).T)
     np.testing.assert_allclose(np.diag(corr[:3, 3:]), 0.6, atol=0.02)
-    np.testing.assert_allclose(corr[:3, :3], np.eye(3), atol=0.03)  # the pairs are independent
+    np.testing.assert_allclose(
+        corr[:3, :3], np.eye(3), atol=0.03
+    )  # the pairs are independent
     x2, y2 = correlated_gaussians(20000, 0.6, 3, seed=0)
     assert torch.equal(x, x2) and torch.equal(y, y2)
     xc, yc = correlated_gaussians(20000, 0.6, 3, cubic=True, seed=0)
     assert torch.equal(xc, x)
     torch.testing.assert_close(yc, y.double().pow(3).float())
-    assert correlated_gaussians(5, 0.0, 2, dtype=torch.float64)[0].dtype == torch.float64
+    assert (
+        correlated_gaussians(5, 0.0, 2, dtype=torch.float64)[0].dtype == torch.float64
+    )
 
 
 def test_correlated_gaussians_uses_the_global_generator_without_seed():
@@ -56,7 +63,8 @@ def test_correlated_gaussians_uses_the_global_generator_without_seed():
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
-# ---------------------------------------------------------------------------------------- binning, KDE
+# --------------------------------------------------------------------------------------
+# binning, KDE
 
 
 def test_binning_and_kde_on_discrete_data_match_sklearn():
@@ -70,15 +78,21 @@ def test_binning_and_kde_on_discrete_data_match_sklearn():
     assert mi_kde(a, b, noise_variance=1.0).item() == pytest.approx(ref, rel=1e-5)
     # rows of a 2-D integer tensor are joint states
     ab = torch.stack([a, b], 1)
-    assert mi_binning(ab, a).item() == pytest.approx(mutual_info_score(a.numpy(), a.numpy()) / LN2, rel=1e-6)
+    assert mi_binning(ab, a).item() == pytest.approx(
+        mutual_info_score(a.numpy(), a.numpy()) / LN2, rel=1e-6
+    )
 
 
 def test_binning_bins_each_coordinate():
     t = torch.tensor([[0.0, 0.0], [0.1, 0.9], [0.9, 0.1], [1.0, 1.0]])
     ids = torch.arange(4)
     assert mi_binning(ids, t, bins=1).item() == 0.0
-    assert mi_binning(ids, t, bins=2).item() == pytest.approx(2.0)  # four distinct cells
-    assert mi_binning(ids, t, bin_size=1.0).item() == pytest.approx(0.8112781, rel=1e-6)  # cells {3x (0,0), (1,1)}
+    assert mi_binning(ids, t, bins=2).item() == pytest.approx(
+        2.0
+    )  # four distinct cells
+    assert mi_binning(ids, t, bin_size=1.0).item() == pytest.approx(
+        0.8112781, rel=1e-6
+    )  # cells {3x (0,0), (1,1)}
     labels = torch.tensor([0, 0, 1, 1])
     assert mi_binning(t[:, :1], labels, bins=2).item() == pytest.approx(1.0)
 
@@ -99,9 +113,13 @@ def test_deterministic_representation_saturates_at_log2_n():
     t = torch.tanh(torch.randn(n, 8, generator=g))
     ids = torch.arange(n)
     assert mi_binning(ids, t, bins=100).item() == pytest.approx(math.log2(n), abs=1e-5)
-    assert mi_kde(ids, t, noise_variance=1e-6).item() == pytest.approx(math.log2(n), abs=1e-5)
+    assert mi_kde(ids, t, noise_variance=1e-6).item() == pytest.approx(
+        math.log2(n), abs=1e-5
+    )
     coarse = [mi_kde(ids, t, noise_variance=v).item() for v in (1.0, 1e-1, 1e-2, 1e-3)]
-    assert all(a <= b + 1e-6 for a, b in zip(coarse, coarse[1:]))  # less noise, more information
+    assert all(
+        a <= b + 1e-6 for a, b in zip(coarse, coarse[1:])
+    )  # less noise, more information
     assert all(0 <= v <= math.log2(n) + 1e-6 for v in coarse)
 
 
@@ -111,20 +129,30 @@ def test_kde_is_the_kolchinsky_tracey_bound_for_distinct_inputs():
     var = 0.3
     d2 = torch.cdist(h, h).square()
     bound = -(torch.logsumexp(-d2 / (2 * var), dim=1) - math.log(50)).mean() / LN2
-    est = mi_kde(torch.arange(50), h, noise_variance=var, block_size=7)  # blocks do not change it
+    est = mi_kde(
+        torch.arange(50), h, noise_variance=var, block_size=7
+    )  # blocks do not change it
     assert est.dtype == torch.float64
     assert est.item() == pytest.approx(bound.item(), rel=1e-10)
     # with labels: H(T) - sum_c p(c) H(T | c) with the same pairwise entropy estimates
     labels = torch.arange(50) % 3
 
     def h_kl(a):
-        return -(torch.logsumexp(-torch.cdist(a, a).square() / (2 * var), dim=1) - math.log(len(a))).mean()
+        return -(
+            torch.logsumexp(-torch.cdist(a, a).square() / (2 * var), dim=1)
+            - math.log(len(a))
+        ).mean()
 
-    ref = h_kl(h) - sum((labels == c).double().mean() * h_kl(h[labels == c]) for c in range(3))
-    assert mi_kde(h, labels, noise_variance=var).item() == pytest.approx(ref.item() / LN2, rel=1e-6)
+    ref = h_kl(h) - sum(
+        (labels == c).double().mean() * h_kl(h[labels == c]) for c in range(3)
+    )
+    assert mi_kde(h, labels, noise_variance=var).item() == pytest.approx(
+        ref.item() / LN2, rel=1e-6
+    )
 
 
-# ------------------------------------------------------------------------------ bounds on score matrices
+# ------------------------------------------------------------------------------ bounds
+# on score matrices
 
 
 def test_bounds_match_their_formulas():
@@ -134,9 +162,15 @@ def test_bounds_match_their_formulas():
     diag = s.diagonal()
     nce = (diag - torch.log(torch.exp(s).mean(1))).mean() / LN2
     assert infonce(s).item() == pytest.approx(nce.item(), rel=1e-12)
-    assert nwj(s).item() == pytest.approx((diag.mean() - torch.exp(s[off] - 1).mean()).item() / LN2, rel=1e-12)
-    assert mine(s).item() == pytest.approx((diag.mean() - torch.log(torch.exp(s[off]).mean())).item() / LN2, rel=1e-12)
-    assert club(s).item() == pytest.approx((diag.mean() - s.mean()).item() / LN2, rel=1e-12)
+    assert nwj(s).item() == pytest.approx(
+        (diag.mean() - torch.exp(s[off] - 1).mean()).item() / LN2, rel=1e-12
+    )
+    assert mine(s).item() == pytest.approx(
+        (diag.mean() - torch.log(torch.exp(s[off]).mean())).item() / LN2, rel=1e-12
+    )
+    assert club(s).item() == pytest.approx(
+        (diag.mean() - s.mean()).item() / LN2, rel=1e-12
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -145,7 +179,9 @@ def test_infonce_never_exceeds_log2_batch(n, scale, seed):
     g = torch.Generator().manual_seed(seed)
     s = scale * torch.randn(n, n, generator=g, dtype=torch.float64)
     assert infonce(s).item() <= math.log2(n) + 1e-9
-    assert infonce(s + 1e4 * torch.eye(n, dtype=torch.float64)).item() == pytest.approx(math.log2(n))
+    assert infonce(s + 1e4 * torch.eye(n, dtype=torch.float64)).item() == pytest.approx(
+        math.log2(n)
+    )
     assert infonce(torch.zeros(n, n)).item() == pytest.approx(0.0, abs=1e-6)
 
 
@@ -155,18 +191,25 @@ def test_mine_moving_average_and_corrected_gradient():
     batch_mean = torch.exp(s.detach()[off]).mean()
     m = torch.zeros((), dtype=torch.float64)
     value = mine(s, running_mean=m, momentum=0.9)
-    assert m.item() == pytest.approx(batch_mean.item())  # first batch starts the average
-    assert value.item() == pytest.approx(mine(s).item(), rel=1e-12)  # the value is the DV bound
+    assert m.item() == pytest.approx(
+        batch_mean.item()
+    )  # first batch starts the average
+    assert value.item() == pytest.approx(
+        mine(s).item(), rel=1e-12
+    )  # the value is the DV bound
     value.backward()
     # gradient of mean(diag s) - mean(e^s off the diagonal) / m, in bits
     ref = torch.eye(8, dtype=torch.float64) / 8 - off * torch.exp(s.detach()) / (56 * m)
     torch.testing.assert_close(s.grad, ref / LN2)
     s2 = torch.randn(8, 8, dtype=torch.float64)
     mine(s2, running_mean=m, momentum=0.9)
-    assert m.item() == pytest.approx(0.9 * batch_mean.item() + 0.1 * torch.exp(s2[off]).mean().item())
+    assert m.item() == pytest.approx(
+        0.9 * batch_mean.item() + 0.1 * torch.exp(s2[off]).mean().item()
+    )
 
 
-# ------------------------------------------------------------------------------------------- critics
+# --------------------------------------------------------------------------------------
+# critics
 
 
 def test_critics_give_pair_score_matrices():
@@ -189,8 +232,14 @@ def _trained_estimates(bound, rho, dim, seed, steps=250, batch=64):
     statlearn.seed_everything(seed)
     x, y = correlated_gaussians(steps * batch, rho, dim)
     xt, yt = correlated_gaussians(40 * batch, rho, dim)
-    critic = ConditionalGaussian(dim, dim, hidden=(32,)) if bound == "club" else SeparableCritic(dim, dim, hidden=(32,), embed_dim=8)
-    history = train_critic(critic, x, y, bound=bound, batch_size=batch, lr=5e-3, seed=seed)
+    critic = (
+        ConditionalGaussian(dim, dim, hidden=(32,))
+        if bound == "club"
+        else SeparableCritic(dim, dim, hidden=(32,), embed_dim=8)
+    )
+    history = train_critic(
+        critic, x, y, bound=bound, batch_size=batch, lr=5e-3, seed=seed
+    )
     assert len(history["mi"]) == 1 and math.isfinite(history["mi"][0])
     return evaluate_critic(critic, xt, yt, bound=bound, batch_size=batch)
 
@@ -210,7 +259,9 @@ def test_infonce_is_capped_by_log2_batch_size_on_high_mi():
     rho = math.sqrt(1 - 2 ** (-2 * truth / dim))
     est = _trained_estimates("infonce", rho, dim, seed=0, steps=150, batch=batch)
     assert (est <= math.log2(batch) + 1e-5).all()
-    assert est.mean().item() > 0.8 * math.log2(batch)  # it reaches the ceiling, not the truth
+    assert est.mean().item() > 0.8 * math.log2(
+        batch
+    )  # it reaches the ceiling, not the truth
 
 
 def test_club_sits_above_the_truth_on_the_benchmark():
@@ -218,8 +269,8 @@ def test_club_sits_above_the_truth_on_the_benchmark():
     rho = math.sqrt(1 - 2 ** (-2 * truth / dim))
     est = _trained_estimates("club", rho, dim, seed=0)
     assert est.mean().item() > truth
-    # with q = p(y | x) exactly, CLUB = d rho^2 / (1 - rho^2) nats, times (1 - 1/N) in a batch of N
-    # whose negative term averages over all N pairs (the diagonal included)
+    # with q = p(y | x) exactly, CLUB = d rho^2 / (1 - rho^2) nats, times (1 - 1/N) in a
+    # batch of N whose negative term averages over all N pairs (the diagonal included)
     exact = dim * rho**2 / (1 - rho**2) / LN2 * (1 - 1 / 64)
     assert est.mean().item() == pytest.approx(exact, rel=0.1)
 
@@ -236,18 +287,34 @@ def test_critic_objective_fields_and_fit_history():
     assert not critic.training
 
 
-# ----------------------------------------------------------------------------------------- bad input
+# --------------------------------------------------------------------------------------
+# bad input
 
 
 @pytest.mark.parametrize(
     "call, match",
     [
         (lambda: mi_binning(torch.randn(10), torch.randn(9)), "same number of samples"),
-        (lambda: mi_kde(torch.randn(10, 2), torch.randn(11, 2), noise_variance=0.1), "same number of samples"),
-        (lambda: mi_kde(torch.randn(10), torch.randn(10), noise_variance=-0.1), "noise_variance must be > 0"),
-        (lambda: mi_kde(torch.randn(10), torch.randn(10), noise_variance=0.0), "noise_variance must be > 0"),
-        (lambda: mi_binning(torch.randn(10), torch.randn(10), bins=0), "bins must be >= 1"),
-        (lambda: mi_binning(torch.randn(10), torch.randn(10), bin_size=-1.0), "bin_size must be > 0"),
+        (
+            lambda: mi_kde(torch.randn(10, 2), torch.randn(11, 2), noise_variance=0.1),
+            "same number of samples",
+        ),
+        (
+            lambda: mi_kde(torch.randn(10), torch.randn(10), noise_variance=-0.1),
+            "noise_variance must be > 0",
+        ),
+        (
+            lambda: mi_kde(torch.randn(10), torch.randn(10), noise_variance=0.0),
+            "noise_variance must be > 0",
+        ),
+        (
+            lambda: mi_binning(torch.randn(10), torch.randn(10), bins=0),
+            "bins must be >= 1",
+        ),
+        (
+            lambda: mi_binning(torch.randn(10), torch.randn(10), bin_size=-1.0),
+            "bin_size must be > 0",
+        ),
         (lambda: mi_binning(torch.randn(10, 2, 2), torch.randn(10)), "1-D or 2-D"),
         (lambda: infonce(torch.randn(4, 5)), "square"),
         (lambda: nwj(torch.randn(1, 1)), "N >= 2"),
@@ -255,12 +322,44 @@ def test_critic_objective_fields_and_fit_history():
         (lambda: club(torch.randn(4)), "2-D"),
         (lambda: correlated_gaussians(10, 1.0, 2), r"\(-1, 1\)"),
         (lambda: correlated_gaussians(0, 0.5, 2), "n must be >= 1"),
-        (lambda: SeparableCritic(2, 2)(torch.randn(5, 2), torch.randn(6, 2)), "same number of samples"),
+        (
+            lambda: SeparableCritic(2, 2)(torch.randn(5, 2), torch.randn(6, 2)),
+            "same number of samples",
+        ),
         (lambda: ConcatCritic(2, 2)(torch.randn(5, 3), torch.randn(5, 2)), "features"),
-        (lambda: train_critic(SeparableCritic(2, 2), torch.randn(10, 2), torch.randn(9, 2)), "same number of samples"),
-        (lambda: train_critic(SeparableCritic(2, 2), torch.randn(10, 2), torch.randn(10, 2), batch_size=1), "batch_size"),
-        (lambda: train_critic(SeparableCritic(2, 2), torch.randn(10, 2), torch.randn(10, 2), bound="dv"), "bound must be one of"),
-        (lambda: evaluate_critic(SeparableCritic(2, 2), torch.randn(10, 2), torch.randn(10, 2), batch_size=20), "batch_size"),
+        (
+            lambda: train_critic(
+                SeparableCritic(2, 2), torch.randn(10, 2), torch.randn(9, 2)
+            ),
+            "same number of samples",
+        ),
+        (
+            lambda: train_critic(
+                SeparableCritic(2, 2),
+                torch.randn(10, 2),
+                torch.randn(10, 2),
+                batch_size=1,
+            ),
+            "batch_size",
+        ),
+        (
+            lambda: train_critic(
+                SeparableCritic(2, 2),
+                torch.randn(10, 2),
+                torch.randn(10, 2),
+                bound="dv",
+            ),
+            "bound must be one of",
+        ),
+        (
+            lambda: evaluate_critic(
+                SeparableCritic(2, 2),
+                torch.randn(10, 2),
+                torch.randn(10, 2),
+                batch_size=20,
+            ),
+            "batch_size",
+        ),
     ],
 )
 def test_value_errors(call, match):
@@ -270,7 +369,9 @@ def test_value_errors(call, match):
 
 def test_type_errors():
     with pytest.raises(TypeError, match="log_prob"):
-        train_critic(SeparableCritic(2, 2), torch.randn(10, 2), torch.randn(10, 2), bound="club")
+        train_critic(
+            SeparableCritic(2, 2), torch.randn(10, 2), torch.randn(10, 2), bound="club"
+        )
     with pytest.raises(TypeError, match="running_mean"):
         mine(torch.randn(3, 3), running_mean=1.0)
 
@@ -279,13 +380,55 @@ def test_type_errors():
 def test_estimators_on_cuda_match_cpu():
     x, y = correlated_gaussians(500, 0.7, 2, seed=0)
     ids = torch.arange(500)
-    torch.testing.assert_close(mi_kde(ids.cuda(), x.cuda(), noise_variance=0.1).cpu(), mi_kde(ids, x, noise_variance=0.1), rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(mi_binning(x.cuda(), y.cuda()).cpu(), mi_binning(x, y), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        mi_kde(ids.cuda(), x.cuda(), noise_variance=0.1).cpu(),
+        mi_kde(ids, x, noise_variance=0.1),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    torch.testing.assert_close(
+        mi_binning(x.cuda(), y.cuda()).cpu(), mi_binning(x, y), rtol=1e-5, atol=1e-6
+    )
     torch.manual_seed(0)
     critic = SeparableCritic(2, 2)
     cpu = evaluate_critic(critic, x, y, batch_size=100)
     gpu = evaluate_critic(critic.cuda(), x.cuda(), y.cuda(), batch_size=100)
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-4, atol=1e-5)
-    history = train_critic(critic, x.cuda(), y.cuda(), bound="mine", epochs=2, batch_size=100)
+    history = train_critic(
+        critic, x.cuda(), y.cuda(), bound="mine", epochs=2, batch_size=100
+    )
     assert all(math.isfinite(v) for v in history["mi"])
+
+
+# --------------------------------------------------------------------------------------
+# issue 15
+
+
+def test_critics_accept_numpy_float64():
+    """Defect: the critics rejected NumPy input (flatten() takes ... arguments)."""
+    from statlearn.info import ConcatCritic, ConditionalGaussian, SeparableCritic
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))  # float64
+    for critic in (
+        SeparableCritic(3, 2),
+        ConcatCritic(3, 2),
+        ConditionalGaussian(3, 2),
+    ):
+        scores = critic(x, y)
+        assert scores.shape == (5, 5) and scores.dtype == torch.float32
+    assert ConditionalGaussian(3, 2).log_prob(x, y).shape == (5,)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_a_value_error():
+    """Defect: device="cuda" without CUDA raised torch's raw AssertionError."""
+    from statlearn.info import SeparableCritic, correlated_gaussians, train_critic
+
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        train_critic(
+            SeparableCritic(2, 2), torch.randn(8, 2), torch.randn(8, 2), device="cuda"
+        )
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        correlated_gaussians(8, 0.5, 2, device="cuda")

@@ -16,21 +16,38 @@ def digits():
 def test_fit_classifier_learns_digits(digits):
     statlearn.seed_everything(0)
     model = nets.mlp(64, 10, (64,))
-    hist = training.fit(model, (digits.x_train, digits.y_train), epochs=15, lr=3e-3, val=(digits.x_test, digits.y_test), quiet=True, seed=0)
-    assert hist.epochs == 15 and set(hist) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    hist = training.fit(
+        model,
+        (digits.x_train, digits.y_train),
+        epochs=15,
+        lr=3e-3,
+        val=(digits.x_test, digits.y_test),
+        quiet=True,
+        seed=0,
+    )
+    assert hist.epochs == 15 and set(hist) == {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+    }
     assert hist["loss"][-1] < hist["loss"][0]
     assert not model.training
     acc = training.accuracy(model, digits.x_test, digits.y_test)
     assert acc > 0.9
     ev = training.evaluate(model, digits.x_test, digits.y_test)
-    assert ev["accuracy"] == pytest.approx(acc) and ev["loss"] == pytest.approx(hist["val_loss"][-1], rel=1e-5)
+    assert ev["accuracy"] == pytest.approx(acc) and ev["loss"] == pytest.approx(
+        hist["val_loss"][-1], rel=1e-5
+    )
 
 
 def test_fit_is_repeatable(digits):
     def run():
         statlearn.seed_everything(1)
         model = nets.mlp(64, 10, (16,))
-        return training.fit(model, (digits.x_train, digits.y_train), epochs=2, quiet=True, seed=1)["loss"]
+        return training.fit(
+            model, (digits.x_train, digits.y_train), epochs=2, quiet=True, seed=1
+        )["loss"]
 
     assert run() == run()
 
@@ -51,8 +68,24 @@ def test_fit_generic_objective_records_named_terms():
         rate = m.weight.pow(2).sum()
         return Terms(distortion + 1e-3 * rate, distortion, rate)
 
-    hist = training.fit(model, (x, target), objective=objective, epochs=60, lr=0.05, batch_size=64, quiet=True, val=(x, target))
-    assert set(hist) == {"loss", "distortion", "rate", "val_loss", "val_distortion", "val_rate"}
+    hist = training.fit(
+        model,
+        (x, target),
+        objective=objective,
+        epochs=60,
+        lr=0.05,
+        batch_size=64,
+        quiet=True,
+        val=(x, target),
+    )
+    assert set(hist) == {
+        "loss",
+        "distortion",
+        "rate",
+        "val_loss",
+        "val_distortion",
+        "val_rate",
+    }
     assert hist["distortion"][-1] < 0.01
 
 
@@ -65,7 +98,9 @@ def test_fit_unlabelled_and_dataloader():
 
     hist = training.fit(centre, x, objective=objective, epochs=100, lr=0.1, quiet=True)
     assert torch.allclose(centre.weight.T.squeeze(0), x.mean(0), atol=0.05)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=10)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x), batch_size=10
+    )
     hist2 = training.fit(centre, loader, objective=objective, epochs=1, quiet=True)
     assert hist2.epochs == 1 and len(hist["loss"]) == 100
 
@@ -78,7 +113,14 @@ def test_transform_hook_applies_in_training_only(digits):
         return torch.zeros_like(x), y
 
     model = nets.mlp(64, 10, ())
-    hist = training.fit(model, (digits.x_train[:64], digits.y_train[:64]), epochs=3, transform=transform, quiet=True, val=(digits.x_test, digits.y_test))
+    hist = training.fit(
+        model,
+        (digits.x_train[:64], digits.y_train[:64]),
+        epochs=3,
+        transform=transform,
+        quiet=True,
+        val=(digits.x_test, digits.y_test),
+    )
     assert len(seen) == 3
     # trained on blank images only, the model cannot beat guessing on real ones
     assert hist["val_accuracy"][-1] < 0.3
@@ -91,21 +133,33 @@ def test_fit_errors(digits):
     with pytest.raises(ValueError, match="lr"):
         training.fit(model, (digits.x_train, digits.y_train), lr=-1)
     with pytest.raises(ValueError, match="optimizer"):
-        training.fit(model, (digits.x_train, digits.y_train), optimizer="rmsprop-ish", quiet=True)
+        training.fit(
+            model, (digits.x_train, digits.y_train), optimizer="rmsprop-ish", quiet=True
+        )
     with pytest.raises(ValueError, match="same first dimension"):
         training.fit(model, (digits.x_train, digits.y_train[:10]), quiet=True)
     with pytest.raises(TypeError, match="objective"):
-        training.fit(model, (digits.x_train, digits.y_train), objective=lambda m, x, y: "nope", quiet=True)
+        training.fit(
+            model,
+            (digits.x_train, digits.y_train),
+            objective=lambda m, x, y: "nope",
+            quiet=True,
+        )
     with pytest.raises(TypeError, match="nn.Module"):
         training.fit(lambda x: x, digits.x_train)
-    with pytest.raises(ValueError, match="same number"):
+    with pytest.raises(ValueError, match="450 labels, one per input; got 3"):
         training.accuracy(model, digits.x_test, digits.y_test[:3])
 
 
 def test_fit_nan_loss_is_reported():
     model = torch.nn.Linear(2, 1)
     with pytest.raises(FloatingPointError, match="lower lr"):
-        training.fit(model, torch.randn(8, 2), objective=lambda m, x: m(x).sum() * float("nan"), quiet=True)
+        training.fit(
+            model,
+            torch.randn(8, 2),
+            objective=lambda m, x: m(x).sum() * float("nan"),
+            quiet=True,
+        )
 
 
 def test_predict_logits_restores_mode(digits):
@@ -113,7 +167,9 @@ def test_predict_logits_restores_mode(digits):
     model.train()
     out = training.predict_logits(model, digits.x_test, batch_size=100)
     assert out.shape == (450, 10) and model.training
-    assert torch.equal(out, training.predict_logits(model, digits.x_test))  # dropout off: deterministic
+    assert torch.equal(
+        out, training.predict_logits(model, digits.x_test)
+    )  # dropout off: deterministic
 
 
 @pytest.mark.gpu
@@ -121,7 +177,14 @@ def test_fit_on_gpu_matches_cpu(digits):
     def run(dev):
         statlearn.seed_everything(0)
         model = nets.mlp(64, 10, (32,))
-        training.fit(model, (digits.x_train, digits.y_train), epochs=3, quiet=True, seed=0, device=dev)
+        training.fit(
+            model,
+            (digits.x_train, digits.y_train),
+            epochs=3,
+            quiet=True,
+            seed=0,
+            device=dev,
+        )
         return training.predict_logits(model, digits.x_test.to(dev)).cpu()
 
     assert torch.allclose(run("cpu"), run("cuda"), atol=1e-3)
@@ -130,8 +193,98 @@ def test_fit_on_gpu_matches_cpu(digits):
 def test_fit_scheduler_steps_per_epoch(digits):
     model = nets.mlp(64, 10, ())
     hist = training.fit(
-        model, (digits.x_train, digits.y_train), epochs=4, lr=1e-2, quiet=True,
+        model,
+        (digits.x_train, digits.y_train),
+        epochs=4,
+        lr=1e-2,
+        quiet=True,
         scheduler=lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, [2], gamma=0.1),
     )
     assert hist["lr"] == pytest.approx([1e-2, 1e-2, 1e-3, 1e-3])
-    assert "lr" not in training.fit(model, (digits.x_train, digits.y_train), epochs=1, quiet=True)
+    assert "lr" not in training.fit(
+        model, (digits.x_train, digits.y_train), epochs=1, quiet=True
+    )
+
+
+# --------------------------------------------------------------------------------------
+# issue 15: NumPy and float64 at the boundary, no silent wrong answers, one device rule
+
+
+def _numpy_digits(n=120):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.data[:n] / 16, bunch.target[:n]  # float64, int64 NumPy arrays
+
+
+def test_numpy_float64_is_cast_to_the_model():
+    """Defect: fit rejected NumPy ("train must be a tensor"); accuracy, evaluate and
+    predict_logits raised AttributeError '.to' on NumPy arrays."""
+    x, y = _numpy_digits()
+    model = nets.mlp(64, 10, (16,))
+    hist = training.fit(model, (x, y), epochs=2, quiet=True, seed=0, val=(x, y))
+    assert hist.epochs == 2 and "val_accuracy" in hist
+    logits = training.predict_logits(model, x)
+    assert logits.dtype == torch.float32 and logits.shape == (120, 10)
+    acc = training.accuracy(model, x, y)
+    assert training.evaluate(model, x, y)["accuracy"] == pytest.approx(acc)
+    # a float64 model keeps float64, whatever comes in
+    model64 = nets.mlp(64, 10, (16,)).double()
+    assert training.predict_logits(model64, x.astype("float32")).dtype == torch.float64
+
+
+def test_labels_out_of_range_are_an_error():
+    """Defect: accuracy with labels out of range returned 0.0 instead of an error."""
+    x, y = _numpy_digits(10)
+    model = nets.mlp(64, 10, (16,))
+    with pytest.raises(ValueError, match=r"y must hold labels in \[0, 10\)"):
+        training.accuracy(model, x, y + 10)
+    with pytest.raises(ValueError, match=r"labels in \[0, 10\)"):
+        training.evaluate(model, x, y - 1)
+
+
+def test_fit_on_empty_data_is_a_clear_error():
+    """Defect: fit on empty data raised KeyError: 'loss'."""
+    model = nets.mlp(64, 10, (16,))
+    with pytest.raises(ValueError, match="empty"):
+        training.fit(
+            model, (torch.zeros(0, 64), torch.zeros(0, dtype=torch.long)), quiet=True
+        )
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.zeros(0, 64)), batch_size=4
+    )
+    with pytest.raises(ValueError, match="empty"):
+        training.fit(model, loader, objective=lambda m, x: m(x).sum(), quiet=True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_a_value_error():
+    """Defect: device="cuda" without CUDA raised torch's raw AssertionError."""
+    model = nets.mlp(64, 10, (16,))
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        training.fit(
+            model,
+            (torch.zeros(4, 64), torch.zeros(4, dtype=torch.long)),
+            device="cuda",
+            quiet=True,
+        )
+    with pytest.raises(ValueError, match="must name a torch device"):
+        training.fit(
+            model,
+            (torch.zeros(4, 64), torch.zeros(4, dtype=torch.long)),
+            device="gpu0",
+            quiet=True,
+        )
+
+
+@pytest.mark.gpu
+def test_data_follow_the_model_to_the_gpu():
+    x, y = _numpy_digits(64)
+    model = nets.mlp(64, 10, (16,)).to("cuda")
+    training.fit(model, (x, y), epochs=1, quiet=True)
+    assert training.predict_logits(model, x).device.type == "cuda"
+    cpu = nets.mlp(64, 10, (16,))
+    cpu.load_state_dict(model.state_dict())
+    torch.testing.assert_close(
+        training.predict_logits(cpu, x), training.predict_logits(model, x).cpu()
+    )

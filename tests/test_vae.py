@@ -1,7 +1,9 @@
-"""Tests for statlearn.latent.vae (chapter 3): the Gaussian encoder pieces, the ELBO and the IWAE bound.
+"""Tests for statlearn.latent.vae (chapter 3): the Gaussian encoder pieces, the ELBO and
+the IWAE bound.
 
-The linear-Gaussian model (probabilistic PCA, Tipping & Bishop 1999) is the reference: its marginal
-log-likelihood and exact posterior are known in closed form, so the ELBO's gap can be checked exactly.
+The linear-Gaussian model (probabilistic PCA, Tipping & Bishop 1999) is the reference:
+its marginal log-likelihood and exact posterior are known in closed form, so the ELBO's
+gap can be checked exactly.
 """
 
 from __future__ import annotations
@@ -16,15 +18,24 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.distributions import Independent, MultivariateNormal, Normal, kl_divergence
 
-from statlearn.latent import ELBO, VAE, GaussianEncoder, VAELoss, gaussian_kl, mlp_decoder, mlp_vae, reparameterize
+from statlearn.latent import (
+    ELBO,
+    VAE,
+    GaussianEncoder,
+    VAELoss,
+    gaussian_kl,
+    mlp_decoder,
+    mlp_vae,
+    reparameterize,
+)
 from statlearn.training import fit
 
 DTYPE = torch.float64
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Gaussian encoder pieces
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 @settings(max_examples=30, deadline=None)
@@ -34,7 +45,9 @@ DTYPE = torch.float64
     seed=st.integers(0, 2**31 - 1),
     scale=st.floats(0.1, 5.0),
 )
-def test_gaussian_kl_equals_torch_distributions(n: int, d: int, seed: int, scale: float) -> None:
+def test_gaussian_kl_equals_torch_distributions(
+    n: int, d: int, seed: int, scale: float
+) -> None:
     g = torch.Generator().manual_seed(seed)
     mu = scale * torch.randn(n, d, generator=g, dtype=DTYPE)
     logvar = scale * torch.randn(n, d, generator=g, dtype=DTYPE)
@@ -52,12 +65,16 @@ def test_gaussian_kl_zero_at_prior_and_gradients() -> None:
     kl = gaussian_kl(mu, logvar)
     assert torch.equal(kl, torch.zeros(3))
     kl.sum().backward()  # the prior is the minimiser: zero gradient there
-    assert torch.equal(mu.grad, torch.zeros(3, 4)) and torch.equal(logvar.grad, torch.zeros(3, 4))
+    assert torch.equal(mu.grad, torch.zeros(3, 4)) and torch.equal(
+        logvar.grad, torch.zeros(3, 4)
+    )
 
 
 def test_reparameterize_shapes_moments_and_gradient() -> None:
     mu = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=DTYPE, requires_grad=True)
-    logvar = torch.tensor([[0.0, math.log(4.0)], [math.log(0.25), 1.0]], dtype=DTYPE, requires_grad=True)
+    logvar = torch.tensor(
+        [[0.0, math.log(4.0)], [math.log(0.25), 1.0]], dtype=DTYPE, requires_grad=True
+    )
     g = torch.Generator().manual_seed(0)
     assert reparameterize(mu, logvar, generator=g).shape == (2, 2)
     z = reparameterize(mu, logvar, 20000, generator=g)
@@ -83,14 +100,15 @@ def test_gaussian_encoder_flattens_and_shapes() -> None:
         enc(torch.rand(5, 63))
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Probabilistic PCA: exact log-likelihood and exact posterior
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _ppca(D: int = 5, d: int = 2, sigma: float = 0.5, seed: int = 0):
-    """A PPCA model x = W z + b + sigma * eps with orthogonal columns of W (so the exact posterior is
-    diagonal), the VAE that implements it, and the analytic optimal (posterior) encoder."""
+    """A PPCA model x = W z + b + sigma * eps with orthogonal columns of W (so the exact
+    posterior is diagonal), the VAE that implements it, and the analytic optimal
+    (posterior) encoder."""
     g = torch.Generator().manual_seed(seed)
     U, _ = torch.linalg.qr(torch.randn(D, d, generator=g, dtype=DTYPE))
     s = torch.linspace(2.0, 1.0, d, dtype=DTYPE)
@@ -101,7 +119,8 @@ def _ppca(D: int = 5, d: int = 2, sigma: float = 0.5, seed: int = 0):
     with torch.no_grad():
         decoder.weight.copy_(W)
         decoder.bias.copy_(b)
-        # posterior: q(z | x) = N(M^{-1} W^T (x - b), sigma^2 M^{-1}), M = W^T W + sigma^2 I (diagonal)
+        # posterior: q(z | x) = N(M^{-1} W^T (x - b), sigma^2 M^{-1}), M = W^T W +
+        # sigma^2 I (diagonal)
         m_diag = s**2 + sigma**2
         A = W.T / m_diag[:, None]
         lin = encoder.net[-1]
@@ -110,7 +129,9 @@ def _ppca(D: int = 5, d: int = 2, sigma: float = 0.5, seed: int = 0):
         lin.weight[:d] = A
         lin.bias[:d] = -A @ b
         lin.bias[d:] = torch.log(sigma**2 / m_diag)
-    vae = VAE(encoder, decoder, latent_dim=d, likelihood="gaussian", sigma=sigma).to(DTYPE)
+    vae = VAE(encoder, decoder, latent_dim=d, likelihood="gaussian", sigma=sigma).to(
+        DTYPE
+    )
     marginal = MultivariateNormal(b, W @ W.T + sigma**2 * torch.eye(D, dtype=DTYPE))
     post_cov = sigma**2 / m_diag
     x = marginal.sample((40,))
@@ -119,7 +140,9 @@ def _ppca(D: int = 5, d: int = 2, sigma: float = 0.5, seed: int = 0):
 
 
 def _kl_diag(mu_q, var_q, mu_p, var_p):
-    return 0.5 * (torch.log(var_p / var_q) + (var_q + (mu_q - mu_p) ** 2) / var_p - 1).sum(-1)
+    return 0.5 * (
+        torch.log(var_p / var_q) + (var_q + (mu_q - mu_p) ** 2) / var_p - 1
+    ).sum(-1)
 
 
 def test_ppca_iwae_weights_are_exact_at_the_posterior() -> None:
@@ -141,8 +164,11 @@ def test_ppca_elbo_below_exact_and_reaches_it_at_the_optimal_encoder() -> None:
         at_opt = vae.elbo(x, 20000, generator=g)
     assert isinstance(at_opt, ELBO)
     torch.testing.assert_close(at_opt.elbo, -(at_opt.distortion + at_opt.rate))
-    # the analytic rate at the posterior, and the ELBO equal to log p(x) up to Monte-Carlo error
-    torch.testing.assert_close(at_opt.rate, _kl_diag(post_mu, post_cov, 0.0, 1.0), rtol=1e-10, atol=1e-10)
+    # the analytic rate at the posterior, and the ELBO equal to log p(x) up to Monte-
+    # Carlo error
+    torch.testing.assert_close(
+        at_opt.rate, _kl_diag(post_mu, post_cov, 0.0, 1.0), rtol=1e-10, atol=1e-10
+    )
     assert (at_opt.elbo - exact).abs().max() < 0.1
     assert abs((at_opt.elbo - exact).mean()) < 0.02
 
@@ -158,9 +184,13 @@ def test_ppca_elbo_below_exact_and_reaches_it_at_the_optimal_encoder() -> None:
     assert bool((off.elbo < exact - gap / 2).all())
     assert (off.elbo - (exact - gap)).abs().max() < 0.15
     assert abs((off.elbo - (exact - gap)).mean()) < 0.03
-    # the importance-weighted bounds sit between the ELBO and the exact log-likelihood, and tighten with k
+    # the importance-weighted bounds sit between the ELBO and the exact log-likelihood,
+    # and tighten with k
     with torch.no_grad():
-        bounds = [torch.stack([vae.iwae(x, k, generator=g) for _ in range(50)]).mean(0) for k in (10, 1000)]
+        bounds = [
+            torch.stack([vae.iwae(x, k, generator=g) for _ in range(50)]).mean(0)
+            for k in (10, 1000)
+        ]
     assert off.elbo.mean() < bounds[0].mean() < bounds[1].mean() < exact.mean()
     assert (exact - bounds[1]).mean() < 0.2 * gap.mean()
 
@@ -186,15 +216,17 @@ def test_ppca_training_the_encoder_closes_the_gap() -> None:
         mu, logvar = vae.encode(x)
         after = vae.elbo(x, 4000).elbo.mean().item()
     assert before < exact.item() - 1.0
-    assert exact.item() - 0.1 < after < exact.item() + 0.02  # the gap closes (up to Monte-Carlo error)
+    assert (
+        exact.item() - 0.1 < after < exact.item() + 0.02
+    )  # the gap closes (up to Monte-Carlo error)
     torch.testing.assert_close(mu, post_mu, atol=0.03, rtol=0)
     ratio = (logvar.exp() / post_cov).median(0).values
     torch.testing.assert_close(ratio, torch.ones_like(ratio), atol=0.15, rtol=0)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # IWAE and gradients on a Bernoulli VAE
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _binary_data(n: int = 200, D: int = 16, seed: int = 0) -> torch.Tensor:
@@ -208,11 +240,23 @@ def test_iwae_non_decreasing_in_k_on_average() -> None:
     torch.manual_seed(0)
     x = _binary_data()
     vae = mlp_vae(16, 2, hidden=(32,))
-    fit(vae, x, objective=VAE.loss, epochs=20, batch_size=50, lr=1e-2, quiet=True, seed=0)
+    fit(
+        vae,
+        x,
+        objective=VAE.loss,
+        epochs=20,
+        batch_size=50,
+        lr=1e-2,
+        quiet=True,
+        seed=0,
+    )
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
         elbo = torch.stack([vae.elbo(x, generator=g).elbo for _ in range(20)]).mean()
-        bounds = [torch.stack([vae.iwae(x, k, generator=g) for _ in range(20)]).mean() for k in (1, 4, 16, 64)]
+        bounds = [
+            torch.stack([vae.iwae(x, k, generator=g) for _ in range(20)]).mean()
+            for k in (1, 4, 16, 64)
+        ]
     # L_1 is the ELBO (up to Monte-Carlo error), and L_k grows with k
     assert abs(bounds[0] - elbo) < 0.1
     diffs = torch.stack(bounds).diff()
@@ -240,11 +284,15 @@ def test_encoder_receives_gradient_from_the_reconstruction_term() -> None:
     for name, p in vae.encoder.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
     last = vae.encoder.net[-1]
-    assert last.weight.grad[:4].abs().sum() > 0 and last.weight.grad[4:].abs().sum() > 0  # mu and logvar heads
+    assert (
+        last.weight.grad[:4].abs().sum() > 0 and last.weight.grad[4:].abs().sum() > 0
+    )  # mu and logvar heads
     # the rate alone does not reach the decoder
     vae.zero_grad(set_to_none=True)
     vae.elbo(x).rate.mean().backward()
-    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in vae.decoder.parameters())
+    assert all(
+        p.grad is None or p.grad.abs().sum() == 0 for p in vae.decoder.parameters()
+    )
 
 
 def test_elbo_terms_shapes_and_bernoulli_likelihood() -> None:
@@ -259,13 +307,21 @@ def test_elbo_terms_shapes_and_bernoulli_likelihood() -> None:
     mu, logvar = vae.encode(x)
     z = reparameterize(mu, logvar, generator=g)
     expected = -torch.distributions.Bernoulli(logits=vae.decoder(z)).log_prob(x).sum(-1)
-    torch.testing.assert_close(vae.elbo(x, generator=torch.Generator().manual_seed(0)).distortion, expected)
+    torch.testing.assert_close(
+        vae.elbo(x, generator=torch.Generator().manual_seed(0)).distortion, expected
+    )
 
 
 def test_gaussian_likelihood_matches_torch_normal() -> None:
     torch.manual_seed(0)
     x = torch.randn(6, 5)
-    vae = VAE(GaussianEncoder(5, 2, (8,)), mlp_decoder(2, 5, (8,)), latent_dim=2, likelihood="gaussian", sigma=0.3)
+    vae = VAE(
+        GaussianEncoder(5, 2, (8,)),
+        mlp_decoder(2, 5, (8,)),
+        latent_dim=2,
+        likelihood="gaussian",
+        sigma=0.3,
+    )
     mu, logvar = vae.encode(x)
     z = reparameterize(mu, logvar, generator=torch.Generator().manual_seed(1))
     expected = -Normal(vae.decoder(z), 0.3).log_prob(x).sum(-1)
@@ -279,12 +335,27 @@ def test_fit_trains_the_vae_and_records_terms() -> None:
     torch.manual_seed(0)
     x = _binary_data(128)
     vae = mlp_vae(16, 2, hidden=(32,))
-    hist = fit(vae, x, objective=VAE.loss, epochs=30, batch_size=32, lr=1e-2, quiet=True, seed=0)
+    hist = fit(
+        vae,
+        x,
+        objective=VAE.loss,
+        epochs=30,
+        batch_size=32,
+        lr=1e-2,
+        quiet=True,
+        seed=0,
+    )
     assert {"loss", "distortion", "rate"} <= set(hist)
     assert hist["loss"][-1] < hist["loss"][0] - 1.0
     # labelled data and a beta other than one
     y = torch.zeros(128, dtype=torch.long)
-    hist2 = fit(vae, (x, y), objective=functools.partial(VAE.loss, beta=4.0), epochs=2, quiet=True)
+    hist2 = fit(
+        vae,
+        (x, y),
+        objective=functools.partial(VAE.loss, beta=4.0),
+        epochs=2,
+        quiet=True,
+    )
     assert len(hist2["rate"]) == 2
     out = VAE.loss(vae, x, beta=0.0)
     assert isinstance(out, VAELoss)
@@ -297,7 +368,11 @@ def test_sample_decode_reconstruct_shapes_images_float64() -> None:
     x = (torch.rand(7, 1, 8, 8) < 0.5).to(DTYPE)
     assert vae.reconstruct(x).shape == (7, 1, 8, 8)
     s = vae.sample(5)
-    assert s.shape == (5, 1, 8, 8) and s.dtype == DTYPE and bool(((s >= 0) & (s <= 1)).all())
+    assert (
+        s.shape == (5, 1, 8, 8)
+        and s.dtype == DTYPE
+        and bool(((s >= 0) & (s <= 1)).all())
+    )
     draws = vae.sample(5, mean=False)
     assert bool(((draws == 0) | (draws == 1)).all())
     assert vae.decode(torch.zeros(3, 2)).shape == (3, 1, 8, 8)
@@ -308,9 +383,9 @@ def test_sample_decode_reconstruct_shapes_images_float64() -> None:
     assert torch.equal(a, b)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Bad input
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def test_value_errors() -> None:
@@ -368,13 +443,18 @@ def test_value_errors() -> None:
     with pytest.raises(ValueError, match="decoder must return"):
         VAE(enc, mlp_decoder(2, 15), latent_dim=2).elbo(x)
     # Gaussian data is fine for a Gaussian decoder
-    gvae = VAE(GaussianEncoder(16, 2, (8,)), mlp_decoder(2, 16, (8,)), latent_dim=2, likelihood="gaussian")
+    gvae = VAE(
+        GaussianEncoder(16, 2, (8,)),
+        mlp_decoder(2, 16, (8,)),
+        latent_dim=2,
+        likelihood="gaussian",
+    )
     assert gvae.elbo(torch.randn(4, 16)).elbo.shape == (4,)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # GPU
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 @pytest.mark.gpu
@@ -385,10 +465,16 @@ def test_cuda_matches_cpu() -> None:
     vae = mlp_vae(16, 3, hidden=(32,))
     eps = torch.randn(64, 3)
     mu, logvar = vae.encode(x)
-    cpu = (gaussian_kl(mu, logvar), vae._log_px_given_z(mu + eps * (0.5 * logvar).exp(), x))
+    cpu = (
+        gaussian_kl(mu, logvar),
+        vae._log_px_given_z(mu + eps * (0.5 * logvar).exp(), x),
+    )
     vae_gpu = vae.to("cuda")
     mu_g, logvar_g = vae_gpu.encode(x.cuda())
-    gpu = (gaussian_kl(mu_g, logvar_g), vae_gpu._log_px_given_z(mu_g + eps.cuda() * (0.5 * logvar_g).exp(), x.cuda()))
+    gpu = (
+        gaussian_kl(mu_g, logvar_g),
+        vae_gpu._log_px_given_z(mu_g + eps.cuda() * (0.5 * logvar_g).exp(), x.cuda()),
+    )
     for a, b in zip(cpu, gpu):
         torch.testing.assert_close(a, b.cpu(), rtol=1e-4, atol=1e-4)
     terms = vae_gpu.elbo(x.cuda(), 4)
@@ -397,3 +483,32 @@ def test_cuda_matches_cpu() -> None:
     assert vae_gpu.sample(3).device.type == "cuda"
     hist = fit(vae_gpu, x.cuda(), objective=VAE.loss, epochs=2, quiet=True)
     assert len(hist["loss"]) == 2
+
+
+# --------------------------------------------------------------------------------------
+# issue 15
+
+
+def test_loss_rejects_a_nan_or_negative_beta():
+    """Defect: VAE.loss(beta=nan) returned NaN and beta=-1 was accepted (rewarding a
+    larger rate).
+    """
+    vae = mlp_vae(4, 2, (8,))
+    x = torch.bernoulli(torch.full((5, 4), 0.5))
+    for bad in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(ValueError, match="beta"):
+            vae.loss(x, beta=bad)
+    assert torch.isfinite(vae.loss(x, beta=0.0).total)
+
+
+def test_numpy_float64_is_cast_to_the_model():
+    """Issue 15's boundary rule (already kept by the VAE): NumPy float64 data meet a
+    float32 VAE.
+    """
+    import numpy as np
+
+    vae = mlp_vae(4, 2, (8,))
+    x = (np.random.default_rng(0).random((5, 4)) > 0.5).astype(np.float64)
+    terms = vae.loss(x)
+    assert terms.total.dtype == torch.float32
+    assert vae.decode(np.zeros((3, 2))).shape == (3, 4)

@@ -1,6 +1,10 @@
-"""Tests for statlearn.info.vib: the deep variational information bottleneck (chapter 8)."""
+"""Tests for statlearn.info.vib: the deep variational information bottleneck (chapter
+8).
+"""
 
 from __future__ import annotations
+
+import numpy as np
 
 import functools
 import math
@@ -30,11 +34,17 @@ def test_rate_is_the_closed_form_kl_in_bits():
     x, y = batch()
     model = make()
     mu, logvar = model.encode(x)
-    expected_nats = D.kl_divergence(D.Normal(mu, (0.5 * logvar).exp()), D.Normal(0.0, 1.0)).sum(1).mean()
+    expected_nats = (
+        D.kl_divergence(D.Normal(mu, (0.5 * logvar).exp()), D.Normal(0.0, 1.0))
+        .sum(1)
+        .mean()
+    )
     by_hand = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
     out = model.loss(x, y)
     assert isinstance(out, VIBLoss)
-    assert out.rate.item() == pytest.approx(expected_nats.item() / math.log(2), rel=1e-5)
+    assert out.rate.item() == pytest.approx(
+        expected_nats.item() / math.log(2), rel=1e-5
+    )
     assert out.rate.item() == pytest.approx(by_hand.item() / math.log(2), rel=1e-5)
 
 
@@ -45,7 +55,9 @@ def test_rate_agrees_with_a_monte_carlo_estimate():
         mu, logvar = model.encode(x)
         q = D.Normal(mu, (0.5 * logvar).exp())
         z = q.sample((200_000,))
-        mc = (q.log_prob(z) - D.Normal(0.0, 1.0).log_prob(z)).sum(-1).mean() / math.log(2)
+        mc = (q.log_prob(z) - D.Normal(0.0, 1.0).log_prob(z)).sum(-1).mean() / math.log(
+            2
+        )
         closed = model.loss(x, torch.zeros(4, dtype=torch.long)).rate
     assert closed.item() == pytest.approx(mc.item(), rel=0.02, abs=0.01)
 
@@ -60,7 +72,9 @@ def test_distortion_is_the_cross_entropy_of_one_sample_in_bits():
     z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape)
     ce_bits = F.cross_entropy(model.decoder(z), y) / math.log(2)
     assert out.distortion.item() == pytest.approx(ce_bits.item(), rel=1e-5)
-    assert out.total.item() == pytest.approx(out.distortion.item() + 0.3 * out.rate.item(), rel=1e-6)
+    assert out.total.item() == pytest.approx(
+        out.distortion.item() + 0.3 * out.rate.item(), rel=1e-6
+    )
 
 
 def test_default_beta_comes_from_the_model():
@@ -78,7 +92,8 @@ def test_gradient_flows_through_the_sample():
     model = make()
     out = model.loss(x, y, beta=0.0)  # no rate: the encoder is reached only through z
     out.total.backward()
-    # the last encoder layer's rows produce mu (first d) and logvar (last d): both get gradient
+    # the last encoder layer's rows produce mu (first d) and logvar (last d): both get
+    # gradient
     last = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Linear)][-1]
     d = model.latent_dim
     assert last.weight.grad[:d].abs().sum() > 0
@@ -92,7 +107,9 @@ def test_gradient_of_rate_matches_closed_form():
 
     (gaussian_kl(mu, logvar).mean() / math.log(2)).backward()
     assert torch.allclose(mu.grad, mu.detach() / 5 / math.log(2))
-    assert torch.allclose(logvar.grad, 0.5 * (logvar.detach().exp() - 1) / 5 / math.log(2))
+    assert torch.allclose(
+        logvar.grad, 0.5 * (logvar.detach().exp() - 1) / 5 / math.log(2)
+    )
 
 
 def test_training_forward_is_one_sample_and_eval_averages_the_softmax():
@@ -131,7 +148,9 @@ def test_fit_with_vib_loss_records_rate_and_distortion_and_learns():
     w = torch.randn(12, 4, generator=torch.Generator().manual_seed(2))
     y = (x @ w).argmax(1)
     model = make(beta=1e-3, latent_dim=4, hidden=(32,))
-    hist = fit(model, (x, y), objective=vib_loss, epochs=60, lr=1e-2, quiet=True, seed=0)
+    hist = fit(
+        model, (x, y), objective=vib_loss, epochs=60, lr=1e-2, quiet=True, seed=0
+    )
     assert {"loss", "distortion", "rate"} <= set(hist)
     assert hist["distortion"][-1] < 0.6 * hist["distortion"][0]
     assert not model.training
@@ -145,7 +164,9 @@ def test_larger_beta_gives_a_smaller_rate():
     rates = []
     for beta in (1e-3, 1.0):
         model = make(seed=0, beta=beta)
-        hist = fit(model, (x, y), objective=vib_loss, epochs=20, lr=1e-2, quiet=True, seed=0)
+        hist = fit(
+            model, (x, y), objective=vib_loss, epochs=20, lr=1e-2, quiet=True, seed=0
+        )
         rates.append(hist["rate"][-1])
     assert rates[1] < 0.5 * rates[0]
 
@@ -194,8 +215,8 @@ def test_errors():
         model(x, n_samples=0)
     with pytest.raises(TypeError, match="VIB"):
         vib_loss(torch.nn.Linear(12, 4), x, y)
-    with pytest.raises(TypeError, match="Tensor"):
-        model(x.numpy())
+    with pytest.raises(TypeError, match="numeric"):
+        model(np.array([["a"] * 12] * 2))
 
 
 def test_partial_binds_beta():
@@ -204,7 +225,9 @@ def test_partial_binds_beta():
     objective = functools.partial(vib_loss, beta=2.0)
     torch.manual_seed(0)
     out = objective(model, x, y)
-    assert out.total.item() == pytest.approx(out.distortion.item() + 2.0 * out.rate.item(), rel=1e-6)
+    assert out.total.item() == pytest.approx(
+        out.distortion.item() + 2.0 * out.rate.item(), rel=1e-6
+    )
 
 
 @pytest.mark.gpu
@@ -216,7 +239,36 @@ def test_cuda_matches_cpu():
     gpu_model = make().cuda().eval()
     mu_c, lv_c = model.encode(x)
     mu_g, lv_g = gpu_model.encode(x.cuda())
-    assert torch.allclose(mu_c, mu_g.cpu(), atol=1e-5) and torch.allclose(lv_c, lv_g.cpu(), atol=1e-5)
+    assert torch.allclose(mu_c, mu_g.cpu(), atol=1e-5) and torch.allclose(
+        lv_c, lv_g.cpu(), atol=1e-5
+    )
     out = gpu_model.loss(x.cuda(), y.cuda(), beta=0.1)
     assert out.rate.item() == pytest.approx(cpu.rate.item(), rel=1e-4)
     assert gpu_model(x.cuda()).device.type == "cuda"
+
+
+# --------------------------------------------------------------------------------------
+# issue 15
+
+
+def test_nan_input_is_an_error_not_nan_logits():
+    """Defect: VIB on NaN input returned NaN logits."""
+    model = VIB(12, 4, latent_dim=3, hidden=(8,))
+    x = torch.rand(3, 12)
+    x[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        model(x)
+    with pytest.raises(ValueError, match="NaN"):
+        model.loss(x, torch.tensor([0, 1, 2]))
+
+
+def test_numpy_float64_is_cast_to_the_model():
+    """Defect: VIB rejected NumPy ("x must be a torch.Tensor") and float64 crashed the
+    encoder.
+    """
+    model = VIB(12, 4, latent_dim=3, hidden=(8,))
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 12)), rng.integers(0, 4, 6)
+    assert model(x).dtype == torch.float32
+    assert model(torch.from_numpy(x)).shape == (6, 4)
+    assert torch.isfinite(model.loss(x, y).total)

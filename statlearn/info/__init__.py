@@ -6,9 +6,36 @@ Names are imported lazily from their modules on first use.
 from statlearn._lazy import lazy_exports
 
 _EXPORTS = {
-    "measures": ["entropy", "conditional_entropy", "kl_divergence", "mutual_information", "gaussian_mutual_information"],
-    "estimators": ["mi_binning", "mi_kde", "infonce", "nwj", "mine", "club", "correlated_gaussians", "SeparableCritic", "ConcatCritic", "ConditionalGaussian", "critic_objective", "train_critic", "evaluate_critic"],
-    "bottleneck": ["information_bottleneck", "information_curve", "IBResult", "InformationCurve"],
+    "measures": [
+        "entropy",
+        "conditional_entropy",
+        "kl_divergence",
+        "mutual_information",
+        "gaussian_mutual_information",
+    ],
+    "estimators": [
+        "mi_binning",
+        "mi_kde",
+        "infonce",
+        "nwj",
+        "mine",
+        "club",
+        "correlated_gaussians",
+        "SeparableCritic",
+        "ConcatCritic",
+        "ConditionalGaussian",
+        "CriticLoss",
+        "critic_objective",
+        "train_critic",
+        "evaluate_critic",
+        "BOUNDS",
+    ],
+    "bottleneck": [
+        "information_bottleneck",
+        "information_curve",
+        "IBResult",
+        "InformationCurve",
+    ],
     "vib": ["VIB", "VIBLoss", "vib_loss"],
 }
 

@@ -1,34 +1,33 @@
 """The iterative information bottleneck for a discrete joint p(x, y) (chapter 7).
 
-Implements the self-consistent equations of Tishby, Pereira and Bialek {cite}`tishby2000ib`, iterated
-in log space from a random symmetry-breaking start, and a sweep over the trade-off parameter that
-warm-starts each solution from the previous one (deterministic annealing) to trace the information
-curve :math:`(I(X; Z), I(Z; Y))`.
+Implements the self-consistent equations of Tishby, Pereira and Bialek (2000), iterated
+in log space from a random symmetry-breaking start, and a sweep over the trade-off
+parameter that warm-starts each solution from the previous one (deterministic annealing)
+to trace the information curve (I(X; Z), I(Z; Y)).
 
-**Which beta.** Everything here takes the book's :math:`\\beta`, the weight of the *rate* (see the
-notation page): the loss minimised over encoders :math:`p(z \\mid x)` is
+**Which beta.** Everything here takes the book's β, the weight of the *rate* (see the
+notation page): the loss minimised over encoders p(z | x) is
 
-.. math:: \\mathcal{L}_\\beta = H(Y \\mid Z) + \\beta\\, I(X; Z) \\quad \\text{(bits)},
+    L_β = H(Y | Z) + β I(X; Z) (bits),
 
-the distortion :math:`H(Y \\mid Z)` plus :math:`\\beta` times the rate :math:`I(X; Z)`. Tishby's
-Lagrangian :math:`I(X; Z) - \\beta_{\\mathrm{IB}}\\, I(Z; Y)` has the same minimisers for
-:math:`\\beta = 1 / \\beta_{\\mathrm{IB}}`, because
-:math:`\\mathcal{L}_\\beta = \\beta\\,[I(X; Z) - \\beta_{\\mathrm{IB}} I(Z; Y)] + H(Y)`. A large
-:math:`\\beta` compresses hard: above a critical value the only solution is the trivial
-:math:`p(z \\mid x) = p(z)` with :math:`I(X; Z) = I(Z; Y) = 0`.
+the distortion H(Y | Z) plus β times the rate I(X; Z). Tishby's
+Lagrangian I(X; Z) - β_IB I(Z; Y) has the same minimisers for
+β = 1 / β_IB, because
+L_β = β [I(X; Z) - β_IB I(Z; Y)] + H(Y). A large
+β compresses hard: above a critical value the only solution is the trivial
+p(z | x) = p(z) with I(X; Z) = I(Z; Y) = 0.
 
-**Why the reported Lagrangian never increases.** Each iteration is coordinate descent on the
-functional (in nats)
+**Why the reported Lagrangian never increases.** Each iteration is coordinate descent on
+the functional (in nats)
 
-.. math:: F[p(z \\mid x), p(z), p(y \\mid z)] = \\E_{p(x) p(z \\mid x)}\\!\\left[\\log
-   \\frac{p(z \\mid x)}{p(z)}\\right] + \\beta_{\\mathrm{IB}}\\, \\E_{p(x) p(z \\mid x)}\\!\\left[
-   \\KL\\big(p(y \\mid x) \\,\\|\\, p(y \\mid z)\\big)\\right],
+    F[p(z | x), p(z), p(y | z)] = E_(p(x) p(z | x))[log p(z | x)/p(z)] + β_IB E_(p(x)
+    p(z | x))[ KL (p(y | x) ‖ p(y | z))],
 
 minimised exactly in turn over the encoder (the exponential update below), the marginal
-:math:`p(z)` and the decoder :math:`p(y \\mid z)` (the Bayes-consistent ones). When the last two are
-consistent with the encoder, :math:`F = I(X; Z) + \\beta_{\\mathrm{IB}} [I(X; Y) - I(Z; Y)]`, so
-:math:`\\beta F / \\log 2 = \\mathcal{L}_\\beta - H(Y \\mid X)`: the reported
-:math:`\\mathcal{L}_\\beta` differs from :math:`F` by a positive factor and a constant and cannot go up
+p(z) and the decoder p(y | z) (the Bayes-consistent ones). When the last two are
+consistent with the encoder, F = I(X; Z) + β_IB [I(X; Y) - I(Z; Y)], so
+β F / log 2 = L_β - H(Y | X): the reported
+L_β differs from F by a positive factor and a constant and cannot go up
 from one iteration to the next (up to rounding).
 """
 
@@ -42,33 +41,38 @@ import torch
 from statlearn._checks import as_tensor, check_int, check_positive
 from statlearn.info.measures import entropy, mutual_information
 
-__all__ = ["IBResult", "InformationCurve", "information_bottleneck", "information_curve"]
+__all__ = [
+    "IBResult",
+    "InformationCurve",
+    "information_bottleneck",
+    "information_curve",
+]
 
 
 class IBResult(NamedTuple):
-    """A solution of the information bottleneck at one :math:`\\beta`.
+    """A solution of the information bottleneck at one β.
 
     Attributes
     ----------
     encoder : (|X|, K) tensor
-        :math:`p(z \\mid x)`; rows sum to one.
+        p(z | x); rows sum to one.
     marginal : (K,) tensor
-        :math:`p(z) = \\sum_x p(x)\\, p(z \\mid x)`.
+        p(z) = Σ_x p(x) p(z | x).
     decoder : (K, |Y|) tensor
-        :math:`p(y \\mid z)`, the Bayes-consistent decoder (a uniform row for an unused cluster).
+        p(y | z), the Bayes-consistent decoder (a uniform row for an unused cluster).
     i_xz : float
-        The rate :math:`I(X; Z)` in bits.
+        The rate I(X; Z) in bits.
     i_zy : float
-        The relevant information :math:`I(Z; Y)` in bits.
+        The relevant information I(Z; Y) in bits.
     lagrangian : (n_iter + 1,) tensor
-        :math:`\\mathcal{L}_\\beta = H(Y \\mid Z) + \\beta I(X; Z)` in bits at the start and after each
+        L_β = H(Y | Z) + β I(X; Z) in bits at the start and after each
         iteration; non-increasing.
     n_iter : int
         The number of iterations run.
     converged : bool
         Whether the Lagrangian decreased by less than ``tol`` before ``max_iter``.
     beta : float
-        The book's :math:`\\beta` (rate weight) the solution was computed for.
+        The book's β (rate weight) the solution was computed for.
     """
 
     encoder: torch.Tensor
@@ -83,20 +87,20 @@ class IBResult(NamedTuple):
 
 
 class InformationCurve(NamedTuple):
-    """The information curve traced by :func:`information_curve`, one entry per :math:`\\beta`.
+    """The information curve traced by :func:`information_curve`, one entry per β.
 
     Attributes
     ----------
     betas : (B,) tensor
-        The book's :math:`\\beta`, in the order given.
+        The book's β, in the order given.
     i_xz, i_zy : (B,) tensors
-        :math:`I(X; Z)` and :math:`I(Z; Y)` in bits.
+        I(X; Z) and I(Z; Y) in bits.
     lagrangian : (B,) tensor
-        The final :math:`\\mathcal{L}_\\beta` in bits.
+        The final L_β in bits.
     encoders : (B, |X|, K) tensor
-        The encoders :math:`p(z \\mid x)`.
+        The encoders p(z | x).
     i_xy : float
-        :math:`I(X; Y)` in bits, the ceiling of :math:`I(Z; Y)`.
+        I(X; Y) in bits, the ceiling of I(Z; Y).
     """
 
     betas: torch.Tensor
@@ -114,10 +118,16 @@ def _check_joint(p_xy: Any) -> torch.Tensor:
     t = as_tensor(p_xy, name="p_xy", ndim=2)
     v = t.detach()
     if bool((v < 0).any()):
-        raise ValueError(f"p_xy must be a joint distribution (entries >= 0); got a minimum of {float(v.min()):.4g}")
+        raise ValueError(
+            "p_xy must be a joint distribution (entries >= 0); got a minimum of "
+            f"{float(v.min()):.4g}"
+        )
     total = float(v.sum())
     if abs(total - 1.0) > _SUM_TOL.get(t.dtype, 1e-4):
-        raise ValueError(f"p_xy must be a joint distribution (entries summing to 1); got a sum of {total:.6g}")
+        raise ValueError(
+            "p_xy must be a joint distribution (entries summing to 1); got a sum of "
+            f"{total:.6g}"
+        )
     return t
 
 
@@ -129,7 +139,9 @@ def _work_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-def _generator(seed: int | None, generator: torch.Generator | None, device: torch.device) -> torch.Generator | None:
+def _generator(
+    seed: int | None, generator: torch.Generator | None, device: torch.device
+) -> torch.Generator | None:
     if seed is not None and generator is not None:
         raise ValueError("give either seed or generator, not both")
     if seed is not None:
@@ -137,18 +149,29 @@ def _generator(seed: int | None, generator: torch.Generator | None, device: torc
         g.manual_seed(check_int(seed, "seed", minimum=0))
         return g
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
+        raise TypeError(
+            f"generator must be a torch.Generator; got {type(generator).__name__}"
+        )
     return generator
 
 
-def _random_log_encoder(n_x: int, k: int, *, dtype: torch.dtype, device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
-    """A random, strictly positive encoder (log space): rows are softmax of standard normals."""
+def _random_log_encoder(
+    n_x: int,
+    k: int,
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """A random, strictly positive encoder (log space): rows are softmax of standard
+    normals.
+    """
     noise = torch.randn(n_x, k, dtype=dtype, device=device, generator=generator)
     return torch.log_softmax(noise, dim=1)
 
 
 class _Joint:
-    """p(x, y) with what the iterations need, restricted to outcomes of y with p(y) > 0."""
+    """p(x, y) with what the iterations need, restricted to outcomes y with p(y) > 0."""
 
     def __init__(self, p_xy: torch.Tensor, dtype: torch.dtype) -> None:
         p = p_xy.detach().to(dtype)
@@ -162,25 +185,39 @@ class _Joint:
         py_x = torch.where((self.p_x > 0)[:, None], p / safe[:, None], p_y[None, :])
         self.py_x = py_x
         positive = py_x > 0
-        self.log_py_x = torch.where(positive, torch.log(torch.where(positive, py_x, torch.ones_like(py_x))), torch.zeros_like(py_x))
-        self.neg_h_y_given_x = (py_x * self.log_py_x).sum(dim=1)  # sum_y p(y|x) log p(y|x), (|X|,)
+        self.log_py_x = torch.where(
+            positive,
+            torch.log(torch.where(positive, py_x, torch.ones_like(py_x))),
+            torch.zeros_like(py_x),
+        )
+        self.neg_h_y_given_x = (py_x * self.log_py_x).sum(
+            dim=1
+        )  # sum_y p(y|x) log p(y|x), (|X|,)
         self.log_p_xy = torch.log(p)  # -inf where p(x, y) = 0
         self.log_p_x = torch.log(self.p_x)
         self.h_y = float(entropy(p_y))
         self.i_xy = float(mutual_information(p))
 
 
-def _consistent(joint: _Joint, log_enc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """log p(z) (K,), log p(y|z) (K, |Y|) and an empty-cluster mask (K,) for an encoder."""
+def _consistent(
+    joint: _Joint, log_enc: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """log p(z) (K,), log p(y|z) (K, |Y|) and the empty clusters (K,) of an encoder."""
     log_pz = torch.logsumexp(joint.log_p_x[:, None] + log_enc, dim=0)
-    log_pzy = torch.logsumexp(log_enc[:, :, None] + joint.log_p_xy[:, None, :], dim=0)  # (K, |Y|)
-    # a cluster whose mass underflows is empty: its log p(y|z) would be a difference of two huge,
-    # imprecise numbers (this happens at a tiny beta, where log p(z|x) reaches -1e30 and below)
+    log_pzy = torch.logsumexp(
+        log_enc[:, :, None] + joint.log_p_xy[:, None, :], dim=0
+    )  # (K, |Y|)
+    # a cluster whose mass underflows is empty: its log p(y|z) would be a difference of
+    # two huge, imprecise numbers (this happens at a tiny beta, where log p(z|x) reaches
+    # -1e30 and below)
     floor = math.log(torch.finfo(log_enc.dtype).tiny)
     empty = log_pz < floor
     log_py_z = log_pzy - torch.where(empty, torch.zeros_like(log_pz), log_pz)[:, None]
-    # floor at the smallest normal number so a cross-entropy is huge rather than infinite
-    log_py_z = torch.where(empty[:, None], torch.zeros_like(log_py_z), log_py_z.clamp_min(floor))
+    # floor at the smallest normal number so a cross-entropy is huge rather than
+    # infinite
+    log_py_z = torch.where(
+        empty[:, None], torch.zeros_like(log_py_z), log_py_z.clamp_min(floor)
+    )
     return log_pz, log_py_z, empty
 
 
@@ -195,7 +232,8 @@ def _update(joint: _Joint, log_enc: torch.Tensor, beta: float) -> torch.Tensor:
     log_pz, log_py_z, empty = _consistent(joint, log_enc)
     kl = _kl_to_clusters(joint, log_py_z)
     kl = torch.where(empty[None, :], torch.full_like(kl, math.inf), kl)
-    # subtracting each row's smallest KL leaves the softmax unchanged and keeps a tiny beta finite
+    # subtracting each row's smallest KL leaves the softmax unchanged and keeps a tiny
+    # beta finite
     kl = kl - kl.min(dim=1, keepdim=True).values
     if beta > 0:
         scores = log_pz[None, :] - kl / beta  # beta_IB = 1 / beta
@@ -206,7 +244,9 @@ def _update(joint: _Joint, log_enc: torch.Tensor, beta: float) -> torch.Tensor:
     return log_enc.scatter(1, best[:, None], 0.0)
 
 
-def _measures(joint: _Joint, log_enc: torch.Tensor, beta: float) -> tuple[float, float, float]:
+def _measures(
+    joint: _Joint, log_enc: torch.Tensor, beta: float
+) -> tuple[float, float, float]:
     """I(X;Z), I(Z;Y) and the Lagrangian H(Y|Z) + beta I(X;Z), all in bits."""
     enc = log_enc.exp()
     enc = enc / enc.sum(dim=1, keepdim=True)
@@ -217,19 +257,31 @@ def _measures(joint: _Joint, log_enc: torch.Tensor, beta: float) -> tuple[float,
     return i_xz, i_zy, (joint.h_y - i_zy) + beta * i_xz
 
 
-def _check_init(init: Any, n_x: int, n_clusters: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def _check_init(
+    init: Any, n_x: int, n_clusters: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     t = as_tensor(init, name="init", ndim=2).detach().to(device=device, dtype=dtype)
     if tuple(t.shape) != (n_x, n_clusters):
-        raise ValueError(f"init must be an encoder p(z|x) of shape ({n_x}, {n_clusters}); got {tuple(t.shape)}")
+        raise ValueError(
+            f"init must be an encoder p(z|x) of shape ({n_x}, {n_clusters}); got "
+            f"{tuple(t.shape)}"
+        )
     if bool((t < 0).any()):
-        raise ValueError("init must be a conditional distribution p(z|x) (entries >= 0)")
+        raise ValueError(
+            "init must be a conditional distribution p(z|x) (entries >= 0)"
+        )
     worst = float((t.sum(dim=1) - 1).abs().max())
     if worst > 1e-4:
-        raise ValueError(f"init's rows must sum to 1 (a conditional distribution p(z|x)); got sums off by up to {worst:.4g}")
+        raise ValueError(
+            "init's rows must sum to 1 (a conditional distribution p(z|x)); got sums "
+            f"off by up to {worst:.4g}"
+        )
     return torch.log(t / t.sum(dim=1, keepdim=True))
 
 
-def _run(joint: _Joint, log_enc: torch.Tensor, beta: float, max_iter: int, tol: float) -> tuple[torch.Tensor, list[float], int, bool]:
+def _run(
+    joint: _Joint, log_enc: torch.Tensor, beta: float, max_iter: int, tol: float
+) -> tuple[torch.Tensor, list[float], int, bool]:
     history = [_measures(joint, log_enc, beta)[2]]
     converged = False
     n_iter = 0
@@ -242,11 +294,21 @@ def _run(joint: _Joint, log_enc: torch.Tensor, beta: float, max_iter: int, tol: 
     return log_enc, history, n_iter, converged
 
 
-def _result(joint: _Joint, log_enc: torch.Tensor, history: list[float], n_iter: int, converged: bool, beta: float, out_dtype: torch.dtype) -> IBResult:
+def _result(
+    joint: _Joint,
+    log_enc: torch.Tensor,
+    history: list[float],
+    n_iter: int,
+    converged: bool,
+    beta: float,
+    out_dtype: torch.dtype,
+) -> IBResult:
     i_xz, i_zy, _ = _measures(joint, log_enc, beta)
     log_pz, log_py_z, empty = _consistent(joint, log_enc)
     n_y = joint.p_xy.shape[1]
-    decoder = torch.where(empty[:, None], torch.full_like(log_py_z, 1.0 / n_y), log_py_z.exp())
+    decoder = torch.where(
+        empty[:, None], torch.full_like(log_py_z, 1.0 / n_y), log_py_z.exp()
+    )
     decoder = decoder / decoder.sum(dim=1, keepdim=True)
     enc = log_enc.exp()
     enc = enc / enc.sum(dim=1, keepdim=True)
@@ -274,21 +336,20 @@ def information_bottleneck(
     seed: int | None = None,
     generator: torch.Generator | None = None,
 ) -> IBResult:
-    """Solve the discrete information bottleneck by iterating Tishby's self-consistent equations.
+    """Solve the discrete information bottleneck by iterating Tishby's self-consistent
+    equations.
 
-    Minimises :math:`\\mathcal{L}_\\beta = H(Y \\mid Z) + \\beta\\, I(X; Z)` (bits) over encoders
-    :math:`p(z \\mid x)` with ``n_clusters`` values of :math:`z`, where :math:`\\beta` is the **book's**
-    rate weight, :math:`\\beta = 1 / \\beta_{\\mathrm{IB}}` for Tishby's
-    :math:`\\min I(X; Z) - \\beta_{\\mathrm{IB}} I(Z; Y)`. Each iteration applies, in log space,
+    Minimises L_β = H(Y | Z) + β I(X; Z) (bits) over encoders
+    p(z | x) with ``n_clusters`` values of z, where β is the **book's**
+    rate weight, β = 1 / β_IB for Tishby's
+    min I(X; Z) - β_IB I(Z; Y). Each iteration applies, in log space,
 
-    .. math::
-        p(z) = \\sum_x p(x) p(z \\mid x), \\quad
-        p(y \\mid z) = \\frac{1}{p(z)} \\sum_x p(x, y) p(z \\mid x), \\quad
-        p(z \\mid x) \\propto p(z) \\exp\\!\\Big(-\\tfrac{1}{\\beta} \\KL\\big(p(y \\mid x) \\,\\|\\, p(y \\mid z)\\big)\\Big)
+        p(z) = Σ_x p(x) p(z | x), p(y | z) = 1/p(z) Σ_x p(x, y) p(z | x), p(z | x) ∝
+        p(z) exp (-1/β KL (p(y | x) ‖ p(y | z)))
 
-    (KL in nats). ``beta = 0`` is the limit :math:`\\beta_{\\mathrm{IB}} \\to \\infty`: each
-    :math:`x` goes to its nearest cluster in KL (a hard, k-means-like clustering). The iterations
-    never increase :math:`\\mathcal{L}_\\beta` (see the module docstring); they stop when it falls by
+    (KL in nats). ``beta = 0`` is the limit β_IB → ∞: each
+    x goes to its nearest cluster in KL (a hard, k-means-like clustering). The
+    iterations never increase L_β (see the module docstring); they stop when it falls by
     less than ``tol`` bits in one iteration, or after ``max_iter``.
 
     Computation is in float64 on ``p_xy``'s device (float32 on Apple's MPS).
@@ -298,15 +359,15 @@ def information_bottleneck(
     p_xy : (|X|, |Y|) tensor or array-like
         The joint distribution: non-negative entries summing to one.
     beta : float
-        The book's rate weight :math:`\\beta \\ge 0` (``1 / beta_IB``).
+        The book's rate weight β ≥ 0 (``1 / beta_IB``).
     n_clusters : int
-        The number :math:`K \\ge 1` of values of :math:`z`.
+        The number K ≥ 1 of values of z.
     max_iter : int
         The largest number of iterations.
     tol : float
         Stop when the Lagrangian falls by less than ``tol`` bits in one iteration.
     init : (|X|, K) tensor or array-like, optional
-        A starting encoder :math:`p(z \\mid x)` (warm start); rows must sum to one. By default a
+        A starting encoder p(z | x) (warm start); rows must sum to one. By default a
         random, strictly positive encoder breaks the symmetry between clusters.
     seed : int, optional
         Seed of the random start (a fresh generator); give this or ``generator``.
@@ -316,10 +377,10 @@ def information_bottleneck(
     Returns
     -------
     IBResult
-        ``encoder`` (|X|, K), ``marginal`` (K,), ``decoder`` (K, |Y|), ``i_xz`` and ``i_zy`` (bits),
-        ``lagrangian`` (per iteration, bits), ``n_iter``, ``converged`` and ``beta``. The encoder comes
-        back in ``p_xy``'s floating dtype. Outcomes of ``y`` with zero probability are dropped from
-        ``decoder``.
+        ``encoder`` (|X|, K), ``marginal`` (K,), ``decoder`` (K, |Y|), ``i_xz`` and
+        ``i_zy`` (bits), ``lagrangian`` (per iteration, bits), ``n_iter``, ``converged``
+        and ``beta``. The encoder comes back in ``p_xy``'s floating dtype. Outcomes of
+        ``y`` with zero probability are dropped from ``decoder``.
 
     Raises
     ------
@@ -344,7 +405,9 @@ def information_bottleneck(
     joint = _Joint(t, dtype)
     if init is None:
         gen = _generator(seed, generator, t.device)
-        log_enc = _random_log_encoder(t.shape[0], k, dtype=dtype, device=t.device, generator=gen)
+        log_enc = _random_log_encoder(
+            t.shape[0], k, dtype=dtype, device=t.device, generator=gen
+        )
     else:
         log_enc = _check_init(init, t.shape[0], k, dtype, t.device)
     log_enc, history, n_iter, converged = _run(joint, log_enc, b, max_iter, tol)
@@ -363,29 +426,29 @@ def information_curve(
     seed: int | None = None,
     generator: torch.Generator | None = None,
 ) -> InformationCurve:
-    """Trace the information curve by deterministic annealing over the book's :math:`\\beta`.
+    """Trace the information curve by deterministic annealing over the book's β.
 
-    The betas are visited from the largest (strong compression, the trivial solution) to the
-    smallest (little compression). Each solution starts from the previous encoder mixed with a random
-    one, :math:`(1 - \\epsilon)\\, p_{\\text{prev}}(z \\mid x) + \\epsilon\\, p_{\\text{rand}}(z \\mid x)`
-    with :math:`\\epsilon` = ``perturbation``, so that clusters can split at a phase transition; it
-    also runs ``n_init`` random starts and keeps the solution with the lowest Lagrangian.
+    The betas are visited from the largest (strong compression, the trivial solution) to
+    the smallest (little compression). Each solution starts from the previous encoder
+    mixed with a random one, (1 - ε) p_prev(z | x) + ε p_rand(z | x) with ε =
+    ``perturbation``, so that clusters can split at a phase transition; it also runs
+    ``n_init`` random starts and keeps the solution with the lowest Lagrangian.
 
     Parameters
     ----------
     p_xy : (|X|, |Y|) tensor or array-like
         The joint distribution.
     betas : sequence of float or (B,) tensor
-        The book's :math:`\\beta` values (``>= 0``), in any order.
+        The book's β values (``>= 0``), in any order.
     n_clusters : int
-        The number :math:`K` of values of :math:`z`.
+        The number K of values of z.
     max_iter, tol : int, float
-        Passed to :func:`information_bottleneck` for every :math:`\\beta`.
+        Passed to :func:`information_bottleneck` for every β.
     n_init : int
-        Random starts per :math:`\\beta` besides the warm start (``>= 0``; the first :math:`\\beta`
+        Random starts per β besides the warm start (``>= 0``; the first β
         always gets at least one).
     perturbation : float
-        The weight :math:`\\epsilon \\in [0, 1]` of the random encoder mixed into each warm start.
+        The weight ε ∈ [0, 1] of the random encoder mixed into each warm start.
     seed : int, optional
         Seed of the random starts; give this or ``generator``.
     generator : torch.Generator, optional
@@ -394,17 +457,22 @@ def information_curve(
     Returns
     -------
     InformationCurve
-        ``betas``, ``i_xz``, ``i_zy``, ``lagrangian`` (B,), ``encoders`` (B, |X|, K), in the order of
-        ``betas``, and ``i_xy``.
+        ``betas``, ``i_xz``, ``i_zy``, ``lagrangian`` (B,), ``encoders`` (B, |X|, K), in
+        the order of ``betas``, and ``i_xy``.
 
     Raises
     ------
     ValueError
-        If ``p_xy`` is not a joint distribution, a beta is negative or not finite, ``betas`` is empty,
-        or ``perturbation`` is outside [0, 1].
+        If ``p_xy`` is not a joint distribution, a beta is negative or not finite,
+        ``betas`` is empty, or ``perturbation`` is outside [0, 1].
     """
     t = _check_joint(p_xy)
-    b_all = as_tensor(betas, name="betas", ndim=(0, 1), dtype=torch.float64).detach().cpu().reshape(-1)
+    b_all = (
+        as_tensor(betas, name="betas", ndim=(0, 1), dtype=torch.float64)
+        .detach()
+        .cpu()
+        .reshape(-1)
+    )
     b_list = [_check_beta(b) for b in b_all.tolist()]
     k = check_int(n_clusters, "n_clusters", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
@@ -424,10 +492,14 @@ def information_curve(
         b = b_list[idx]
         starts = []
         if prev is not None:
-            rand = _random_log_encoder(n_x, k, dtype=dtype, device=t.device, generator=gen).exp()
+            rand = _random_log_encoder(
+                n_x, k, dtype=dtype, device=t.device, generator=gen
+            ).exp()
             starts.append(torch.log((1 - eps) * prev.exp() + eps * rand))
         for _ in range(max(n_init, 1 if prev is None else 0)):
-            starts.append(_random_log_encoder(n_x, k, dtype=dtype, device=t.device, generator=gen))
+            starts.append(
+                _random_log_encoder(n_x, k, dtype=dtype, device=t.device, generator=gen)
+            )
         best = None
         for start in starts:
             log_enc, history, n_iter, converged = _run(joint, start, b, max_iter, tol)
@@ -441,7 +513,9 @@ def information_curve(
         betas=torch.tensor(b_list, dtype=torch.float64),
         i_xz=torch.tensor([results[i].i_xz for i in order], dtype=torch.float64),
         i_zy=torch.tensor([results[i].i_zy for i in order], dtype=torch.float64),
-        lagrangian=torch.tensor([results[i].lagrangian[-1].item() for i in order], dtype=torch.float64),
+        lagrangian=torch.tensor(
+            [results[i].lagrangian[-1].item() for i in order], dtype=torch.float64
+        ),
         encoders=torch.stack([results[i].encoder for i in order]),
         i_xy=joint.i_xy,
     )

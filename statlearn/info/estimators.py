@@ -1,25 +1,29 @@
-"""Sample-based estimators of mutual information, and the Gaussian benchmark (chapter 6).
+"""Sample-based estimators of mutual information, and the Gaussian benchmark (chapter
+6).
 
 Three families, all in **bits**:
 
 * **Non-parametric** estimators of the information plane of a deterministic network
-  {cite}`shwartzziv2017opening` {cite}`saxe2018ib`: :func:`mi_binning` (plug-in MI of binned
-  activations) and :func:`mi_kde` (the pairwise-distance bound of {cite}`kolchinsky2017estimating` for
-  activations with added Gaussian noise). Both take samples ``(x, y)``; a floating tensor is a
-  continuous variable, an integer tensor a discrete one (labels, or ``torch.arange(N)`` for "which
-  input", so that ``mi_binning(torch.arange(N), t)`` is :math:`I(X; T) = H(T)` on distinct inputs).
+  (Shwartz-Ziv and Tishby, 2017; Saxe et al., 2018): :func:`mi_binning` (plug-in MI of
+  binned activations) and :func:`mi_kde` (the pairwise-distance bound of Kolchinsky and
+  Tracey (2017) for activations with added Gaussian noise). Both take samples ``(x,
+  y)``; a floating tensor is a continuous variable, an integer tensor a discrete one
+  (labels, or ``torch.arange(N)`` for "which input", so that
+  ``mi_binning(torch.arange(N), t)`` is I(X; T) = H(T) on distinct inputs).
 * **Variational bounds** computed from a matrix of critic scores: :func:`infonce`
-  {cite}`oord2018cpc`, :func:`nwj` {cite}`nguyen2010estimating`, :func:`mine` (the Donsker-Varadhan
-  bound with the moving-average gradient correction of {cite}`belghazi2018mine`), all lower bounds as
-  unified by {cite}`poole2019variational`, and the upper bound :func:`club` {cite}`cheng2020club`.
-* **Critics** (``nn.Module``\\ s) that produce those matrices, :func:`train_critic` to fit them with
-  :func:`statlearn.training.fit`, and :func:`evaluate_critic` for per-batch estimates on held-out data.
+  (van den Oord, Li and Vinyals, 2018), :func:`nwj` (Nguyen, Wainwright and Jordan,
+  2010), :func:`mine` (the Donsker-Varadhan bound with the moving-average gradient
+  correction of Belghazi et al. (2018)), all lower bounds as unified by Poole et al.
+  (2019), and the upper bound :func:`club` (Cheng et al., 2020).
+* **Critics** (``nn.Module``\\ s) that produce those matrices, :func:`train_critic` to
+  fit them with :func:`statlearn.training.fit`, and :func:`evaluate_critic` for
+  per-batch estimates on held-out data.
 
-The score-matrix convention used throughout: for a batch of ``N`` pairs :math:`(x_i, y_i)` drawn from
-:math:`p(x, y)`, ``scores[i, j]`` scores the pair :math:`(x_i, y_j)`. The diagonal holds the ``N``
-samples of the joint, the ``N (N - 1)`` off-diagonal entries stand in for the product of marginals
-:math:`p(x) p(y)`. Every critic maps ``(x, y)`` to such an ``(N, N)`` matrix; for CLUB the matrix holds
-``log q(y_j | x_i)``.
+The score-matrix convention used throughout: for a batch of ``N`` pairs (x_i, y_i) drawn
+from p(x, y), ``scores[i, j]`` scores the pair (x_i, y_j). The diagonal holds the ``N``
+samples of the joint, the ``N (N - 1)`` off-diagonal entries stand in for the product of
+marginals p(x) p(y). Every critic maps ``(x, y)`` to such an ``(N, N)`` matrix; for CLUB
+the matrix holds ``log q(y_j | x_i)``.
 
 :func:`correlated_gaussians` draws the standard benchmark with known MI
 (:func:`statlearn.info.measures.gaussian_mutual_information`).
@@ -33,7 +37,15 @@ from typing import Any, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from statlearn._checks import as_tensor, check_choice, check_int, check_positive, check_probability
+from statlearn._checks import (
+    as_tensor,
+    check_choice,
+    check_device,
+    check_int,
+    check_positive,
+    check_probability,
+    to_model,
+)
 
 __all__ = [
     "correlated_gaussians",
@@ -56,12 +68,13 @@ __all__ = [
 _LN2 = math.log(2.0)
 
 BOUNDS = ("infonce", "nwj", "mine", "club")
-"""The names :func:`critic_objective`, :func:`train_critic` and :func:`evaluate_critic` accept."""
+"""The bounds that :func:`critic_objective`, :func:`train_critic` and
+:func:`evaluate_critic` accept."""
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The benchmark
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def correlated_gaussians(
@@ -74,14 +87,16 @@ def correlated_gaussians(
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Samples of ``dim`` independent pairs of standard Gaussians with correlation ``rho``.
+    """Samples of ``dim`` independent pairs of standard Gaussians with correlation
+    ``rho``.
 
-    :math:`x \\sim \\N(0, I_d)` and :math:`y = \\rho x + \\sqrt{1 - \\rho^2}\\, \\varepsilon` with
-    :math:`\\varepsilon \\sim \\N(0, I_d)`, so that
-    :math:`I(X; Y) = -\\frac{d}{2} \\log_2(1 - \\rho^2)` bits
-    (:func:`~statlearn.info.measures.gaussian_mutual_information`). With ``cubic=True`` the sample
-    returns :math:`y^3` instead of :math:`y`: an invertible map of each coordinate, which leaves the
-    mutual information unchanged but makes the dependence non-linear {cite}`poole2019variational`.
+    x ~ N(0, I_d) and y = ρ x + sqrt(1 - ρ^2) ε with
+    ε ~ N(0, I_d), so that
+    I(X; Y) = -d/2 log_2(1 - ρ^2) bits
+    (:func:`~statlearn.info.measures.gaussian_mutual_information`). With ``cubic=True``
+    the sample returns y^3 instead of y: an invertible map of each coordinate, which
+    leaves the mutual information unchanged but makes the dependence non-linear (Poole
+    et al., 2019).
 
     Parameters
     ----------
@@ -90,9 +105,9 @@ def correlated_gaussians(
     rho : float
         Correlation in (-1, 1); ``0`` gives independent ``x`` and ``y``.
     dim : int
-        Dimension :math:`d` of ``x`` and of ``y``.
+        Dimension d of ``x`` and of ``y``.
     cubic : bool
-        Return :math:`y^3` elementwise.
+        Return y^3 elementwise.
     seed : int, optional
         Seed of a private generator; ``None`` draws from torch's global generator (so
         ``statlearn.seed_everything`` fixes the sample).
@@ -120,16 +135,19 @@ def correlated_gaussians(
     y = r * x + math.sqrt(1.0 - r * r) * eps
     if cubic:
         y = y**3
+    device = check_device(device) if device is not None else None
     return x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Non-parametric estimators (binning, KDE)
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _samples(v: Any, name: str) -> tuple[torch.Tensor, bool]:
-    """Return ``v`` as an ``(N, D)`` tensor and whether it is discrete (an integer or bool tensor)."""
+    """Return ``v`` as an ``(N, D)`` tensor and whether it is discrete (an integer or
+    bool tensor).
+    """
     if isinstance(v, torch.Tensor):
         discrete = not (v.dtype.is_floating_point or v.dtype.is_complex)
     else:
@@ -141,7 +159,10 @@ def _samples(v: Any, name: str) -> tuple[torch.Tensor, bool]:
     if discrete:
         t = v.long()
         if t.ndim not in (1, 2) or t.numel() == 0:
-            raise ValueError(f"{name} must be a non-empty 1-D (N,) or 2-D (N, D) tensor; got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"{name} must be a non-empty 1-D (N,) or 2-D (N, D) tensor; got shape "
+                f"{tuple(t.shape)}"
+            )
         return t.reshape(t.shape[0], -1), True
     t = as_tensor(v, name=name, ndim=(1, 2))
     return t.reshape(t.shape[0], -1), False
@@ -151,7 +172,10 @@ def _pair(x: Any, y: Any) -> tuple[torch.Tensor, bool, torch.Tensor, bool]:
     tx, dx = _samples(x, "x")
     ty, dy = _samples(y, "y")
     if tx.shape[0] != ty.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples; got {tx.shape[0]} and {ty.shape[0]}")
+        raise ValueError(
+            f"x and y must have the same number of samples; got {tx.shape[0]} and "
+            f"{ty.shape[0]}"
+        )
     if tx.shape[0] < 2:
         raise ValueError(f"x and y need at least 2 samples; got {tx.shape[0]}")
     return tx, dx, ty.to(tx.device), dy
@@ -161,7 +185,9 @@ def _result_dtype(*ts: torch.Tensor) -> torch.dtype:
     return torch.float64 if any(t.dtype == torch.float64 for t in ts) else torch.float32
 
 
-def _codes(t: torch.Tensor, discrete: bool, bins: int, bin_size: float | None) -> torch.Tensor:
+def _codes(
+    t: torch.Tensor, discrete: bool, bins: int, bin_size: float | None
+) -> torch.Tensor:
     """One integer code per sample: the (binned) row's index among the distinct rows."""
     if not discrete:
         if bin_size is not None:
@@ -185,18 +211,21 @@ def _plugin_entropy_nats(codes: torch.Tensor) -> torch.Tensor:
     return -(p * p.log()).sum()
 
 
-def mi_binning(x: Any, y: Any, *, bins: int = 30, bin_size: float | None = None) -> torch.Tensor:
+def mi_binning(
+    x: Any, y: Any, *, bins: int = 30, bin_size: float | None = None
+) -> torch.Tensor:
     """Plug-in mutual information of binned samples, the information-plane estimator.
 
-    Each floating variable is discretised coordinate by coordinate, then every distinct row of bin
-    indices is one state; integer variables are used as they are. The estimate is the mutual
+    Each floating variable is discretised coordinate by coordinate, then every distinct
+    row of bin indices is one state; integer variables are used as they are. The
+    estimate is the mutual
     information of the empirical joint of the two discrete codes,
-    :math:`\\hat I = \\hat H(X) + \\hat H(Y) - \\hat H(X, Y)`, as in {cite}`shwartzziv2017opening`.
+    Î = Ĥ(X) + Ĥ(Y) - Ĥ(X, Y), as in Shwartz-Ziv and Tishby (2017).
 
-    For a deterministic representation :math:`T = f(X)` of ``N`` distinct inputs,
-    ``mi_binning(torch.arange(N), t)`` is :math:`I(X; T) = \\hat H(T) \\le \\log_2 N` and
-    ``mi_binning(t, labels)`` is :math:`I(T; Y)`. As the bins shrink every input falls in its own bin
-    and :math:`I(X; T)` saturates at :math:`\\log_2 N` {cite}`saxe2018ib`.
+    For a deterministic representation T = f(X) of ``N`` distinct inputs,
+    ``mi_binning(torch.arange(N), t)`` is I(X; T) = Ĥ(T) ≤ log_2 N and
+    ``mi_binning(t, labels)`` is I(T; Y). As the bins shrink every input falls in its
+    own bin and I(X; T) saturates at log_2 N (Saxe et al., 2018).
 
     Parameters
     ----------
@@ -205,11 +234,12 @@ def mi_binning(x: Any, y: Any, *, bins: int = 30, bin_size: float | None = None)
     y : (N,) or (N, D') tensor
         Floating or integer samples paired with ``x``.
     bins : int
-        Number of equal-width bins spanning each floating variable's range (its minimum to maximum
-        over all coordinates, as for a layer of tanh units). Ignored when ``bin_size`` is given.
+        Number of equal-width bins spanning each floating variable's range (its minimum
+        to maximum over all coordinates, as for a layer of tanh units). Ignored when
+        ``bin_size`` is given.
     bin_size : float, optional
-        Width of a fixed grid of bins anchored at zero (bin ``k`` is ``[k, k + 1) * bin_size``), so
-        that estimates at different training epochs use the same bins.
+        Width of a fixed grid of bins anchored at zero (bin ``k`` is ``[k, k + 1) *
+        bin_size``), so that estimates at different training epochs use the same bins.
 
     Returns
     -------
@@ -219,7 +249,8 @@ def mi_binning(x: Any, y: Any, *, bins: int = 30, bin_size: float | None = None)
     Raises
     ------
     ValueError
-        If ``x`` and ``y`` have different numbers of samples, ``bins < 1`` or ``bin_size <= 0``.
+        If ``x`` and ``y`` have different numbers of samples, ``bins < 1`` or ``bin_size
+        <= 0``.
     """
     bins = check_int(bins, "bins", minimum=1)
     if bin_size is not None:
@@ -228,12 +259,20 @@ def mi_binning(x: Any, y: Any, *, bins: int = 30, bin_size: float | None = None)
     cx = _codes(tx, dx, bins, bin_size)
     cy = _codes(ty, dy, bins, bin_size)
     joint = cx * (int(cy.max()) + 1) + cy
-    mi = _plugin_entropy_nats(cx) + _plugin_entropy_nats(cy) - _plugin_entropy_nats(joint)
+    mi = (
+        _plugin_entropy_nats(cx)
+        + _plugin_entropy_nats(cy)
+        - _plugin_entropy_nats(joint)
+    )
     return (mi.clamp_min(0.0) / _LN2).to(_result_dtype(tx, ty))
 
 
-def _log_kernel(rows: torch.Tensor, t: torch.Tensor, discrete: bool, noise_variance: float) -> torch.Tensor:
-    """``log k(t_i, t_j)`` for the rows ``i`` of a block against all ``j``: Gaussian or equality."""
+def _log_kernel(
+    rows: torch.Tensor, t: torch.Tensor, discrete: bool, noise_variance: float
+) -> torch.Tensor:
+    """``log k(t_i, t_j)`` for the rows ``i`` of a block against all ``j``: Gaussian or
+    equality.
+    """
     if discrete:
         equal = (rows[:, None, :] == t[None, :, :]).all(dim=-1)
         return torch.where(equal, 0.0, float("-inf"))
@@ -241,24 +280,25 @@ def _log_kernel(rows: torch.Tensor, t: torch.Tensor, discrete: bool, noise_varia
     return -sq / (2.0 * noise_variance)
 
 
-def mi_kde(x: Any, y: Any, *, noise_variance: float, block_size: int = 1024) -> torch.Tensor:
-    """Mutual information from the pairwise-distance (Kolchinsky-Tracey) entropy estimates.
+def mi_kde(
+    x: Any, y: Any, *, noise_variance: float, block_size: int = 1024
+) -> torch.Tensor:
+    """Mutual information from the pairwise-distance (Kolchinsky-Tracey) entropy
+    estimates.
 
-    A floating variable is smoothed with Gaussian noise :math:`\\N(0, \\sigma^2 I)`, a mixture of one
+    A floating variable is smoothed with Gaussian noise N(0, σ^2 I), a mixture of one
     Gaussian per sample whose entropy is bounded above by the pairwise-KL estimate of
-    {cite}`kolchinsky2017estimating`; an integer variable uses the equality kernel. With kernels
-    :math:`k^x_{ij}`, :math:`k^y_{ij}`, the estimate is
+    Kolchinsky and Tracey (2017); an integer variable uses the equality kernel. With
+    kernels k^x_ij, k^y_ij, the estimate is
 
-    .. math:: \\hat I = \\frac{1}{N} \\sum_i \\log_2
-       \\frac{\\frac1N \\sum_j k^x_{ij} k^y_{ij}}{\\frac1N \\sum_j k^x_{ij} \\cdot \\frac1N \\sum_j k^y_{ij}}.
+        Î = 1/N Σ_i log_2 (1/N Σ_j k^x_ij k^y_ij)/(1/N Σ_j k^x_ij · 1/N Σ_j k^y_ij).
 
-    With ``x = torch.arange(N)`` (distinct inputs) and ``y`` the activations ``h`` of a deterministic
-    layer, this is the upper bound on :math:`I(X; T)` for :math:`T = h + \\N(0, \\sigma^2 I)`,
-    :math:`-\\frac1N \\sum_i \\log_2 \\frac1N \\sum_j e^{-\\lVert h_i - h_j \\rVert^2 / 2\\sigma^2}
-    \\le \\log_2 N`, which saturates at :math:`\\log_2 N` as :math:`\\sigma^2 \\to 0`. With labels it is
-    :math:`\\hat H(T) - \\sum_c p(c) \\hat H(T \\mid c)` as in {cite}`saxe2018ib`; with two continuous
-    variables it is :math:`\\hat H(X) + \\hat H(Y) - \\hat H(X, Y)`, a consistent kernel estimate
-    when :math:`\\sigma^2` shrinks as ``N`` grows.
+    With ``x = torch.arange(N)`` (distinct inputs) and ``y`` the activations ``h`` of a
+    deterministic layer, this is the upper bound on I(X; T) for T = h + N(0, σ^2 I),
+    -1/N Σ_i log_2 1/N Σ_j e^(-‖ h_i - h_j ‖^2 / 2σ^2) ≤ log_2 N, which saturates at
+    log_2 N as σ^2 → 0. With labels it is Ĥ(T) - Σ_c p(c) Ĥ(T | c) as in Saxe et al.
+    (2018); with two continuous variables it is Ĥ(X) + Ĥ(Y) - Ĥ(X, Y), a consistent
+    kernel estimate when σ^2 shrinks as ``N`` grows.
 
     Parameters
     ----------
@@ -267,7 +307,7 @@ def mi_kde(x: Any, y: Any, *, noise_variance: float, block_size: int = 1024) -> 
     y : (N,) or (N, D') tensor
         Floating or integer samples paired with ``x``.
     noise_variance : float
-        Variance :math:`\\sigma^2 > 0` of the Gaussian noise (kernel) per coordinate, shared by both
+        Variance σ^2 > 0 of the Gaussian noise (kernel) per coordinate, shared by both
         floating variables.
     block_size : int
         Rows of the ``N x N`` kernel matrices held in memory at once.
@@ -295,29 +335,34 @@ def mi_kde(x: Any, y: Any, *, noise_variance: float, block_size: int = 1024) -> 
     for start in range(0, n, block_size):
         kx = _log_kernel(tx[start : start + block_size], tx, dx, noise_variance)
         ky = _log_kernel(ty[start : start + block_size], ty, dy, noise_variance)
-        per_row = torch.logsumexp(kx + ky, dim=1) - torch.logsumexp(kx, dim=1) - torch.logsumexp(ky, dim=1)
+        per_row = (
+            torch.logsumexp(kx + ky, dim=1)
+            - torch.logsumexp(kx, dim=1)
+            - torch.logsumexp(ky, dim=1)
+        )
         total = total + per_row.to(torch.float64).sum()
     mi = total / n + math.log(n)
     return (mi.clamp_min(0.0) / _LN2).to(dtype)
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Variational bounds on a score matrix
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _scores(scores: Any, name: str = "scores") -> torch.Tensor:
     s = as_tensor(scores, name=name, ndim=2)
     if s.shape[0] != s.shape[1] or s.shape[0] < 2:
         raise ValueError(
-            f"{name} must be a square (N, N) matrix with N >= 2 (entry [i, j] scores the pair (x_i, y_j)); "
+            f"{name} must be a square (N, N) matrix with N >= 2 (entry [i, j] scores "
+            "the pair (x_i, y_j)); "
             f"got shape {tuple(s.shape)}"
         )
     return s
 
 
 def _logmeanexp_offdiag(s: torch.Tensor) -> torch.Tensor:
-    """``log`` of the mean of ``exp(s[i, j])`` over the ``N (N - 1)`` pairs ``i != j``."""
+    """``log`` of the mean of ``exp(s[i, j])`` over the ``N (N - 1)`` pairs i != j."""
     n = s.shape[0]
     eye = torch.eye(n, dtype=torch.bool, device=s.device)
     off = s.masked_fill(eye, float("-inf"))
@@ -325,13 +370,13 @@ def _logmeanexp_offdiag(s: torch.Tensor) -> torch.Tensor:
 
 
 def infonce(scores: Any) -> torch.Tensor:
-    """The InfoNCE lower bound {cite}`oord2018cpc`, in bits.
+    """The InfoNCE lower bound (van den Oord, Li and Vinyals, 2018), in bits.
 
-    .. math:: I_{\\mathrm{NCE}} = \\frac1N \\sum_i \\log_2 \\frac{e^{s_{ii}}}{\\frac1N \\sum_j e^{s_{ij}}}
-       \\;\\le\\; \\log_2 N.
+        I_NCE = 1/N Σ_i log_2 e^s_ii/(1/N Σ_j e^s_ij) ≤ log_2 N.
 
-    It is a lower bound on :math:`I(X; Y)` in expectation, with low variance, and it can never exceed
-    :math:`\\log_2 N`: with a batch of ``N`` pairs it cannot certify more than :math:`\\log_2 N` bits.
+    It is a lower bound on I(X; Y) in expectation, with low variance, and it can never
+    exceed log_2 N: with a batch of ``N`` pairs it cannot certify more than log_2 N
+    bits.
 
     Parameters
     ----------
@@ -341,7 +386,8 @@ def infonce(scores: Any) -> torch.Tensor:
     Returns
     -------
     () tensor
-        The bound in bits; differentiable in ``scores`` (maximise it to train the critic).
+        The bound in bits; differentiable in ``scores`` (maximise it to train the
+        critic).
     """
     s = _scores(scores)
     n = s.shape[0]
@@ -350,13 +396,15 @@ def infonce(scores: Any) -> torch.Tensor:
 
 
 def nwj(scores: Any) -> torch.Tensor:
-    """The NWJ (f-divergence, "MINE-f") lower bound {cite}`nguyen2010estimating`, in bits.
+    """The NWJ (f-divergence, "MINE-f") lower bound (Nguyen, Wainwright and Jordan,
+    2010), in bits.
 
-    .. math:: I_{\\mathrm{NWJ}} = \\E_{p(x, y)}[s] - \\E_{p(x)p(y)}[e^{s - 1}],
+        I_NWJ = E_(p(x, y))[s] - E_(p(x)p(y))[e^(s - 1)],
 
-    with the joint expectation over the diagonal and the product one over the off-diagonal entries.
-    Unbiased for a fixed critic, but its variance grows like :math:`e^{I}` {cite}`poole2019variational`.
-    The optimal critic is :math:`s^* = 1 + \\log \\frac{p(x, y)}{p(x)p(y)}` (in nats).
+    with the joint expectation over the diagonal and the product one over the
+    off-diagonal entries. Unbiased for a fixed critic, but its variance grows like e^I
+    (Poole et al., 2019). The optimal critic is s^* = 1 + log p(x, y)/(p(x)p(y)) (in
+    nats).
 
     Parameters
     ----------
@@ -374,33 +422,35 @@ def nwj(scores: Any) -> torch.Tensor:
     return (joint - marginal) / _LN2
 
 
-def mine(scores: Any, *, running_mean: torch.Tensor | None = None, momentum: float = 0.99) -> torch.Tensor:
-    """The Donsker-Varadhan bound used by MINE {cite}`belghazi2018mine`, in bits.
+def mine(
+    scores: Any, *, running_mean: torch.Tensor | None = None, momentum: float = 0.99
+) -> torch.Tensor:
+    """The Donsker-Varadhan bound used by MINE (Belghazi et al., 2018), in bits.
 
-    .. math:: I_{\\mathrm{DV}} = \\E_{p(x, y)}[s] - \\log \\E_{p(x)p(y)}[e^{s}].
+        I_DV = E_(p(x, y))[s] - log E_(p(x)p(y))[e^s].
 
-    The minibatch gradient of the log term, :math:`\\nabla \\bar{e^{s}} / \\bar{e^{s}}`, is biased;
-    MINE replaces the denominator by a moving average :math:`m` of the batch means
-    :math:`\\bar{e^s}`. Pass ``running_mean`` (a 0-d tensor, updated in place like a batch-norm
-    buffer) to get that corrected gradient: the returned value is still :math:`I_{\\mathrm{DV}}` of the
-    batch, but its gradient is :math:`\\nabla \\bar{s}_{\\mathrm{joint}} - \\nabla \\bar{e^s} / m`.
+    The minibatch gradient of the log term, ∇ mean(e^s) / mean(e^s), is biased;
+    MINE replaces the denominator by a moving average m of the batch means
+    mean(e^s). Pass ``running_mean`` (a 0-d tensor, updated in place like a batch-norm
+    buffer) to get that corrected gradient: the returned value is still I_DV of the
+    batch, but its gradient is ∇ s̄_joint - ∇ mean(e^s) / m.
 
     Parameters
     ----------
     scores : (N, N) tensor
         ``scores[i, j] = s(x_i, y_j)``.
     running_mean : () tensor, optional
-        The moving average :math:`m` of :math:`\\bar{e^{s}}` over past batches, updated in place
-        (:math:`m \\leftarrow \\text{momentum}\\, m + (1 - \\text{momentum})\\, \\bar{e^{s}}`);
-        a value ``<= 0`` (e.g. ``torch.zeros(())``) means "not started" and is set to the first batch's
-        mean. ``None`` gives the plain (biased-gradient) DV bound.
+        The moving average m of mean(e^s) over past batches, updated in place
+        (m ← momentum m + (1 - momentum) mean(e^s));
+        a value ``<= 0`` (e.g. ``torch.zeros(())``) means "not started" and is set to
+        the first batch's mean. ``None`` gives the plain (biased-gradient) DV bound.
     momentum : float
         Weight of the past in the moving average, in (0, 1).
 
     Returns
     -------
     () tensor
-        :math:`I_{\\mathrm{DV}}` in bits, with the gradient described above.
+        I_DV in bits, with the gradient described above.
     """
     s = _scores(scores)
     momentum = check_probability(momentum, "momentum")
@@ -408,8 +458,14 @@ def mine(scores: Any, *, running_mean: torch.Tensor | None = None, momentum: flo
     log_mean = _logmeanexp_offdiag(s)
     if running_mean is None:
         return (joint - log_mean) / _LN2
-    if not isinstance(running_mean, torch.Tensor) or running_mean.numel() != 1 or not running_mean.dtype.is_floating_point:
-        raise TypeError("running_mean must be a 0-d floating tensor (start it at torch.zeros(()))")
+    if (
+        not isinstance(running_mean, torch.Tensor)
+        or running_mean.numel() != 1
+        or not running_mean.dtype.is_floating_point
+    ):
+        raise TypeError(
+            "running_mean must be a 0-d floating tensor (start it at torch.zeros(()))"
+        )
     with torch.no_grad():
         batch_mean = log_mean.detach().exp().to(running_mean.dtype)
         if float(running_mean) <= 0 or not math.isfinite(float(running_mean)):
@@ -417,24 +473,26 @@ def mine(scores: Any, *, running_mean: torch.Tensor | None = None, momentum: flo
         else:
             running_mean.mul_(momentum).add_((1.0 - momentum) * batch_mean)
         log_m = running_mean.detach().log().to(s.dtype).to(s.device)
-    ratio = torch.exp(log_mean - log_m)  # mean e^s / m, differentiable in the numerator only
+    ratio = torch.exp(
+        log_mean - log_m
+    )  # mean e^s / m, differentiable in the numerator only
     return (joint - log_mean.detach() - (ratio - ratio.detach())) / _LN2
 
 
 def club(log_q: Any) -> torch.Tensor:
-    """The contrastive log-ratio upper bound (CLUB) {cite}`cheng2020club`, in bits.
+    """The contrastive log-ratio upper bound, CLUB (Cheng et al., 2020), in bits.
 
-    .. math:: I_{\\mathrm{CLUB}} = \\frac1N \\sum_i \\Big[\\log_2 q(y_i \\mid x_i)
-       - \\frac1N \\sum_j \\log_2 q(y_j \\mid x_i)\\Big].
+        I_CLUB = 1/N Σ_i [log_2 q(y_i | x_i) - 1/N Σ_j log_2 q(y_j | x_i)].
 
-    It bounds :math:`I(X; Y)` from above when the variational conditional :math:`q(y \\mid x)` is
-    (close to) the true :math:`p(y \\mid x)`; fit ``q`` by maximum likelihood on the joint samples
+    It bounds I(X; Y) from above when the variational conditional q(y | x) is
+    (close to) the true p(y | x); fit ``q`` by maximum likelihood on the joint samples
     (:func:`train_critic` with ``bound="club"``).
 
     Parameters
     ----------
     log_q : (N, N) tensor
-        ``log_q[i, j] = log q(y_j | x_i)`` in nats, e.g. ``ConditionalGaussian(...)(x, y)``.
+        ``log_q[i, j] = log q(y_j | x_i)`` in nats, e.g. ``ConditionalGaussian(...)(x,
+        y)``.
 
     Returns
     -------
@@ -445,26 +503,42 @@ def club(log_q: Any) -> torch.Tensor:
     return (s.diagonal().mean() - s.mean()) / _LN2
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Critics
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-def _check_pair(x: torch.Tensor, y: torch.Tensor, x_dim: int, y_dim: int) -> None:
+def _check_pair(
+    critic: nn.Module, x: Any, y: Any, x_dim: int, y_dim: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` at the critic's dtype and device, checked: (N, x_dim) and (N,
+    y_dim).
+    """
+    x = to_model(x, critic, name="x")
+    y = to_model(y, critic, name="y")
     if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"x and y must be 2-D (N, D); got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must be 2-D (N, D); got shapes {tuple(x.shape)} and "
+            f"{tuple(y.shape)}"
+        )
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples; got {x.shape[0]} and {y.shape[0]}")
+        raise ValueError(
+            f"x and y must have the same number of samples; got {x.shape[0]} and "
+            f"{y.shape[0]}"
+        )
     if x.shape[1] != x_dim or y.shape[1] != y_dim:
         raise ValueError(
-            f"the critic expects x with {x_dim} and y with {y_dim} features; got {x.shape[1]} and {y.shape[1]}"
+            f"the critic expects x with {x_dim} and y with {y_dim} features; got "
+            f"{x.shape[1]} and {y.shape[1]}"
         )
+    return x, y
 
 
 class SeparableCritic(nn.Module):
-    """Separable critic :math:`s(x, y) = g(x)^\\top h(y)` with two MLP embeddings.
+    """Separable critic s(x, y) = g(x)ᵀ h(y) with two MLP embeddings.
 
-    All ``N x N`` scores cost one matrix product, so large batches are cheap {cite}`poole2019variational`.
+    All ``N x N`` scores cost one matrix product, so large batches are cheap (Poole et
+    al., 2019).
 
     Parameters
     ----------
@@ -473,13 +547,19 @@ class SeparableCritic(nn.Module):
     hidden : sequence of int
         Hidden widths of each embedding MLP.
     embed_dim : int
-        Size of the embeddings :math:`g(x), h(y)`.
+        Size of the embeddings g(x), h(y).
     activation : str
         Hidden activation (see :data:`statlearn.nets.ACTIVATIONS`).
     """
 
     def __init__(
-        self, x_dim: int, y_dim: int, *, hidden: Sequence[int] = (64,), embed_dim: int = 16, activation: str = "relu"
+        self,
+        x_dim: int,
+        y_dim: int,
+        *,
+        hidden: Sequence[int] = (64,),
+        embed_dim: int = 16,
+        activation: str = "relu",
     ) -> None:
         from statlearn.nets import mlp
 
@@ -495,22 +575,23 @@ class SeparableCritic(nn.Module):
 
         Parameters
         ----------
-        x : (N, x_dim) tensor
-        y : (N, y_dim) tensor
+        x : (N, x_dim) array or tensor
+        y : (N, y_dim) array or tensor
 
         Returns
         -------
         (N, N) tensor
             ``scores[i, j] = g(x_i) . h(y_j)``.
         """
-        _check_pair(x, y, self.x_dim, self.y_dim)
+        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
         return self.g(x) @ self.h(y).T
 
 
 class ConcatCritic(nn.Module):
-    """Joint critic :math:`s(x, y) = f([x, y])`: one MLP on the concatenated pair.
+    """Joint critic s(x, y) = f([x, y]): one MLP on the concatenated pair.
 
-    More expressive than :class:`SeparableCritic` but scores all ``N^2`` pairs through the MLP.
+    More expressive than :class:`SeparableCritic` but scores all ``N^2`` pairs through
+    the MLP.
 
     Parameters
     ----------
@@ -522,7 +603,14 @@ class ConcatCritic(nn.Module):
         Hidden activation (see :data:`statlearn.nets.ACTIVATIONS`).
     """
 
-    def __init__(self, x_dim: int, y_dim: int, *, hidden: Sequence[int] = (64,), activation: str = "relu") -> None:
+    def __init__(
+        self,
+        x_dim: int,
+        y_dim: int,
+        *,
+        hidden: Sequence[int] = (64,),
+        activation: str = "relu",
+    ) -> None:
         from statlearn.nets import mlp
 
         super().__init__()
@@ -535,25 +623,31 @@ class ConcatCritic(nn.Module):
 
         Parameters
         ----------
-        x : (N, x_dim) tensor
-        y : (N, y_dim) tensor
+        x : (N, x_dim) array or tensor
+        y : (N, y_dim) array or tensor
 
         Returns
         -------
         (N, N) tensor
             ``scores[i, j] = f([x_i, y_j])``.
         """
-        _check_pair(x, y, self.x_dim, self.y_dim)
+        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
         n = x.shape[0]
-        pairs = torch.cat([x[:, None, :].expand(n, n, self.x_dim), y[None, :, :].expand(n, n, self.y_dim)], dim=-1)
+        pairs = torch.cat(
+            [
+                x[:, None, :].expand(n, n, self.x_dim),
+                y[None, :, :].expand(n, n, self.y_dim),
+            ],
+            dim=-1,
+        )
         return self.f(pairs.reshape(n * n, -1)).reshape(n, n)
 
 
 class ConditionalGaussian(nn.Module):
-    """The variational conditional :math:`q(y \\mid x) = \\N(y; \\mu(x), \\mathrm{diag}\\, e^{v(x)})` of CLUB.
+    """The variational conditional q(y | x) = N(y; μ(x), diag e^(v(x))) of CLUB.
 
-    As in {cite}`cheng2020club`, two MLPs give the mean :math:`\\mu(x)` and the log-variance
-    :math:`v(x)`; the log-variance is left unbounded so that ``q`` can fit a sharp conditional.
+    As in Cheng et al. (2020), two MLPs give the mean μ(x) and the log-variance
+    v(x); the log-variance is left unbounded so that ``q`` can fit a sharp conditional.
 
     Parameters
     ----------
@@ -565,7 +659,14 @@ class ConditionalGaussian(nn.Module):
         Hidden activation (see :data:`statlearn.nets.ACTIVATIONS`).
     """
 
-    def __init__(self, x_dim: int, y_dim: int, *, hidden: Sequence[int] = (64,), activation: str = "relu") -> None:
+    def __init__(
+        self,
+        x_dim: int,
+        y_dim: int,
+        *,
+        hidden: Sequence[int] = (64,),
+        activation: str = "relu",
+    ) -> None:
         from statlearn.nets import mlp
 
         super().__init__()
@@ -579,48 +680,58 @@ class ConditionalGaussian(nn.Module):
 
         Parameters
         ----------
-        x : (N, x_dim) tensor
-        y : (N, y_dim) tensor
+        x : (N, x_dim) array or tensor
+        y : (N, y_dim) array or tensor
 
         Returns
         -------
         (N,) tensor
         """
-        _check_pair(x, y, self.x_dim, self.y_dim)
+        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
         mu, log_var = self.mean(x), self.log_var(x)
-        return -0.5 * ((y - mu).square() / log_var.exp() + log_var + math.log(2 * math.pi)).sum(dim=-1)
+        return -0.5 * (
+            (y - mu).square() / log_var.exp() + log_var + math.log(2 * math.pi)
+        ).sum(dim=-1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``log q(y_j | x_i)`` of all pairs, in nats.
 
         Parameters
         ----------
-        x : (N, x_dim) tensor
-        y : (N, y_dim) tensor
+        x : (N, x_dim) array or tensor
+        y : (N, y_dim) array or tensor
 
         Returns
         -------
         (N, N) tensor
             ``log_q[i, j] = log q(y_j | x_i)``; the input of :func:`club`.
         """
-        _check_pair(x, y, self.x_dim, self.y_dim)
+        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
         mu, log_var = self.mean(x)[:, None, :], self.log_var(x)[:, None, :]
-        return -0.5 * ((y[None, :, :] - mu).square() / log_var.exp() + log_var + math.log(2 * math.pi)).sum(dim=-1)
+        return -0.5 * (
+            (y[None, :, :] - mu).square() / log_var.exp()
+            + log_var
+            + math.log(2 * math.pi)
+        ).sum(dim=-1)
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Training and evaluating critics
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class CriticLoss(NamedTuple):
-    """One batch of critic training: the minimised ``total`` and the batch's MI estimate in bits."""
+    """One batch of critic training: the minimised ``total`` and the batch's MI estimate
+    in bits.
+    """
 
     total: torch.Tensor
     mi: torch.Tensor
 
 
-def _bound_value(bound: str, critic: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _bound_value(
+    bound: str, critic: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
     scores = critic(x, y)
     return {"infonce": infonce, "nwj": nwj, "mine": mine, "club": club}[bound](scores)
 
@@ -631,9 +742,13 @@ class _CriticObjective:
     def __init__(self, bound: str, momentum: float) -> None:
         self.bound = bound
         self.momentum = momentum
-        self.running_mean: torch.Tensor | None = None  # MINE's moving average of mean e^s
+        self.running_mean: torch.Tensor | None = (
+            None  # MINE's moving average of mean e^s
+        )
 
-    def __call__(self, critic: nn.Module, x: torch.Tensor, y: torch.Tensor) -> CriticLoss:
+    def __call__(
+        self, critic: nn.Module, x: torch.Tensor, y: torch.Tensor
+    ) -> CriticLoss:
         if self.bound == "club":
             nll = -critic.log_prob(x, y).mean()
             with torch.no_grad():
@@ -641,34 +756,42 @@ class _CriticObjective:
             return CriticLoss(nll, estimate)
         scores = critic(x, y)
         if self.bound == "mine":
-            if not torch.is_grad_enabled():  # validation: the plain DV value, no buffer update
+            if (
+                not torch.is_grad_enabled()
+            ):  # validation: the plain DV value, no buffer update
                 value = mine(scores)
                 return CriticLoss(-value, value.detach())
             if self.running_mean is None:
-                self.running_mean = torch.zeros((), dtype=scores.dtype, device=scores.device)
+                self.running_mean = torch.zeros(
+                    (), dtype=scores.dtype, device=scores.device
+                )
             value = mine(scores, running_mean=self.running_mean, momentum=self.momentum)
         else:
             value = infonce(scores) if self.bound == "infonce" else nwj(scores)
         return CriticLoss(-value, value.detach())
 
 
-def critic_objective(bound: str = "infonce", *, momentum: float = 0.99) -> _CriticObjective:
+def critic_objective(
+    bound: str = "infonce", *, momentum: float = 0.99
+) -> _CriticObjective:
     """The training objective of a critic for :func:`statlearn.training.fit`.
 
     Parameters
     ----------
     bound : {"infonce", "nwj", "mine", "club"}
-        For the lower bounds the critic maximises the bound (``total = -bound``, in bits); MINE keeps
-        its moving average across batches inside the objective. For ``"club"`` the critic is a
-        :class:`ConditionalGaussian` fitted by maximum likelihood (``total`` = mean negative
-        log-likelihood of the joint samples, in nats).
+        For the lower bounds the critic maximises the bound (``total = -bound``, in
+        bits); MINE keeps its moving average across batches inside the objective. For
+        ``"club"`` the critic is a :class:`ConditionalGaussian` fitted by maximum
+        likelihood (``total`` = mean negative log-likelihood of the joint samples, in
+        nats).
     momentum : float
         MINE's moving-average momentum (see :func:`mine`).
 
     Returns
     -------
     callable
-        ``objective(critic, x, y) -> CriticLoss(total, mi)`` with ``mi`` the batch's estimate in bits.
+        ``objective(critic, x, y) -> CriticLoss(total, mi)`` with ``mi`` the batch's
+        estimate in bits.
     """
     check_choice(bound, "bound", BOUNDS)
     return _CriticObjective(bound, check_probability(momentum, "momentum"))
@@ -676,9 +799,15 @@ def critic_objective(bound: str = "infonce", *, momentum: float = 0.99) -> _Crit
 
 def _check_critic(critic: Any, bound: str) -> None:
     if not isinstance(critic, nn.Module):
-        raise TypeError(f"critic must be a torch.nn.Module mapping (x, y) to an (N, N) matrix; got {type(critic).__name__}")
+        raise TypeError(
+            "critic must be a torch.nn.Module mapping (x, y) to an (N, N) matrix; got "
+            f"{type(critic).__name__}"
+        )
     if bound == "club" and not callable(getattr(critic, "log_prob", None)):
-        raise TypeError(f"bound='club' needs a variational conditional with a log_prob(x, y) method, such as ConditionalGaussian; got {type(critic).__name__}")
+        raise TypeError(
+            "bound='club' needs a variational conditional with a log_prob(x, y) "
+            f"method, such as ConditionalGaussian; got {type(critic).__name__}"
+        )
 
 
 def _xy(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -686,7 +815,10 @@ def _xy(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
     ty = as_tensor(y, name="y", ndim=(1, 2))
     tx, ty = tx.reshape(tx.shape[0], -1), ty.reshape(ty.shape[0], -1)
     if tx.shape[0] != ty.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples; got {tx.shape[0]} and {ty.shape[0]}")
+        raise ValueError(
+            f"x and y must have the same number of samples; got {tx.shape[0]} and "
+            f"{ty.shape[0]}"
+        )
     return tx, ty
 
 
@@ -707,17 +839,17 @@ def train_critic(
     """Train a critic on paired samples with :func:`statlearn.training.fit`.
 
     Each step draws a batch of ``batch_size`` pairs and ascends the chosen bound on its
-    ``(batch_size, batch_size)`` score matrix (or, for CLUB, fits :math:`q(y \\mid x)` by maximum
-    likelihood). For an honest estimate, evaluate the trained critic on fresh samples with
-    :func:`evaluate_critic`.
+    ``(batch_size, batch_size)`` score matrix (or, for CLUB, fits q(y | x) by maximum
+    likelihood). For an honest estimate, evaluate the trained critic on fresh samples
+    with :func:`evaluate_critic`.
 
     Parameters
     ----------
     critic : nn.Module
-        Maps ``(x, y)`` batches to ``(N, N)`` scores (:class:`SeparableCritic`, :class:`ConcatCritic`);
-        a :class:`ConditionalGaussian` for ``bound="club"``.
-    x : (N, Dx) tensor
-    y : (N, Dy) tensor
+        Maps ``(x, y)`` batches to ``(N, N)`` scores (:class:`SeparableCritic`,
+        :class:`ConcatCritic`); a :class:`ConditionalGaussian` for ``bound="club"``.
+    x : (N, Dx) array or tensor
+    y : (N, Dy) array or tensor
     bound : {"infonce", "nwj", "mine", "club"}
     epochs : int
         Passes over the samples (``epochs * ceil(N / batch_size)`` steps).
@@ -736,7 +868,8 @@ def train_critic(
     Returns
     -------
     statlearn.training.History
-        ``history["mi"]``: the mean training-batch estimate per epoch, in bits; ``history["loss"]``.
+        ``history["mi"]``: the mean training-batch estimate per epoch, in bits;
+        ``history["loss"]``.
 
     Raises
     ------
@@ -752,11 +885,11 @@ def train_critic(
     if tx.shape[0] < 2:
         raise ValueError(f"x and y need at least 2 samples; got {tx.shape[0]}")
     if device is not None:
-        critic.to(device)
-    param = next(critic.parameters(), None)
-    if param is not None:  # train where, and in the precision that, the critic lives
-        tx, ty = tx.to(param.device, param.dtype), ty.to(param.device, param.dtype)
-    # a trailing batch of one pair has no product samples: fold it away by trimming one sample
+        critic.to(check_device(device))
+    # train where, and in the precision that, the critic lives
+    tx, ty = to_model(tx, critic, name="x"), to_model(ty, critic, name="y")
+    # a trailing batch of one pair has no product samples: fold it away by trimming one
+    # sample
     if tx.shape[0] % batch_size == 1:
         tx, ty = tx[:-1], ty[:-1]
     return fit(
@@ -772,19 +905,22 @@ def train_critic(
 
 
 @torch.no_grad()
-def evaluate_critic(critic: nn.Module, x: Any, y: Any, *, bound: str = "infonce", batch_size: int = 128) -> torch.Tensor:
+def evaluate_critic(
+    critic: nn.Module, x: Any, y: Any, *, bound: str = "infonce", batch_size: int = 128
+) -> torch.Tensor:
     """Per-batch estimates of a trained critic's bound on (held-out) samples, in bits.
 
-    The samples are cut into consecutive batches of ``batch_size`` pairs (a last, smaller batch is
-    dropped so that every estimate has the same batch size, e.g. the same :math:`\\log_2 N` ceiling for
-    InfoNCE). Their mean is the estimate; their spread shows its variance.
+    The samples are cut into consecutive batches of ``batch_size`` pairs (a last,
+    smaller batch is dropped so that every estimate has the same batch size, e.g. the
+    same log_2 N ceiling for InfoNCE). Their mean is the estimate; their spread shows
+    its variance.
 
     Parameters
     ----------
     critic : nn.Module
         A critic for ``bound`` (see :func:`train_critic`).
-    x : (N, Dx) tensor
-    y : (N, Dy) tensor
+    x : (N, Dx) array or tensor
+    y : (N, Dy) array or tensor
     bound : {"infonce", "nwj", "mine", "club"}
         ``"mine"`` gives the plain Donsker-Varadhan value of each batch.
     batch_size : int
@@ -801,15 +937,21 @@ def evaluate_critic(critic: nn.Module, x: Any, y: Any, *, bound: str = "infonce"
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     n_batches = tx.shape[0] // batch_size
     if n_batches < 1:
-        raise ValueError(f"batch_size must be <= the number of samples {tx.shape[0]}; got {batch_size}")
-    param = next(critic.parameters(), None)
-    if param is not None:
-        tx, ty = tx.to(param.device, param.dtype), ty.to(param.device, param.dtype)
+        raise ValueError(
+            f"batch_size must be <= the number of samples {tx.shape[0]}; got "
+            f"{batch_size}"
+        )
+    tx, ty = to_model(tx, critic, name="x"), to_model(ty, critic, name="y")
     was_training = critic.training
     critic.eval()
     try:
         out = [
-            _bound_value(bound, critic, tx[b * batch_size : (b + 1) * batch_size], ty[b * batch_size : (b + 1) * batch_size])
+            _bound_value(
+                bound,
+                critic,
+                tx[b * batch_size : (b + 1) * batch_size],
+                ty[b * batch_size : (b + 1) * batch_size],
+            )
             for b in range(n_batches)
         ]
     finally:

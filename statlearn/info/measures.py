@@ -1,13 +1,16 @@
-"""Information measures of discrete distributions, and the Gaussian closed form (chapter 6).
+"""Information measures of discrete distributions, and the Gaussian closed form (chapter
+6).
 
-Entropy, conditional entropy, Kullback-Leibler divergence and mutual information of probability
-tables, as in {cite}`cover2006elements` (chapter 2), plus the mutual information of correlated
-Gaussians, the ground truth of the sample-based estimators in :mod:`statlearn.info.estimators`.
+Entropy, conditional entropy, Kullback-Leibler divergence and mutual information of
+probability tables, as in chapter 2 of Cover and Thomas (2006), plus the mutual
+information of correlated Gaussians, the ground truth of the sample-based estimators in
+:mod:`statlearn.info.estimators`.
 
-Every function works in torch, on the input's device, batched over leading dimensions, with the
-convention :math:`0 \\log 0 = 0`. Information is in **bits** by default; ``base=math.e`` gives nats.
-An input that is not a probability table (a negative entry, or entries that do not sum to one within a
-tolerance of ``1e-4`` in float32 and ``1e-8`` in float64) raises ``ValueError``.
+Every function works in torch, on the input's device, batched over leading dimensions,
+with the convention 0 log 0 = 0. Information is in **bits** by default; ``base=math.e``
+gives nats. An input that is not a probability table (a negative entry, or entries that
+do not sum to one within a tolerance of ``1e-4`` in float32 and ``1e-8`` in float64)
+raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -41,45 +44,64 @@ def _sum_tolerance(t: torch.Tensor) -> float:
     return 1e-8 if t.dtype == torch.float64 else 1e-4
 
 
-def _as_distribution(p: Any, name: str, dims: tuple[int, ...], *, min_ndim: int = 1) -> torch.Tensor:
-    """Return ``p`` as a floating tensor whose entries over ``dims`` are >= 0 and sum to one."""
+def _as_distribution(
+    p: Any, name: str, dims: tuple[int, ...], *, min_ndim: int = 1
+) -> torch.Tensor:
+    """Return ``p`` as a floating tensor whose entries over ``dims`` are >= 0 and sum to
+    one.
+    """
     t = as_tensor(p, name=name)
     if t.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimension(s); got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s); got shape "
+            f"{tuple(t.shape)}"
+        )
     v = t.detach()
     if bool((v < 0).any()):
-        raise ValueError(f"{name} must be a probability distribution (entries >= 0); got a minimum of {float(v.min()):.4g}")
+        raise ValueError(
+            f"{name} must be a probability distribution (entries >= 0); got a minimum "
+            f"of {float(v.min()):.4g}"
+        )
     sums = v.sum(dim=dims)
     tol = _sum_tolerance(t)
     worst = float((sums - 1).abs().max())
     if worst > tol:
         raise ValueError(
-            f"{name} must be a probability distribution (entries summing to 1 over dim {dims if len(dims) > 1 else dims[0]}); "
+            f"{name} must be a probability distribution (entries summing to 1 over dim "
+            f"{dims if len(dims) > 1 else dims[0]}); "
             f"got sums off by up to {worst:.4g}"
         )
     return t
 
 
 def _xlogx(p: torch.Tensor) -> torch.Tensor:
-    """:math:`p \\log p` with :math:`0 \\log 0 = 0`, with a finite gradient everywhere."""
+    """p log p with 0 log 0 = 0, with a finite gradient everywhere."""
     positive = p > 0
-    return torch.where(positive, p * torch.log(torch.where(positive, p, torch.ones_like(p))), torch.zeros_like(p))
+    return torch.where(
+        positive,
+        p * torch.log(torch.where(positive, p, torch.ones_like(p))),
+        torch.zeros_like(p),
+    )
 
 
 def _check_dim(t: torch.Tensor, dim: Any, name: str = "dim") -> int:
     d = check_int(dim, name)
     if not -t.ndim <= d < t.ndim:
-        raise ValueError(f"{name} must index a dimension of a tensor of shape {tuple(t.shape)}; got {d}")
+        raise ValueError(
+            f"{name} must index a dimension of a tensor of shape {tuple(t.shape)}; got "
+            f"{d}"
+        )
     return d
 
 
 def entropy(p: Any, *, dim: int = -1, base: float = 2.0) -> torch.Tensor:
-    """Shannon entropy :math:`H(X) = -\\sum_x p(x) \\log p(x)`.
+    """Shannon entropy H(X) = -Σ_x p(x) log p(x).
 
     Parameters
     ----------
     p : (..., K) tensor or array-like
-        Probability tables; the distribution runs along ``dim`` and other dimensions are a batch.
+        Probability tables; the distribution runs along ``dim`` and other dimensions are
+        a batch.
     dim : int
         The dimension that holds the outcomes.
     base : float
@@ -102,10 +124,10 @@ def entropy(p: Any, *, dim: int = -1, base: float = 2.0) -> torch.Tensor:
 
 
 def conditional_entropy(p_xy: Any, base: float = 2.0) -> torch.Tensor:
-    """Conditional entropy :math:`H(Y \\mid X) = H(X, Y) - H(X)` of a joint table.
+    """Conditional entropy H(Y | X) = H(X, Y) - H(X) of a joint table.
 
-    ``X`` runs along the rows (dimension ``-2``) and ``Y`` along the columns (dimension ``-1``), so
-    :math:`H(X \\mid Y)` is ``conditional_entropy(p_xy.transpose(-2, -1))``.
+    ``X`` runs along the rows (dimension ``-2``) and ``Y`` along the columns (dimension
+    ``-1``), so H(X | Y) is ``conditional_entropy(p_xy.transpose(-2, -1))``.
 
     Parameters
     ----------
@@ -117,7 +139,7 @@ def conditional_entropy(p_xy: Any, base: float = 2.0) -> torch.Tensor:
     Returns
     -------
     (...) tensor
-        :math:`H(Y \\mid X)` of each joint.
+        H(Y | X) of each joint.
 
     Raises
     ------
@@ -131,15 +153,16 @@ def conditional_entropy(p_xy: Any, base: float = 2.0) -> torch.Tensor:
 
 
 def kl_divergence(p: Any, q: Any, *, dim: int = -1, base: float = 2.0) -> torch.Tensor:
-    """Kullback-Leibler divergence :math:`\\KL(p \\,\\|\\, q) = \\sum_x p(x) \\log \\frac{p(x)}{q(x)}`.
+    """Kullback-Leibler divergence KL(p ‖ q) = Σ_x p(x) log p(x)/q(x).
 
-    Terms with :math:`p(x) = 0` contribute zero; a term with :math:`p(x) > 0 = q(x)` makes the
+    Terms with p(x) = 0 contribute zero; a term with p(x) > 0 = q(x) makes the
     divergence infinite.
 
     Parameters
     ----------
     p, q : (..., K) tensors or array-likes
-        Probability tables along ``dim``; their other dimensions broadcast against each other.
+        Probability tables along ``dim``; their other dimensions broadcast against each
+        other.
     dim : int
         The dimension that holds the outcomes.
     base : float
@@ -148,24 +171,32 @@ def kl_divergence(p: Any, q: Any, *, dim: int = -1, base: float = 2.0) -> torch.
     Returns
     -------
     (...) tensor
-        The divergence of each pair (the broadcast shape with ``dim`` removed), ``>= 0``.
+        The divergence of each pair (the broadcast shape with ``dim`` removed), ``>=
+        0``.
 
     Raises
     ------
     ValueError
-        If ``p`` or ``q`` is not a distribution along ``dim``, or their sizes along ``dim`` differ.
+        If ``p`` or ``q`` is not a distribution along ``dim``, or their sizes along
+        ``dim`` differ.
     """
     tp = as_tensor(p, name="p")
     tq = as_tensor(q, name="q")
-    dp, dq = _check_dim(tp, dim) % tp.ndim - tp.ndim, _check_dim(tq, dim) % tq.ndim - tq.ndim
+    dp, dq = (
+        _check_dim(tp, dim) % tp.ndim - tp.ndim,
+        _check_dim(tq, dim) % tq.ndim - tq.ndim,
+    )
     if dp != dq:
         raise ValueError(
-            f"dim must name the same trailing dimension of p and q; got dim={dim} for shapes "
-            f"{tuple(tp.shape)} and {tuple(tq.shape)} (use a negative dim when their ranks differ)"
+            f"dim must name the same trailing dimension of p and q; got dim={dim} for "
+            "shapes "
+            f"{tuple(tp.shape)} and {tuple(tq.shape)} (use a negative dim when their "
+            "ranks differ)"
         )
     if tp.shape[dp] != tq.shape[dq]:
         raise ValueError(
-            f"p and q must have the same number of outcomes along dim {dim}; got {tp.shape[dp]} and {tq.shape[dq]}"
+            f"p and q must have the same number of outcomes along dim {dim}; got "
+            f"{tp.shape[dp]} and {tq.shape[dq]}"
         )
     tp = _as_distribution(tp, "p", (dp,))
     tq = _as_distribution(tq, "q", (dq,))
@@ -174,29 +205,34 @@ def kl_divergence(p: Any, q: Any, *, dim: int = -1, base: float = 2.0) -> torch.
     try:
         tp, tq = torch.broadcast_tensors(tp, tq)
     except RuntimeError as exc:
-        raise ValueError(f"p and q must broadcast; got shapes {tuple(tp.shape)} and {tuple(tq.shape)}") from exc
+        raise ValueError(
+            f"p and q must broadcast; got shapes {tuple(tp.shape)} and "
+            f"{tuple(tq.shape)}"
+        ) from exc
     positive = tp > 0
     safe_q = torch.where(positive, tq, torch.ones_like(tq))
-    terms = torch.where(positive, _xlogx(tp) - tp * torch.log(safe_q), torch.zeros_like(tp))
+    terms = torch.where(
+        positive, _xlogx(tp) - tp * torch.log(safe_q), torch.zeros_like(tp)
+    )
     kl = terms.sum(dim=dp)
     return kl.clamp_min(0.0) / _log_base(base)
 
 
 def mutual_information(p_xy: Any, *, base: float = 2.0) -> torch.Tensor:
-    """Mutual information :math:`I(X; Y) = \\KL(p(x, y) \\,\\|\\, p(x)\\, p(y))` of a joint table.
+    """Mutual information I(X; Y) = KL(p(x, y) ‖ p(x) p(y)) of a joint table.
 
     Parameters
     ----------
     p_xy : (..., |X|, |Y|) tensor or array-like
-        Joint probability tables (``X`` on rows, ``Y`` on columns), each summing to one over its last
-        two dimensions; leading dimensions are a batch.
+        Joint probability tables (``X`` on rows, ``Y`` on columns), each summing to one
+        over its last two dimensions; leading dimensions are a batch.
     base : float
         Logarithm base: 2 for bits (default), ``math.e`` for nats.
 
     Returns
     -------
     (...) tensor
-        :math:`I(X; Y) \\ge 0` of each joint.
+        I(X; Y) ≥ 0 of each joint.
 
     Raises
     ------
@@ -212,13 +248,15 @@ def mutual_information(p_xy: Any, *, base: float = 2.0) -> torch.Tensor:
     return terms.sum(dim=(-2, -1)).clamp_min(0.0) / _log_base(base)
 
 
-def gaussian_mutual_information(rho: Any, dim: int, *, base: float = 2.0) -> torch.Tensor:
+def gaussian_mutual_information(
+    rho: Any, dim: int, *, base: float = 2.0
+) -> torch.Tensor:
     """Mutual information of ``dim`` independent pairs of correlated standard Gaussians.
 
-    For :math:`(x_i, y_i) \\sim \\N(0, [[1, \\rho], [\\rho, 1]])`, independent over
-    :math:`i = 1, \\dots, d`,
+    For (x_i, y_i) ~ N(0, [[1, ρ], [ρ, 1]]), independent over
+    i = 1, ..., d,
 
-    .. math:: I(X; Y) = -\\frac{d}{2} \\log_2 (1 - \\rho^2) \\ \\text{bits}.
+        I(X; Y) = -d/2 log_2 (1 - ρ^2) bits.
 
     This is the ground truth of :func:`statlearn.info.estimators.correlated_gaussians`.
 
@@ -227,7 +265,7 @@ def gaussian_mutual_information(rho: Any, dim: int, *, base: float = 2.0) -> tor
     rho : float or (...) tensor
         Correlation of each pair, ``|rho| < 1``.
     dim : int
-        Number of pairs :math:`d \\ge 1`.
+        Number of pairs d ≥ 1.
     base : float
         Logarithm base: 2 for bits (default), ``math.e`` for nats.
 
@@ -246,5 +284,8 @@ def gaussian_mutual_information(rho: Any, dim: int, *, base: float = 2.0) -> tor
         r = r.reshape(np.shape(rho))  # keep a scalar's shape ()
     d = check_int(dim, "dim", minimum=1)
     if bool((r.detach().abs() >= 1).any()):
-        raise ValueError(f"rho must lie in (-1, 1); got values up to |rho| = {float(r.detach().abs().max()):.4g}")
+        raise ValueError(
+            "rho must lie in (-1, 1); got values up to |rho| = "
+            f"{float(r.detach().abs().max()):.4g}"
+        )
     return -0.5 * d * torch.log1p(-r * r) / _log_base(base)

@@ -1,20 +1,21 @@
 """The deep variational information bottleneck classifier (chapter 8).
 
-Implements the deep VIB of Alemi, Fischer, Dillon and Murphy {cite}`alemi2017vib`: a stochastic
-Gaussian encoder :math:`q_\\phi(z \\mid x) = \\N(\\mu_\\phi(x), \\operatorname{diag}\\sigma^2_\\phi(x))`,
-a decoder :math:`q_\\theta(y \\mid z)` on the sampled code, and the variational bound on the
-information bottleneck {cite}`tishby2000ib` written in the book's rate-distortion form
+Implements the deep VIB of Alemi, Fischer, Dillon and Murphy (2017): a stochastic
+Gaussian encoder q_φ(z | x) = N(μ_φ(x), diag σ^2_φ(x)),
+a decoder q_θ(y | z) on the sampled code, and the variational bound on the
+information bottleneck (Tishby, Pereira and Bialek, 2000) written in the book's
+rate-distortion form
 
-.. math:: \\text{loss} = \\underbrace{\\E_{q_\\phi(z \\mid x)}[-\\log_2 q_\\theta(y \\mid z)]}_{\\text{distortion}}
-   + \\beta\\, \\underbrace{\\KL\\big(q_\\phi(z \\mid x) \\,\\|\\, \\N(0, I)\\big) / \\ln 2}_{\\text{rate}},
+    loss = E_(q_φ(z | x))[-log_2 q_θ(y | z)] + β KL (q_φ(z | x) ‖ N(0, I)) / ln 2,
 
-averaged over a batch. The distortion bounds :math:`H(Y) - I(Z; Y)` from above and the rate bounds
-:math:`I(X; Z)` from above, so the loss is a variational upper bound on the book's IB Lagrangian
-:math:`H(Y \\mid Z) + \\beta I(X; Z)`. The rate is the VAE's rate term (chapter 3): the encoder pieces
-(:class:`~statlearn.latent.vae.GaussianEncoder`, :func:`~statlearn.latent.vae.reparameterize`,
-:func:`~statlearn.latent.vae.gaussian_kl`) are the VAE's. Training uses one sample of :math:`z` per
-example (the reparameterisation trick); prediction averages the softmax over :math:`L` samples.
-Rate and distortion are reported in **bits**.
+averaged over a batch. The distortion bounds H(Y) - I(Z; Y) from above and the rate
+bounds I(X; Z) from above, so the loss is a variational upper bound on the book's IB
+Lagrangian H(Y | Z) + β I(X; Z). The rate is the VAE's rate term (chapter 3): the
+encoder pieces (:class:`~statlearn.latent.vae.GaussianEncoder`,
+:func:`~statlearn.latent.vae.reparameterize`, :func:`~statlearn.latent.vae.gaussian_kl`)
+are the VAE's. Training uses one sample of z per example (the reparameterisation trick);
+prediction averages the softmax over L samples. Rate and distortion are reported in
+**bits**.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from statlearn._checks import as_tensor, check_int, check_labels, check_positive
+from statlearn._checks import check_int, check_labels, check_positive, to_model
 from statlearn.latent.vae import GaussianEncoder, gaussian_kl, reparameterize
 
 __all__ = ["VIB", "VIBLoss", "vib_loss"]
@@ -42,9 +43,9 @@ class VIBLoss(NamedTuple):
     total : tensor
         ``distortion + beta * rate``: the quantity minimised.
     distortion : tensor
-        Cross-entropy :math:`\\E_{q(z \\mid x)}[-\\log_2 q(y \\mid z)]` (one-sample estimate by default).
+        Cross-entropy E_(q(z | x))[-log_2 q(y | z)] (one-sample estimate by default).
     rate : tensor
-        :math:`\\KL(q(z \\mid x) \\,\\|\\, \\N(0, I))` in closed form, in bits.
+        KL(q(z | x) ‖ N(0, I)) in closed form, in bits.
     """
 
     total: Tensor
@@ -53,17 +54,17 @@ class VIBLoss(NamedTuple):
 
 
 class VIB(nn.Module):
-    """Deep variational information bottleneck classifier {cite}`alemi2017vib`.
+    """Deep variational information bottleneck classifier (Alemi et al., 2017).
 
     ``x -> q(z | x) = N(mu(x), diag(exp(logvar(x))))`` (an MLP
-    :class:`~statlearn.latent.vae.GaussianEncoder`), then ``z -> logits`` (the decoder; a linear
-    softmax classifier by default, as in the paper).
+    :class:`~statlearn.latent.vae.GaussianEncoder`), then ``z -> logits`` (the decoder;
+    a linear softmax classifier by default, as in the paper).
 
-    In training mode ``forward`` draws one :math:`z` per example and returns its logits; in eval mode
-    it returns the log of the softmax averaged over ``n_samples_eval`` draws,
-    :math:`\\log \\frac{1}{L} \\sum_{l=1}^L \\operatorname{softmax}(f(z_l))`, which are valid logits
-    (their softmax is the averaged prediction). An attack on the model in eval mode therefore attacks
-    the sample-averaged prediction, the same one the defender uses.
+    In training mode ``forward`` draws one z per example and returns its logits; in eval
+    mode it returns the log of the softmax averaged over ``n_samples_eval`` draws, log
+    1/L Σ_(l=1)^L softmax(f(z_l)), which are valid logits (their softmax is the averaged
+    prediction). An attack on the model in eval mode therefore attacks the
+    sample-averaged prediction, the same one the defender uses.
 
     Parameters
     ----------
@@ -78,9 +79,9 @@ class VIB(nn.Module):
     decoder_hidden : sequence of int
         Hidden widths of the decoder MLP; ``()`` (default) is a linear decoder.
     beta : float
-        The rate weight :math:`\\beta \\ge 0` used by :meth:`loss` when none is passed.
+        The rate weight β ≥ 0 used by :meth:`loss` when none is passed.
     n_samples_eval : int
-        The number :math:`L` of samples averaged at prediction.
+        The number L of samples averaged at prediction.
 
     Attributes
     ----------
@@ -114,8 +115,12 @@ class VIB(nn.Module):
         self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
         self.beta = check_positive(beta, "beta", strict=False)
         self.n_samples_eval = check_int(n_samples_eval, "n_samples_eval", minimum=1)
-        self.encoder = GaussianEncoder(self.in_features, self.latent_dim, hidden=tuple(hidden))
-        widths = [check_int(h, "decoder_hidden width", minimum=1) for h in decoder_hidden]
+        self.encoder = GaussianEncoder(
+            self.in_features, self.latent_dim, hidden=tuple(hidden)
+        )
+        widths = [
+            check_int(h, "decoder_hidden width", minimum=1) for h in decoder_hidden
+        ]
         layers: list[nn.Module] = []
         prev = self.latent_dim
         for width in widths:
@@ -125,10 +130,14 @@ class VIB(nn.Module):
         self.decoder = nn.Sequential(*layers)
 
     def _input(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
+        """``x`` at the model's dtype and device; NaN or infinite inputs are a
+        ``ValueError`` (they would come out as NaN logits)."""
+        x = to_model(x, self, name="x")
         if x.ndim < 2:
-            raise ValueError(f"x must be a batch (N, ...) with {self.in_features} features per sample; got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x must be a batch (N, ...) with {self.in_features} features per "
+                f"sample; got shape {tuple(x.shape)}"
+            )
         return x
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -145,7 +154,7 @@ class VIB(nn.Module):
         return self.encoder(self._input(x))
 
     def decode(self, z: Tensor) -> Tensor:
-        """Logits of :math:`q(y \\mid z)` for codes of any leading shape.
+        """Logits of q(y | z) for codes of any leading shape.
 
         Parameters
         ----------
@@ -163,17 +172,17 @@ class VIB(nn.Module):
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
             Inputs with ``in_features`` values per sample.
         n_samples : int, optional
-            Average the softmax over this many samples of :math:`z`. By default one sample (raw logits)
-            in training mode and ``n_samples_eval`` in eval mode.
+            Average the softmax over this many samples of z. By default one sample (raw
+            logits) in training mode and ``n_samples_eval`` in eval mode.
 
         Returns
         -------
         (N, C) tensor
             In training mode without ``n_samples``: the logits of one sample. Otherwise
-            :math:`\\log \\frac{1}{L} \\sum_l \\operatorname{softmax}(f(z_l))`, log-probabilities that
+            log 1/L Σ_l softmax(f(z_l)), log-probabilities that
             act as logits.
         """
         mu, logvar = self.encode(x)
@@ -188,20 +197,22 @@ class VIB(nn.Module):
         log_probs = F.log_softmax(self.decode(z), dim=-1)  # (L, N, C)
         return torch.logsumexp(log_probs, dim=0) - math.log(n_samples)
 
-    def loss(self, x: Tensor, y: Tensor, *, beta: float | None = None, n_samples: int = 1) -> VIBLoss:
+    def loss(
+        self, x: Tensor, y: Tensor, *, beta: float | None = None, n_samples: int = 1
+    ) -> VIBLoss:
         """The VIB objective ``distortion + beta * rate`` on a batch, in bits.
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
             Inputs.
-        y : (N,) int64 tensor
+        y : (N,) int array or tensor
             Labels in ``[0, num_classes)``.
         beta : float, optional
             The rate weight; defaults to ``self.beta``.
         n_samples : int
-            Samples of :math:`z` per example for the distortion's Monte Carlo estimate (1 in training,
-            as in the paper).
+            Samples of z per example for the distortion's Monte Carlo estimate (1 in
+            training, as in the paper).
 
         Returns
         -------
@@ -211,12 +222,13 @@ class VIB(nn.Module):
         Raises
         ------
         ValueError
-            If ``y`` does not hold one label in ``[0, num_classes)`` per input, or ``beta < 0``.
+            If ``y`` does not hold one label in ``[0, num_classes)`` per input, or
+            ``beta < 0``.
         """
         b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
         n_samples = check_int(n_samples, "n_samples", minimum=1)
         mu, logvar = self.encode(x)
-        y = check_labels(y, self.num_classes, n=mu.shape[0]).to(mu.device)
+        y = check_labels(y, self.num_classes, n=mu.shape[0], device=mu.device)
         z = reparameterize(mu, logvar, n_samples)
         if n_samples == 1:
             z = z.unsqueeze(0)
@@ -228,14 +240,16 @@ class VIB(nn.Module):
 
 
 def vib_loss(model: VIB, x: Tensor, y: Tensor, *, beta: float | None = None) -> VIBLoss:
-    """The VIB objective as a function, for ``statlearn.training.fit(model, (x, y), objective=vib_loss)``.
+    """The VIB objective as a function, for ``statlearn.training.fit(model, (x, y),
+    objective=vib_loss)``.
 
     Parameters
     ----------
     model : VIB
-        The model; its ``beta`` is used unless ``beta`` is given (bind it with ``functools.partial``).
-    x : (N, ...) tensor
-    y : (N,) int64 tensor
+        The model; its ``beta`` is used unless ``beta`` is given (bind it with
+        ``functools.partial``).
+    x : (N, ...) array or tensor
+    y : (N,) int array or tensor
     beta : float, optional
 
     Returns

@@ -1,4 +1,5 @@
-"""Part I: latent-variable models (mixtures and EM, hidden Markov models, the VAE, diffusion).
+"""Part I: latent-variable models (mixtures and EM, hidden Markov models, the VAE,
+diffusion).
 
 Names are imported lazily from their modules on first use.
 """
@@ -6,10 +7,45 @@ Names are imported lazily from their modules on first use.
 from statlearn._lazy import lazy_exports
 
 _EXPORTS = {
-    "mixture": ["KMeans", "GaussianMixture", "BernoulliMixture"],
-    "hmm": ["forward", "backward", "posteriors", "viterbi", "CategoricalHMM", "GaussianHMM"],
-    "vae": ["VAE", "ELBO", "VAELoss", "gaussian_kl", "reparameterize", "GaussianEncoder", "mlp_decoder", "mlp_vae"],
-    "diffusion": ["DDPM", "linear_beta_schedule", "cosine_beta_schedule", "MLPDenoiser", "ConvDenoiser"],
+    "mixture": [
+        "KMeans",
+        "GaussianMixture",
+        "BernoulliMixture",
+        "ConvergenceWarning",
+        "NotFittedError",
+    ],
+    "hmm": [
+        "forward",
+        "backward",
+        "posteriors",
+        "viterbi",
+        "ForwardResult",
+        "Posteriors",
+        "ViterbiResult",
+        "CategoricalHMM",
+        "GaussianHMM",
+        "ConvergenceMonitor",
+    ],
+    "vae": [
+        "VAE",
+        "ELBO",
+        "VAELoss",
+        "gaussian_kl",
+        "reparameterize",
+        "GaussianEncoder",
+        "mlp_decoder",
+        "mlp_vae",
+    ],
+    "diffusion": [
+        "DDPM",
+        "DDPMLoss",
+        "Trajectory",
+        "linear_beta_schedule",
+        "cosine_beta_schedule",
+        "SinusoidalTimeEmbedding",
+        "MLPDenoiser",
+        "ConvDenoiser",
+    ],
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -1,18 +1,21 @@
 """Denoising diffusion probabilistic models (chapter 4, "Diffusion models").
 
-Implements the DDPM of Ho, Jain and Abbeel (2020), building on Sohl-Dickstein et al. (2015): a fixed
-Gaussian forward process that turns data into noise in ``T`` steps,
+Implements the DDPM of Ho, Jain and Abbeel (2020), building on Sohl-Dickstein et al.
+(2015): a fixed Gaussian forward process that turns data into noise in ``T`` steps,
 
     q(x_t | x_{t-1}) = N(x_t; sqrt(1 - beta_t) x_{t-1}, beta_t I),
-    q(x_t | x_0)     = N(x_t; sqrt(abar_t) x_0, (1 - abar_t) I),   abar_t = prod_{s <= t} (1 - beta_s),
+    q(x_t | x_0)     = N(x_t; sqrt(abar_t) x_0, (1 - abar_t) I),   abar_t = prod_{s <=
+    t} (1 - beta_s),
 
-and a learned reverse process parameterised by a denoiser ``epsilon_theta(x_t, t)`` that predicts the
-noise, trained with the "simple" loss ``E ||epsilon - epsilon_theta(x_t, t)||^2``. Sampling is ancestral
-(Ho et al., Algorithm 2, with no noise at the last step) or deterministic by DDIM (Song, Meng and
-Ermon, 2021, ``eta = 0``) on a subsequence of the time steps. Noise schedules: the linear one of
-Ho et al. and the cosine one of Nichol and Dhariwal (2021).
+and a learned reverse process parameterised by a denoiser ``epsilon_theta(x_t, t)`` that
+predicts the noise, trained with the "simple" loss ``E ||epsilon - epsilon_theta(x_t,
+t)||^2``. Sampling is ancestral (Ho et al., Algorithm 2, with no noise at the last step)
+or deterministic by DDIM (Song, Meng and Ermon, 2021, ``eta = 0``) on a subsequence of
+the time steps. Noise schedules: the linear one of Ho et al. and the cosine one of
+Nichol and Dhariwal (2021).
 
-Time indexing: the code's ``t = 0, ..., T-1`` is the paper's ``t = 1, ..., T``; ``x_0`` is data.
+Time indexing: the code's ``t = 0, ..., T-1`` is the paper's ``t = 1, ..., T``; ``x_0``
+is data.
 """
 
 from __future__ import annotations
@@ -21,10 +24,18 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
-from statlearn._checks import as_tensor, check_choice, check_int, check_positive
+from statlearn._checks import (
+    as_tensor,
+    check_choice,
+    check_device,
+    check_int,
+    check_positive,
+    to_model,
+)
 
 __all__ = [
     "linear_beta_schedule",
@@ -41,18 +52,19 @@ _MAX_BETA = 0.999
 _SCHEDULES = ("linear", "cosine")
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # noise schedules
 
 
 def linear_beta_schedule(timesteps: int) -> torch.Tensor:
     """The linear noise schedule of Ho et al. (2020), scaled to ``timesteps`` steps.
 
-    Ho et al. use ``beta_t`` linear from ``1e-4`` to ``0.02`` over ``T = 1000`` steps. For other ``T``
-    both ends are multiplied by ``1000 / T`` (as in Nichol and Dhariwal's code), so that the total
-    amount of noise ``sum_t beta_t``, and hence ``abar_T``, stays about the same. For ``T < 50`` the
-    scaled end point exceeds one; the betas are then clipped at ``0.999`` (the same cap as the cosine
-    schedule), so ``x_T`` is still almost pure noise, but the steps are coarse.
+    Ho et al. use ``beta_t`` linear from ``1e-4`` to ``0.02`` over ``T = 1000`` steps.
+    For other ``T`` both ends are multiplied by ``1000 / T`` (as in Nichol and
+    Dhariwal's code), so that the total amount of noise ``sum_t beta_t``, and hence
+    ``abar_T``, stays about the same. For ``T < 50`` the scaled end point exceeds one;
+    the betas are then clipped at ``0.999`` (the same cap as the cosine schedule), so
+    ``x_T`` is still almost pure noise, but the steps are coarse.
 
     Parameters
     ----------
@@ -79,7 +91,8 @@ def cosine_beta_schedule(timesteps: int, *, s: float = 0.008) -> torch.Tensor:
     """The cosine noise schedule of Nichol and Dhariwal (2021).
 
     ``abar(t) = f(t) / f(0)`` with ``f(t) = cos^2(pi/2 * (t/T + s) / (1 + s))`` and
-    ``beta_t = 1 - abar(t) / abar(t - 1)``, clipped at ``0.999`` to avoid the singularity at ``t = T``.
+    ``beta_t = 1 - abar(t) / abar(t - 1)``, clipped at ``0.999`` to avoid the
+    singularity at ``t = T``.
 
     Parameters
     ----------
@@ -107,18 +120,39 @@ def cosine_beta_schedule(timesteps: int, *, s: float = 0.008) -> torch.Tensor:
     return betas.clamp(min=0.0, max=_MAX_BETA)
 
 
-# ----------------------------------------------------------------------------------------------------
+def _check_clip(clip: object) -> tuple[float, float] | None:
+    """``clip`` as ``(low, high)`` with finite ``low < high``, or None."""
+    if clip is None:
+        return None
+    try:
+        low, high = clip  # type: ignore[misc]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"clip must be a pair (low, high) or None; got {clip!r}"
+        ) from exc
+    from statlearn._checks import _as_float
+
+    low, high = _as_float(low, "clip[0]"), _as_float(high, "clip[1]")
+    if not low < high:
+        raise ValueError(
+            f"clip must be (low, high) with low < high, e.g. (-1, 1); got {clip!r}"
+        )
+    return low, high
+
+
+# --------------------------------------------------------------------------------------
 # denoisers
 
 
 class SinusoidalTimeEmbedding(nn.Module):
-    """Sinusoidal features of the time step (Vaswani et al.'s positional encoding, as in Ho et al.).
+    """Sinusoidal features of the time step (Vaswani et al.'s positional encoding, as in
+    Ho et al.).
 
     Parameters
     ----------
     dim : int
-        Number of features (even, >= 2): ``dim / 2`` sines and ``dim / 2`` cosines at frequencies
-        spaced geometrically from 1 to ``1 / max_period``.
+        Number of features (even, >= 2): ``dim / 2`` sines and ``dim / 2`` cosines at
+        frequencies spaced geometrically from 1 to ``1 / max_period``.
     max_period : float
         The longest period.
     """
@@ -130,7 +164,11 @@ class SinusoidalTimeEmbedding(nn.Module):
             raise ValueError(f"dim must be even; got {dim}")
         self.dim = dim
         half = dim // 2
-        freqs = torch.exp(-math.log(check_positive(max_period, "max_period")) * torch.arange(half) / half)
+        freqs = torch.exp(
+            -math.log(check_positive(max_period, "max_period"))
+            * torch.arange(half)
+            / half
+        )
         self.register_buffer("freqs", freqs, persistent=False)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
@@ -155,17 +193,21 @@ def _shape_tuple(shape: int | Sequence[int], name: str) -> tuple[int, ...]:
     try:
         out = tuple(check_int(s, name, minimum=1) for s in shape)
     except TypeError as exc:
-        raise TypeError(f"{name} must be an int or a tuple of ints; got {shape!r}") from exc
+        raise TypeError(
+            f"{name} must be an int or a tuple of ints; got {shape!r}"
+        ) from exc
     if not out:
         raise ValueError(f"{name} must not be empty")
     return out
 
 
 class MLPDenoiser(nn.Module):
-    """A small time-conditioned MLP ``epsilon_theta(x_t, t)`` for 2-D points and flat data.
+    """A small time-conditioned MLP ``epsilon_theta(x_t, t)`` for 2-D points and flat
+    data.
 
-    The input is flattened, mapped to ``hidden[0]`` units, and every hidden layer adds a learned
-    projection of sinusoidal time features before its SiLU; the output has the input's shape.
+    The input is flattened, mapped to ``hidden[0]`` units, and every hidden layer adds a
+    learned projection of sinusoidal time features before its SiLU; the output has the
+    input's shape.
 
     Parameters
     ----------
@@ -177,7 +219,13 @@ class MLPDenoiser(nn.Module):
         Number of sinusoidal time features.
     """
 
-    def __init__(self, data_shape: int | Sequence[int], *, hidden: Sequence[int] = (128, 128, 128), time_dim: int = 32) -> None:
+    def __init__(
+        self,
+        data_shape: int | Sequence[int],
+        *,
+        hidden: Sequence[int] = (128, 128, 128),
+        time_dim: int = 32,
+    ) -> None:
         super().__init__()
         self.data_shape = _shape_tuple(data_shape, "data_shape")
         hidden = tuple(check_int(h, "hidden", minimum=1) for h in hidden)
@@ -186,7 +234,9 @@ class MLPDenoiser(nn.Module):
         D = math.prod(self.data_shape)
         self.time_embedding = SinusoidalTimeEmbedding(time_dim)
         widths = (D,) + hidden
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])
+        )
         self.time_proj = nn.ModuleList(nn.Linear(time_dim, h) for h in hidden)
         self.out = nn.Linear(hidden[-1], D)
         self.act = nn.SiLU()
@@ -215,9 +265,10 @@ class MLPDenoiser(nn.Module):
 class ConvDenoiser(nn.Module):
     """A small time-conditioned convolutional ``epsilon_theta(x_t, t)`` for 8x8 images.
 
-    Three 3x3 convolutions at full resolution (a receptive field of 7x7, with padding), one strided
-    convolution to 4x4 and back by a transposed convolution with a skip connection; each block adds
-    a per-channel projection of the sinusoidal time features and uses GroupNorm and SiLU.
+    Three 3x3 convolutions at full resolution (a receptive field of 7x7, with padding),
+    one strided convolution to 4x4 and back by a transposed convolution with a skip
+    connection; each block adds a per-channel projection of the sinusoidal time features
+    and uses GroupNorm and SiLU.
 
     Parameters
     ----------
@@ -231,12 +282,21 @@ class ConvDenoiser(nn.Module):
         Height and width of the (square) images, even; 8 for the digits.
     """
 
-    def __init__(self, in_channels: int = 1, *, width: int = 32, time_dim: int = 32, image_size: int = 8) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        *,
+        width: int = 32,
+        time_dim: int = 32,
+        image_size: int = 8,
+    ) -> None:
         super().__init__()
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         width = check_int(width, "width", minimum=8)
         if width % 8:
-            raise ValueError(f"width must be a multiple of 8 (GroupNorm with 8 groups); got {width}")
+            raise ValueError(
+                f"width must be a multiple of 8 (GroupNorm with 8 groups); got {width}"
+            )
         image_size = check_int(image_size, "image_size", minimum=2)
         if image_size % 2:
             raise ValueError(f"image_size must be even; got {image_size}")
@@ -250,8 +310,12 @@ class ConvDenoiser(nn.Module):
         self.up = nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1)
         self.conv2 = nn.Conv2d(2 * width, width, 3, padding=1)
         self.conv_out = nn.Conv2d(width, in_channels, 3, padding=1)
-        self.proj = nn.ModuleList(nn.Linear(width, c) for c in (width, width, 2 * width, width))
-        self.norms = nn.ModuleList(nn.GroupNorm(8, c) for c in (width, width, 2 * width, width))
+        self.proj = nn.ModuleList(
+            nn.Linear(width, c) for c in (width, width, 2 * width, width)
+        )
+        self.norms = nn.ModuleList(
+            nn.GroupNorm(8, c) for c in (width, width, 2 * width, width)
+        )
         self.act = nn.SiLU()
 
     def _block(self, h: torch.Tensor, emb: torch.Tensor, i: int) -> torch.Tensor:
@@ -280,7 +344,7 @@ class ConvDenoiser(nn.Module):
         return self.conv_out(h3).reshape(x.shape)
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # the model
 
 
@@ -288,7 +352,8 @@ class DDPMLoss(NamedTuple):
     """The simple epsilon-prediction loss of Ho et al. (their eq. 14).
 
     total : scalar tensor
-        Mean over the batch and the data dimensions of ``(epsilon - epsilon_theta(x_t, t))^2``.
+        Mean over the batch and the data dimensions of ``(epsilon - epsilon_theta(x_t,
+        t))^2``.
     """
 
     total: torch.Tensor
@@ -298,12 +363,13 @@ class Trajectory(NamedTuple):
     """States of a sampling run, for plotting.
 
     x : (S + 1, N, *data_shape) tensor
-        ``x[0]`` is the starting noise ``x_T``, ``x[-1]`` the returned samples, in between the states
-        after each reverse step.
+        ``x[0]`` is the starting noise ``x_T``, ``x[-1]`` the returned samples, in
+        between the states after each reverse step.
     t : (S + 1,) int64 tensor
-        The code time step of each state: ``x[i]`` is the paper's ``x_{t[i] + 1}``, so ``t[0] = T - 1``
-        (pure noise ``x_T``) and ``t[-1] = -1`` (the samples ``x_0``). Ancestral sampling visits every
-        step (``S = T``); DDIM with ``steps=k`` visits ``k`` of them (``S = k``).
+        The code time step of each state: ``x[i]`` is the paper's ``x_{t[i] + 1}``, so
+        ``t[0] = T - 1`` (pure noise ``x_T``) and ``t[-1] = -1`` (the samples ``x_0``).
+        Ancestral sampling visits every step (``S = T``); DDIM with ``steps=k`` visits
+        ``k`` of them (``S = k``).
     """
 
     x: torch.Tensor
@@ -313,46 +379,74 @@ class Trajectory(NamedTuple):
 class DDPM(nn.Module):
     """A denoising diffusion probabilistic model (Ho et al., 2020).
 
-    The schedule constants (``betas``, ``alphas``, ``alphas_cumprod``, ...) are computed and kept in
-    float64 on the CPU, unaffected by ``.to()``, ``.float()`` or ``.half()``; every use casts them to
-    the data's dtype and device. The trainable parameters are the denoiser's.
+    The schedule constants (``betas``, ``alphas``, ``alphas_cumprod``, ...) are computed
+    and kept in float64 on the CPU, unaffected by ``.to()``, ``.float()`` or
+    ``.half()``; every use casts them to the data's dtype and device. The trainable
+    parameters are the denoiser's.
 
     Parameters
     ----------
     denoiser : nn.Module
-        ``denoiser(x_t, t) -> epsilon_hat`` with ``x_t : (N, *data_shape)``, ``t : (N,)`` int64 in
-        ``[0, T)``, returning the input's shape. If it has an attribute ``data_shape``, ``sample``
-        uses it; otherwise the shape last seen by ``loss`` (or ``shape=``) is used.
+        ``denoiser(x_t, t) -> epsilon_hat`` with ``x_t : (N, *data_shape)``, ``t :
+        (N,)`` int64 in ``[0, T)``, returning the input's shape. If it has an attribute
+        ``data_shape``, ``sample`` uses it; otherwise the shape last seen by ``loss``
+        (or ``shape=``) is used.
     timesteps : int
         The number of diffusion steps ``T >= 2``.
     schedule : {"linear", "cosine"} or (T,) tensor
         The noise schedule, or the betas themselves (each in ``(0, 1)``).
 
+    Notes
+    -----
+    ``state_dict()`` holds the denoiser's weights and, as extra state, ``T``, the
+    schedule's name and its betas; ``load_state_dict`` raises a ``ValueError`` when they
+    differ from this model's.
+
     Attributes
     ----------
-    betas, alphas, alphas_cumprod, alphas_cumprod_prev, posterior_variance : (T,) float64 tensors
-        ``beta_t``, ``alpha_t = 1 - beta_t``, ``abar_t``, ``abar_{t-1}`` (1 at the first step) and
-        ``tilde beta_t = (1 - abar_{t-1}) / (1 - abar_t) * beta_t``.
+    betas, alphas, alphas_cumprod, alphas_cumprod_prev, posterior_variance : tensors
+        (T,) float64: ``beta_t``, ``alpha_t = 1 - beta_t``, ``abar_t``, ``abar_{t-1}``
+        (1 at the first step) and ``tilde beta_t = (1 - abar_{t-1}) / (1 - abar_t) *
+        beta_t``.
 
     Raises
     ------
     ValueError
-        If ``timesteps < 2``, the schedule is unknown, or given betas are not in ``(0, 1)`` or do not
-        have ``T`` entries.
+        If ``timesteps < 2``, the schedule is unknown, or given betas are not in ``(0,
+        1)`` or do not have ``T`` entries.
     """
 
-    def __init__(self, denoiser: nn.Module, *, timesteps: int = 1000, schedule: str | torch.Tensor = "linear") -> None:
+    def __init__(
+        self,
+        denoiser: nn.Module,
+        *,
+        timesteps: int = 1000,
+        schedule: str | torch.Tensor = "linear",
+    ) -> None:
         super().__init__()
         if not isinstance(denoiser, nn.Module):
-            raise TypeError(f"denoiser must be an nn.Module mapping (x_t, t) to noise; got {type(denoiser).__name__}")
+            raise TypeError(
+                "denoiser must be an nn.Module mapping (x_t, t) to noise; got "
+                f"{type(denoiser).__name__}"
+            )
         T = check_int(timesteps, "timesteps", minimum=2)
         if isinstance(schedule, str):
             check_choice(schedule, "schedule", _SCHEDULES)
-            betas = linear_beta_schedule(T) if schedule == "linear" else cosine_beta_schedule(T)
+            betas = (
+                linear_beta_schedule(T)
+                if schedule == "linear"
+                else cosine_beta_schedule(T)
+            )
         else:
-            betas = as_tensor(schedule, name="schedule", ndim=1, dtype=torch.float64).detach().cpu()
+            betas = (
+                as_tensor(schedule, name="schedule", ndim=1, dtype=torch.float64)
+                .detach()
+                .cpu()
+            )
             if betas.shape[0] != T:
-                raise ValueError(f"schedule must have timesteps={T} betas; got {betas.shape[0]}")
+                raise ValueError(
+                    f"schedule must have timesteps={T} betas; got {betas.shape[0]}"
+                )
             if not bool(((betas > 0) & (betas < 1)).all()):
                 raise ValueError("schedule betas must lie in (0, 1)")
         self.denoiser = denoiser
@@ -362,11 +456,66 @@ class DDPM(nn.Module):
         self.betas = betas
         self.alphas = 1.0 - betas
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
-        self.alphas_cumprod_prev = torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod[:-1]])
-        self.posterior_variance = betas * (1.0 - self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
+        self.alphas_cumprod_prev = torch.cat(
+            [torch.ones(1, dtype=torch.float64), self.alphas_cumprod[:-1]]
+        )
+        self.posterior_variance = (
+            betas * (1.0 - self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
+        )
         self._cache: dict[tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
 
-    # -- helpers -------------------------------------------------------------------------------------
+    # -- state
+    # ----------------------------------------------------------------------------------
+
+    def get_extra_state(self) -> dict:
+        """What ``state_dict()`` saves besides the denoiser's weights: ``T``, the
+        schedule's name and its betas, so that a checkpoint says which forward process
+        its denoiser was trained for."""
+        return {
+            "timesteps": self.timesteps,
+            "schedule": self.schedule,
+            "betas": self.betas.clone(),
+        }
+
+    def set_extra_state(self, state: dict) -> None:
+        """Check a checkpoint's forward process against this model's
+        (``load_state_dict`` calls it).
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`get_extra_state` saved.
+
+        Raises
+        ------
+        ValueError
+            If the checkpoint's ``T`` or betas differ from this model's: its denoiser
+            predicts the noise of another forward process, and sampling with it would be
+            silently wrong.
+        """
+        if not isinstance(state, dict) or not {"timesteps", "betas"} <= set(state):
+            raise ValueError(
+                "this is not a DDPM checkpoint: its extra state lacks 'timesteps' and "
+                "'betas'"
+            )
+        T, name = int(state["timesteps"]), state.get("schedule", "custom")
+        betas = torch.as_tensor(state["betas"], dtype=torch.float64).cpu()
+        if (
+            T != self.timesteps
+            or betas.shape != self.betas.shape
+            or not torch.allclose(betas, self.betas, rtol=1e-9, atol=0)
+        ):
+            raise ValueError(
+                f"the checkpoint was trained for timesteps={T} with the {name!r} "
+                "schedule, but this DDPM has "
+                f"timesteps={self.timesteps} with the {self.schedule!r} schedule; "
+                "build "
+                f"DDPM(denoiser, timesteps={T}, schedule=...) with the checkpoint's "
+                "schedule to load it"
+            )
+
+    # -- helpers
+    # ----------------------------------------------------------------------------------
 
     def _const(self, name: str, like: torch.Tensor) -> torch.Tensor:
         key = (name, like.device, like.dtype)
@@ -379,44 +528,74 @@ class DDPM(nn.Module):
         c = self._const(name, like)[t.to(like.device)]
         return c.reshape(-1, *([1] * (like.ndim - 1)))
 
-    def _check_t(self, t: torch.Tensor | int, n: int, device: torch.device) -> torch.Tensor:
-        if isinstance(t, (int,)) and not isinstance(t, bool):
+    def _check_t(
+        self, t: torch.Tensor | int, n: int, device: torch.device
+    ) -> torch.Tensor:
+        if isinstance(t, (int, np.integer)) and not isinstance(t, bool):
+            t = int(t)
             if not 0 <= t < self.timesteps:
                 raise ValueError(f"t must lie in [0, {self.timesteps}); got {t}")
             return torch.full((n,), t, dtype=torch.long, device=device)
-        if not isinstance(t, torch.Tensor) or t.dtype.is_floating_point or t.dtype == torch.bool:
-            raise TypeError(f"t must be an int or an integer tensor of time steps; got {type(t).__name__}")
+        if isinstance(t, np.ndarray) and t.dtype.kind in "iu":
+            t = torch.from_numpy(np.ascontiguousarray(t))
+        if (
+            not isinstance(t, torch.Tensor)
+            or t.dtype.is_floating_point
+            or t.dtype == torch.bool
+        ):
+            raise TypeError(
+                "t must be an int or an integer tensor of time steps; got "
+                f"{type(t).__name__}"
+            )
         if t.ndim == 0:
             t = t.expand(n)
         if t.shape != (n,):
-            raise ValueError(f"t must have shape ({n},), one time step per example; got {tuple(t.shape)}")
+            raise ValueError(
+                f"t must have shape ({n},), one time step per example; got "
+                f"{tuple(t.shape)}"
+            )
         if int(t.min()) < 0 or int(t.max()) >= self.timesteps:
-            raise ValueError(f"t must lie in [0, {self.timesteps}); got values in [{int(t.min())}, {int(t.max())}]")
+            raise ValueError(
+                f"t must lie in [0, {self.timesteps}); got values in [{int(t.min())}, "
+                f"{int(t.max())}]"
+            )
         return t.long().to(device)
 
     def _param_like(self) -> torch.Tensor:
-        """A floating parameter of the denoiser (for its device and dtype), else an empty float32 tensor."""
+        """A floating parameter of the denoiser (for its device and dtype), else an
+        empty float32 tensor.
+        """
         for p in self.denoiser.parameters():
             if p.dtype.is_floating_point:
                 return p
         return torch.empty(0)
 
     def _check_x(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        if isinstance(x, torch.Tensor):
-            x = as_tensor(x, name=name, dtype=x.dtype if x.dtype.is_floating_point else None)
-        else:
-            like = self._param_like()
-            x = as_tensor(x, name=name, dtype=like.dtype, device=like.device)
+        """``x`` at the denoiser's dtype and device, with examples of the data's
+        shape."""
+        x = to_model(x, self.denoiser, name=name)
         if x.ndim < 2:
-            raise ValueError(f"{name} must have a batch dimension, (N, *data_shape); got shape {tuple(x.shape)}")
-        if self.data_shape is not None and math.prod(x.shape[1:]) != math.prod(self.data_shape):
-            raise ValueError(f"{name} must have examples of shape {tuple(self.data_shape)}; got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} must have a batch dimension, (N, *data_shape); got shape "
+                f"{tuple(x.shape)}"
+            )
+        if self.data_shape is not None and math.prod(x.shape[1:]) != math.prod(
+            self.data_shape
+        ):
+            raise ValueError(
+                f"{name} must have examples of shape {tuple(self.data_shape)}; got "
+                f"shape {tuple(x.shape)}"
+            )
         return x
 
-    # -- forward process -----------------------------------------------------------------------------
+    # -- forward process
+    # ----------------------------------------------------------------------------------
 
-    def q_sample(self, x0: torch.Tensor, t: torch.Tensor | int, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Draw ``x_t ~ q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I)`` in closed form.
+    def q_sample(
+        self, x0: torch.Tensor, t: torch.Tensor | int, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Draw ``x_t ~ q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I)`` in closed
+        form.
 
         Parameters
         ----------
@@ -436,15 +615,23 @@ class DDPM(nn.Module):
         if noise is None:
             noise = torch.randn_like(x0)
         elif noise.shape != x0.shape:
-            raise ValueError(f"noise must have x0's shape {tuple(x0.shape)}; got {tuple(noise.shape)}")
+            raise ValueError(
+                f"noise must have x0's shape {tuple(x0.shape)}; got "
+                f"{tuple(noise.shape)}"
+            )
         return self._q_sample(x0, t, noise.to(x0.dtype))
 
-    def _q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def _q_sample(
+        self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor
+    ) -> torch.Tensor:
         ab = self._at("alphas_cumprod", t, x0)
         return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
-    def forward_trajectory(self, x0: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Run the forward Markov chain ``x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) epsilon_t``.
+    def forward_trajectory(
+        self, x0: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Run the forward Markov chain ``x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t)
+        epsilon_t``.
 
         Parameters
         ----------
@@ -461,15 +648,24 @@ class DDPM(nn.Module):
         betas = self._const("betas", x)
         out = [x]
         for t in range(self.timesteps):
-            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            noise = torch.randn(
+                x.shape, generator=generator, dtype=x.dtype, device=x.device
+            )
             x = alphas[t].sqrt() * x + betas[t].sqrt() * noise
             out.append(x)
         return torch.stack(out)
 
-    # -- training ------------------------------------------------------------------------------------
+    # -- training
+    # ----------------------------------------------------------------------------------
 
-    def loss(self, x0: torch.Tensor, t: torch.Tensor | None = None, noise: torch.Tensor | None = None) -> DDPMLoss:
-        """The simple loss ``E_{t, x_0, epsilon} ||epsilon - epsilon_theta(x_t, t)||^2`` (Ho et al., eq. 14).
+    def loss(
+        self,
+        x0: torch.Tensor,
+        t: torch.Tensor | None = None,
+        noise: torch.Tensor | None = None,
+    ) -> DDPMLoss:
+        """The simple loss ``E_{t, x_0, epsilon} ||epsilon - epsilon_theta(x_t, t)||^2``
+        (Ho et al., eq. 14).
 
         Parameters
         ----------
@@ -488,26 +684,45 @@ class DDPM(nn.Module):
         x0 = self._check_x(x0, "x0")
         if getattr(self.denoiser, "data_shape", None) is None:
             self.data_shape = tuple(x0.shape[1:])
-        if t is None:  # uniform over all T steps; drawn here, so no validation (and no device sync)
+        # uniform over all T steps; drawn here, so no validation (and no device sync)
+        if t is None:
             t = torch.randint(0, self.timesteps, (x0.shape[0],), device=x0.device)
         else:
             t = self._check_t(t, x0.shape[0], x0.device)
         if noise is None:
             noise = torch.randn_like(x0)
         elif noise.shape != x0.shape:
-            raise ValueError(f"noise must have x0's shape {tuple(x0.shape)}; got {tuple(noise.shape)}")
+            raise ValueError(
+                f"noise must have x0's shape {tuple(x0.shape)}; got "
+                f"{tuple(noise.shape)}"
+            )
         x_t = self._q_sample(x0, t, noise.to(x0.dtype))
         eps = self.denoiser(x_t, t)
         return DDPMLoss(total=((eps - noise) ** 2).mean())
 
     def forward(self, x0: torch.Tensor) -> DDPMLoss:
-        """Same as :meth:`loss`, so ``statlearn.training.fit`` can use ``objective=lambda m, x, *_: m(x)``."""
+        """Same as :meth:`loss`, so ``statlearn.training.fit`` can use
+        ``objective=lambda m, x, *_: m(x)``.
+
+        Parameters
+        ----------
+        x0 : (N, *data_shape) array or tensor
+            A batch of data, cast to the denoiser's dtype and device.
+
+        Returns
+        -------
+        DDPMLoss
+        """
         return self.loss(x0)
 
-    # -- reverse process -----------------------------------------------------------------------------
+    # -- reverse process
+    # ----------------------------------------------------------------------------------
 
-    def predict_x0(self, x_t: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor | None = None) -> torch.Tensor:
-        """The denoised estimate ``x_0 = (x_t - sqrt(1 - abar_t) epsilon_theta) / sqrt(abar_t)``.
+    def predict_x0(
+        self, x_t: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The denoised estimate ``x_0 = (x_t - sqrt(1 - abar_t) epsilon_theta) /
+        sqrt(abar_t)``.
 
         Parameters
         ----------
@@ -520,21 +735,33 @@ class DDPM(nn.Module):
         -------
         (N, *data_shape) tensor
         """
+        x_t = self._check_x(x_t, "x_t")
         t = self._check_t(t, x_t.shape[0], x_t.device)
         if eps is None:
             eps = self.denoiser(x_t, t)
+        return self._predict_x0(x_t, t, eps)
+
+    def _predict_x0(
+        self, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor
+    ) -> torch.Tensor:
         ab = self._at("alphas_cumprod", t, x_t)
         return (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
 
     def p_mean_variance(
-        self, x_t: torch.Tensor, t: int, *, clip: tuple[float, float] | None = None, variance: str = "beta"
+        self,
+        x_t: torch.Tensor,
+        t: int,
+        *,
+        clip: tuple[float, float] | None = None,
+        variance: str = "beta",
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and variance of one reverse step ``p_theta(x_{t-1} | x_t)``.
 
-        The mean is the forward posterior's mean ``tilde mu_t(x_t, hat x_0)`` at the denoiser's
-        ``hat x_0`` (equal to Ho et al.'s ``(x_t - beta_t / sqrt(1 - abar_t) epsilon_theta) / sqrt(alpha_t)``
-        when ``clip`` is None); the variance is ``beta_t`` (``variance="beta"``) or ``tilde beta_t``
-        (``"posterior"``), both as in Ho et al.
+        The mean is the forward posterior's mean ``tilde mu_t(x_t, hat x_0)`` at the
+        denoiser's ``hat x_0`` (equal to Ho et al.'s ``(x_t - beta_t / sqrt(1 - abar_t)
+        epsilon_theta) / sqrt(alpha_t)`` when ``clip`` is None); the variance is
+        ``beta_t`` (``variance="beta"``) or ``tilde beta_t`` (``"posterior"``), both as
+        in Ho et al.
 
         Parameters
         ----------
@@ -551,8 +778,24 @@ class DDPM(nn.Module):
         var : scalar tensor
         """
         check_choice(variance, "variance", ("beta", "posterior"))
-        tt = self._check_t(t, x_t.shape[0], x_t.device)
-        x0_hat = self.predict_x0(x_t, tt)
+        clip = _check_clip(clip)
+        x_t = self._check_x(x_t, "x_t")
+        t = self._check_step(t)
+        return self._p_mean_variance(x_t, t, clip, variance)
+
+    def _check_step(self, t: int) -> int:
+        t = check_int(t, "t", minimum=0)
+        if t >= self.timesteps:
+            raise ValueError(f"t must lie in [0, {self.timesteps}); got {t}")
+        return t
+
+    def _p_mean_variance(
+        self, x_t: torch.Tensor, t: int, clip: tuple[float, float] | None, variance: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`p_mean_variance` on checked arguments."""
+        tt = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
+        eps = self.denoiser(x_t, tt)
+        x0_hat = self._predict_x0(x_t, tt, eps)
         if clip is not None:
             x0_hat = x0_hat.clamp(*clip)
         ab = self._const("alphas_cumprod", x_t)[t]
@@ -573,7 +816,8 @@ class DDPM(nn.Module):
         variance: str = "beta",
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """One ancestral step ``x_{t-1} ~ p_theta(x_{t-1} | x_t)``; at ``t = 0`` the mean, without noise.
+        """One ancestral step ``x_{t-1} ~ p_theta(x_{t-1} | x_t)``; at ``t = 0`` the
+        mean, without noise.
 
         Parameters
         ----------
@@ -588,14 +832,32 @@ class DDPM(nn.Module):
         -------
         (N, *data_shape) tensor
         """
-        mean, var = self.p_mean_variance(x_t, t, clip=clip, variance=variance)
+        check_choice(variance, "variance", ("beta", "posterior"))
+        clip = _check_clip(clip)
+        x_t = self._check_x(x_t, "x_t")
+        t = self._check_step(t)
+        return self._p_sample(x_t, t, clip, variance, generator)
+
+    def _p_sample(
+        self,
+        x_t: torch.Tensor,
+        t: int,
+        clip: tuple[float, float] | None,
+        variance: str,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """:meth:`p_sample` on checked arguments."""
+        mean, var = self._p_mean_variance(x_t, t, clip, variance)
         if t == 0:
             return mean
-        noise = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype, device=x_t.device)
+        noise = torch.randn(
+            x_t.shape, generator=generator, dtype=x_t.dtype, device=x_t.device
+        )
         return mean + var.sqrt() * noise
 
     def ddim_timesteps(self, steps: int) -> torch.Tensor:
-        """The ``steps`` time steps DDIM visits: evenly spaced over ``[0, T-1]``, largest first.
+        """The ``steps`` time steps DDIM visits: evenly spaced over ``[0, T-1]``,
+        largest first.
 
         Parameters
         ----------
@@ -605,14 +867,21 @@ class DDPM(nn.Module):
         Returns
         -------
         (steps,) int64 tensor
-            Strictly decreasing, ending at 0 and (for ``steps >= 2``) starting at ``T - 1``.
+            Strictly decreasing, ending at 0 and (for ``steps >= 2``) starting at ``T -
+            1``.
         """
         steps = check_int(steps, "steps", minimum=1)
         if steps > self.timesteps:
-            raise ValueError(f"steps must be at most timesteps={self.timesteps}; got {steps}")
+            raise ValueError(
+                f"steps must be at most timesteps={self.timesteps}; got {steps}"
+            )
         if steps == 1:
             return torch.tensor([self.timesteps - 1])
-        ts = torch.linspace(0, self.timesteps - 1, steps, dtype=torch.float64).round().long()
+        ts = (
+            torch.linspace(0, self.timesteps - 1, steps, dtype=torch.float64)
+            .round()
+            .long()
+        )
         return ts.flip(0)
 
     @torch.no_grad()
@@ -633,11 +902,13 @@ class DDPM(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, Trajectory]:
         """Draw samples by running the reverse process from ``x_T ~ N(0, I)``.
 
-        With ``steps=None``: ancestral sampling through all ``T`` steps (Ho et al., Algorithm 2), adding
-        noise at every step but the last. With ``steps=k``: DDIM (Song et al., 2021) on ``k`` evenly
+        With ``steps=None``: ancestral sampling through all ``T`` steps (Ho et al.,
+        Algorithm 2), adding noise at every step but the last. With ``steps=k``: DDIM
+        (Song et al., 2021) on ``k`` evenly
         spaced steps, deterministic for ``eta = 0``::
 
-            x_{s} = sqrt(abar_s) hat x_0 + sqrt(1 - abar_s - sigma^2) epsilon_theta + sigma z,
+            x_{s} = sqrt(abar_s) hat x_0
+                    + sqrt(1 - abar_s - sigma^2) epsilon_theta + sigma z,
             sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s),
 
         with ``abar_s = 1`` after the last step, so the last state is ``hat x_0``.
@@ -649,9 +920,11 @@ class DDPM(nn.Module):
         steps : int, optional
             Use DDIM with this many steps (``1 <= steps <= T``).
         eta : float
-            DDIM's stochasticity (0: deterministic; 1: a DDPM-like sampler on the subsequence).
+            DDIM's stochasticity (0: deterministic; 1: a DDPM-like sampler on the
+            subsequence).
         shape : sequence of int, optional
-            Shape of one example; default the denoiser's ``data_shape`` or the shape ``loss`` last saw.
+            Shape of one example; default the denoiser's ``data_shape`` or the shape
+            ``loss`` last saw.
         x_T : (n, *shape) tensor, optional
             The starting noise; drawn if not given.
         clip : (low, high), optional
@@ -662,7 +935,8 @@ class DDPM(nn.Module):
             Also return every intermediate state.
         generator : torch.Generator, optional
         device, dtype : optional
-            Default: the denoiser's parameters' device and dtype (float32 if it has none).
+            Default: the denoiser's parameters' device and dtype (float32 if it has
+            none).
 
         Returns
         -------
@@ -672,27 +946,50 @@ class DDPM(nn.Module):
         Raises
         ------
         ValueError
-            If ``n < 1``, ``steps`` is out of range, ``eta < 0``, or the shape is unknown.
+            If ``n < 1``, ``steps`` is out of range, ``eta < 0``, or the shape is
+            unknown.
         """
         n = check_int(n, "n", minimum=1)
         eta = check_positive(eta, "eta", strict=False)
         check_choice(variance, "variance", ("beta", "posterior"))
+        clip = _check_clip(clip)
         like = self._param_like()
-        device = torch.device(device) if device is not None else like.device
+        device = check_device(device) if device is not None else like.device
+        if dtype is not None and (
+            not isinstance(dtype, torch.dtype) or not dtype.is_floating_point
+        ):
+            raise TypeError(f"dtype must be a floating torch dtype; got {dtype!r}")
         dtype = dtype or (like.dtype if like.numel() else torch.float32)
+        shape = _shape_tuple(shape, "shape") if shape is not None else self.data_shape
         if x_T is not None:
             x = as_tensor(x_T, name="x_T", dtype=dtype, device=device)
-            if x.shape[0] != n:
-                raise ValueError(f"x_T must hold n={n} starting points; got shape {tuple(x.shape)}")
+            want = (
+                f"({n}, {', '.join(map(str, shape))})"
+                if shape is not None
+                else f"({n}, ...)"
+            )
+            if (
+                x.ndim < 2
+                or x.shape[0] != n
+                or (shape is not None and math.prod(x.shape[1:]) != math.prod(shape))
+            ):
+                raise ValueError(
+                    f"x_T must have shape (n, *shape) = {want}, one starting point per "
+                    "sample; "
+                    f"got shape {tuple(x.shape)}"
+                )
         else:
-            shape = _shape_tuple(shape, "shape") if shape is not None else self.data_shape
             if shape is None:
-                raise ValueError("the data shape is unknown: pass shape=, or train with loss() first")
-            x = torch.randn((n, *shape), generator=generator, dtype=dtype, device=device)
+                raise ValueError(
+                    "the data shape is unknown: pass shape=, or train with loss() first"
+                )
+            x = torch.randn(
+                (n, *shape), generator=generator, dtype=dtype, device=device
+            )
         states, times = [x], [self.timesteps - 1]
         if steps is None:
             for t in range(self.timesteps - 1, -1, -1):
-                x = self.p_sample(x, t, clip=clip, variance=variance, generator=generator)
+                x = self._p_sample(x, t, clip, variance, generator)
                 if return_trajectory:
                     states.append(x)
                     times.append(t - 1)
@@ -704,15 +1001,20 @@ class DDPM(nn.Module):
                 s = ts[i + 1] if i + 1 < len(ts) else -1
                 tt = torch.full((n,), t, dtype=torch.long, device=x.device)
                 eps = self.denoiser(x, tt)
-                x0_hat = self.predict_x0(x, tt, eps)
+                x0_hat = self._predict_x0(x, tt, eps)
                 if clip is not None:
                     x0_hat = x0_hat.clamp(*clip)
                     eps = (x - abar[t].sqrt() * x0_hat) / (1 - abar[t]).sqrt()
                 ab_s = abar[s] if s >= 0 else one
                 sigma = eta * ((1 - ab_s) / (1 - abar[t]) * (1 - abar[t] / ab_s)).sqrt()
-                x = ab_s.sqrt() * x0_hat + (1 - ab_s - sigma**2).clamp(min=0).sqrt() * eps
+                x = (
+                    ab_s.sqrt() * x0_hat
+                    + (1 - ab_s - sigma**2).clamp(min=0).sqrt() * eps
+                )
                 if eta > 0 and s >= 0:
-                    x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+                    x = x + sigma * torch.randn(
+                        x.shape, generator=generator, dtype=x.dtype, device=x.device
+                    )
                 if return_trajectory:
                     states.append(x)
                     times.append(s)

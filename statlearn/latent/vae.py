@@ -1,20 +1,21 @@
 """Variational autoencoders (chapter 3, "Variational autoencoders").
 
-Amortised variational inference for a latent-variable model ``p(z) p_theta(x | z)`` with a
-Gaussian encoder ``q_phi(z | x) = N(mu_phi(x), diag(exp(logvar_phi(x))))`` and a standard normal
-prior ``p(z) = N(0, I)``. Implements
+Amortised variational inference for a latent-variable model ``p(z) p_theta(x | z)`` with
+a Gaussian encoder ``q_phi(z | x) = N(mu_phi(x), diag(exp(logvar_phi(x))))`` and a
+standard normal prior ``p(z) = N(0, I)``. Implements
 
-* the auto-encoding variational Bayes estimator of the evidence lower bound (ELBO) with the
-  reparameterisation trick :cite:`kingma2014vae,rezende2014stochastic`, split into its
-  distortion and rate terms :cite:`alemi2018fixing`;
-* the importance-weighted bound (IWAE) of :cite:`burda2016iwae`, used as a held-out
-  log-likelihood estimate.
+* the auto-encoding variational Bayes estimator of the evidence lower bound (ELBO) with
+  the reparameterisation trick (Kingma and Welling, 2014; Rezende, Mohamed and Wierstra,
+  2014), split into its distortion and rate terms (Alemi et al., 2018);
+* the importance-weighted bound (IWAE) of Burda, Grosse and Salakhutdinov (2016), used
+  as a held-out log-likelihood estimate.
 
 The Gaussian encoder pieces (:func:`gaussian_kl`, :func:`reparameterize`,
-:class:`GaussianEncoder`) are shared with the deep variational information bottleneck of Part II.
+:class:`GaussianEncoder`) are shared with the deep variational information bottleneck of
+Part II.
 
-All log-likelihoods, ELBOs, distortions and rates returned here are in **nats** (natural log);
-divide by ``ln 2`` for bits.
+All log-likelihoods, ELBOs, distortions and rates returned here are in **nats** (natural
+log); divide by ``ln 2`` for bits.
 """
 
 from __future__ import annotations
@@ -50,27 +51,31 @@ def _check_int(value: object, name: str, minimum: int) -> int:
 def _check_gaussian_params(mu: Tensor, logvar: Tensor) -> None:
     if not isinstance(mu, Tensor) or not isinstance(logvar, Tensor):
         raise TypeError(
-            f"mu and logvar must be torch tensors; got {type(mu).__name__} and {type(logvar).__name__}"
+            f"mu and logvar must be torch tensors; got {type(mu).__name__} and "
+            f"{type(logvar).__name__}"
         )
     if mu.shape != logvar.shape:
         raise ValueError(
-            f"mu and logvar must have the same shape (N, d); got {tuple(mu.shape)} and {tuple(logvar.shape)}"
+            f"mu and logvar must have the same shape (N, d); got {tuple(mu.shape)} and "
+            f"{tuple(logvar.shape)}"
         )
     if mu.ndim < 1:
-        raise ValueError(f"mu must have at least one dimension (the latent dimension d); got shape {tuple(mu.shape)}")
+        raise ValueError(
+            "mu must have at least one dimension (the latent dimension d); got shape "
+            f"{tuple(mu.shape)}"
+        )
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Gaussian encoder pieces
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     r"""KL divergence of a diagonal Gaussian from the standard normal, in closed form.
 
-    .. math::
-        \mathrm{KL}\big(\mathcal N(\mu, \mathrm{diag}(e^{\log\sigma^2})) \,\|\, \mathcal N(0, I)\big)
-        = \tfrac12 \sum_{j=1}^d \big(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\big).
+        KL (N(μ, diag(e^(log σ^2))) ‖ N(0, I)) = 1/2 Σ_(j=1)^d (μ_j^2 + σ_j^2 - 1 - log
+        σ_j^2).
 
     Parameters
     ----------
@@ -82,8 +87,9 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     Returns
     -------
     (N,) tensor
-        The KL divergence of each row, in **nats**, summed over the ``d`` latent dimensions
-        (for a single ``(d,)`` input, a scalar). Differentiable in ``mu`` and ``logvar``.
+        The KL divergence of each row, in **nats**, summed over the ``d`` latent
+        dimensions (for a single ``(d,)`` input, a scalar). Differentiable in ``mu`` and
+        ``logvar``.
     """
     _check_gaussian_params(mu, logvar)
     return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1)
@@ -96,10 +102,12 @@ def reparameterize(
     *,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    r"""Draw ``z ~ N(mu, diag(exp(logvar)))`` as a differentiable function of ``mu`` and ``logvar``.
+    r"""Draw ``z ~ N(mu, diag(exp(logvar)))`` as a differentiable function of ``mu`` and
+    ``logvar``.
 
-    The reparameterisation trick :cite:`kingma2014vae`: ``z = mu + exp(logvar / 2) * eps`` with
-    ``eps ~ N(0, I)`` drawn independently of the parameters, so gradients flow through ``z``.
+    The reparameterisation trick (Kingma and Welling, 2014): ``z = mu + exp(logvar / 2)
+    * eps`` with ``eps ~ N(0, I)`` drawn independently of the parameters, so gradients
+    flow through ``z``.
 
     Parameters
     ----------
@@ -125,7 +133,9 @@ def reparameterize(
 
 def _gaussian_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     """log N(z; mu, diag(exp(logvar))) summed over the last dimension (broadcasts)."""
-    return -0.5 * (((z - mu).square() * torch.exp(-logvar)) + logvar + math.log(2 * math.pi)).sum(-1)
+    return -0.5 * (
+        ((z - mu).square() * torch.exp(-logvar)) + logvar + math.log(2 * math.pi)
+    ).sum(-1)
 
 
 def _standard_normal_log_prob(z: Tensor) -> Tensor:
@@ -138,7 +148,8 @@ class GaussianEncoder(nn.Module):
     Parameters
     ----------
     in_features : int
-        Number of input features ``D`` (inputs of any shape ``(N, ...)`` are flattened to ``(N, D)``).
+        Number of input features ``D`` (inputs of any shape ``(N, ...)`` are flattened
+        to ``(N, D)``).
     latent_dim : int
         Latent dimension ``d`` (>= 1).
     hidden : sequence of int, default (256,)
@@ -148,8 +159,8 @@ class GaussianEncoder(nn.Module):
 
     Notes
     -----
-    ``forward(x)`` returns ``(mu, logvar)``, each of shape ``(N, latent_dim)``; ``logvar`` is the
-    natural log of the variance.
+    ``forward(x)`` returns ``(mu, logvar)``, each of shape ``(N, latent_dim)``;
+    ``logvar`` is the natural log of the variance.
     """
 
     def __init__(
@@ -165,7 +176,12 @@ class GaussianEncoder(nn.Module):
 
         self.in_features = _check_int(in_features, "in_features", 1)
         self.latent_dim = _check_int(latent_dim, "latent_dim", 1)
-        self.net = mlp(self.in_features, 2 * self.latent_dim, hidden=tuple(hidden), activation=activation)
+        self.net = mlp(
+            self.in_features,
+            2 * self.latent_dim,
+            hidden=tuple(hidden),
+            activation=activation,
+        )
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Encode ``x``.
@@ -181,7 +197,8 @@ class GaussianEncoder(nn.Module):
         x = x.flatten(1) if x.ndim > 1 else x.unsqueeze(0)
         if x.shape[-1] != self.in_features:
             raise ValueError(
-                f"x must have {self.in_features} features per sample; got shape {tuple(x.shape)}"
+                f"x must have {self.in_features} features per sample; got shape "
+                f"{tuple(x.shape)}"
             )
         out = self.net(x)
         mu, logvar = out.chunk(2, dim=-1)
@@ -198,8 +215,8 @@ def mlp_decoder(
 ) -> nn.Sequential:
     """MLP decoder ``z -> `` parameters of ``p_theta(x | z)``.
 
-    The output is the Bernoulli logits or the Gaussian mean of each of the ``out_features`` values
-    (which one is decided by :class:`VAE`'s ``likelihood``).
+    The output is the Bernoulli logits or the Gaussian mean of each of the
+    ``out_features`` values (which one is decided by :class:`VAE`'s ``likelihood``).
 
     Parameters
     ----------
@@ -212,8 +229,8 @@ def mlp_decoder(
     activation : str, default "relu"
         Hidden activation, as in :func:`statlearn.nets.mlp`.
     out_shape : sequence of int, optional
-        Per-sample output shape, e.g. ``(1, 8, 8)``; its product must equal ``out_features``.
-        Default: flat ``(out_features,)``.
+        Per-sample output shape, e.g. ``(1, 8, 8)``; its product must equal
+        ``out_features``. Default: flat ``(out_features,)``.
 
     Returns
     -------
@@ -229,15 +246,16 @@ def mlp_decoder(
         out_shape = tuple(int(s) for s in out_shape)
         if math.prod(out_shape) != out_features:
             raise ValueError(
-                f"out_shape must have out_features={out_features} elements; got {out_shape}"
+                f"out_shape must have out_features={out_features} elements; got "
+                f"{out_shape}"
             )
         net.append(nn.Unflatten(1, out_shape))
     return net
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The VAE
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class ELBO(NamedTuple):
@@ -253,7 +271,9 @@ class ELBO(NamedTuple):
 
 
 class VAELoss(NamedTuple):
-    """Batch-mean training objective (scalars, **nats** per sample): ``total = distortion + beta * rate``."""
+    """Batch-mean training objective (scalars, **nats** per sample): ``total =
+    distortion + beta * rate``.
+    """
 
     total: Tensor
     distortion: Tensor
@@ -269,22 +289,23 @@ class VAE(nn.Module):
         Maps ``x`` of shape ``(N, ...)`` to ``(mu, logvar)``, each ``(N, latent_dim)``
         (e.g. :class:`GaussianEncoder`).
     decoder : nn.Module
-        Maps ``z`` of shape ``(M, latent_dim)`` to ``(M, ...)`` with ``D`` values per sample:
-        Bernoulli logits (``likelihood="bernoulli"``) or Gaussian means (``"gaussian"``)
-        (e.g. :func:`mlp_decoder`).
+        Maps ``z`` of shape ``(M, latent_dim)`` to ``(M, ...)`` with ``D`` values per
+        sample: Bernoulli logits (``likelihood="bernoulli"``) or Gaussian means
+        (``"gaussian"``) (e.g. :func:`mlp_decoder`).
     latent_dim : int
         Latent dimension ``d`` (>= 1).
     likelihood : {"bernoulli", "gaussian"}, default "bernoulli"
-        The decoder distribution ``p_theta(x | z)``. Bernoulli data must be binary (0 or 1).
+        The decoder distribution ``p_theta(x | z)``. Bernoulli data must be binary (0 or
+        1).
     sigma : float, optional
-        Gaussian likelihood only: the observation standard deviation (fixed). Default ``None``
-        learns one shared ``sigma`` (stored as ``log_sigma``).
+        Gaussian likelihood only: the observation standard deviation (fixed). Default
+        ``None`` learns one shared ``sigma`` (stored as ``log_sigma``).
 
     Notes
     -----
     Everything is in nats. Train with :func:`statlearn.training.fit`::
 
-        fit(vae, x_train, objective=VAE.loss)                       # beta = 1: the ELBO
+        fit(vae, x_train, objective=VAE.loss)  # beta = 1: the ELBO
         fit(vae, x_train, objective=functools.partial(VAE.loss, beta=4.0))
     """
 
@@ -314,12 +335,19 @@ class VAE(nn.Module):
                 self.log_sigma = nn.Parameter(torch.zeros(()))
             else:
                 sigma = check_positive(sigma, "sigma")
-                # float64 so that a model moved to float64 keeps sigma exact; cast where used
-                self.register_buffer("log_sigma", torch.tensor(math.log(sigma), dtype=torch.float64))
+                # float64 so that a model moved to float64 keeps sigma exact; cast where
+                # used
+                self.register_buffer(
+                    "log_sigma", torch.tensor(math.log(sigma), dtype=torch.float64)
+                )
         elif sigma is not None:
-            raise ValueError(f"sigma is only used with likelihood='gaussian'; got likelihood={likelihood!r}")
+            raise ValueError(
+                "sigma is only used with likelihood='gaussian'; got "
+                f"likelihood={likelihood!r}"
+            )
 
-    # -- helpers -------------------------------------------------------------------------------
+    # -- helpers
+    # ----------------------------------------------------------------------------------
 
     def _reference(self) -> Tensor | None:
         for t in self.parameters():
@@ -330,16 +358,17 @@ class VAE(nn.Module):
 
     def _prepare(self, x: object) -> Tensor:
         """Validate ``x`` and move it to the model's device and dtype."""
-        from statlearn._checks import as_tensor
+        from statlearn._checks import to_model
 
-        ref = self._reference()
-        kwargs = {} if ref is None else {"device": ref.device, "dtype": ref.dtype}
-        x = as_tensor(x, name="x", **kwargs)
+        x = to_model(x, self, name="x")
         if x.ndim < 2:
-            raise ValueError(f"x must be at least 2-D (n_samples, ...); got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x must be at least 2-D (n_samples, ...); got shape {tuple(x.shape)}"
+            )
         if self.likelihood == "bernoulli" and not bool(((x == 0) | (x == 1)).all()):
             raise ValueError(
-                "x must be binary (values 0 or 1) for likelihood='bernoulli'; got values in "
+                "x must be binary (values 0 or 1) for likelihood='bernoulli'; got "
+                "values in "
                 f"[{x.min().item():.3g}, {x.max().item():.3g}] that are not all 0 or 1 "
                 "(binarise the data, e.g. statlearn.data.digits(binarize=True))"
             )
@@ -347,9 +376,14 @@ class VAE(nn.Module):
 
     def _encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         mu, logvar = self.encoder(x)
-        if mu.ndim != 2 or mu.shape != (x.shape[0], self.latent_dim) or logvar.shape != mu.shape:
+        if (
+            mu.ndim != 2
+            or mu.shape != (x.shape[0], self.latent_dim)
+            or logvar.shape != mu.shape
+        ):
             raise ValueError(
-                f"the encoder must return (mu, logvar) of shape (N, latent_dim) = ({x.shape[0]}, "
+                "the encoder must return (mu, logvar) of shape (N, latent_dim) = "
+                f"({x.shape[0]}, "
                 f"{self.latent_dim}); got {tuple(mu.shape)} and {tuple(logvar.shape)}"
             )
         return mu, logvar
@@ -360,7 +394,8 @@ class VAE(nn.Module):
         out = self.decoder(z.reshape(-1, self.latent_dim)).reshape(*lead, -1)
         if out.shape[-1] != x_flat.shape[-1]:
             raise ValueError(
-                f"the decoder must return {x_flat.shape[-1]} values per sample (the data's size); "
+                f"the decoder must return {x_flat.shape[-1]} values per sample (the "
+                "data's size); "
                 f"got {out.shape[-1]}"
             )
         if self.likelihood == "bernoulli":
@@ -368,16 +403,29 @@ class VAE(nn.Module):
             return (x_flat * out - F.softplus(out)).sum(-1)
         log_sigma = self.log_sigma.to(out.dtype)
         return (
-            -0.5 * ((x_flat - out) * torch.exp(-log_sigma)).square() - log_sigma - 0.5 * math.log(2 * math.pi)
+            -0.5 * ((x_flat - out) * torch.exp(-log_sigma)).square()
+            - log_sigma
+            - 0.5 * math.log(2 * math.pi)
         ).sum(-1)
 
     def _mean(self, out: Tensor) -> Tensor:
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
 
-    # -- public API ----------------------------------------------------------------------------
+    # -- public API
+    # ----------------------------------------------------------------------------------
 
     def forward(self, x: Tensor) -> ELBO:
-        """Same as :meth:`elbo` with one sample."""
+        """Same as :meth:`elbo` with one sample.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+            Data (binary for a Bernoulli decoder), cast to the model's dtype and device.
+
+        Returns
+        -------
+        ELBO
+        """
         return self.elbo(x)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -385,7 +433,7 @@ class VAE(nn.Module):
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
 
         Returns
         -------
@@ -404,25 +452,29 @@ class VAE(nn.Module):
         -------
         (M, ...) tensor in the decoder's output shape
         """
-        if not isinstance(z, Tensor):
-            z = torch.as_tensor(z)
-        ref = self._reference()
-        if ref is not None:
-            z = z.to(device=ref.device, dtype=ref.dtype)
+        from statlearn._checks import to_model
+
+        z = to_model(z, self, name="z")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must be (M, latent_dim={self.latent_dim}); got shape {tuple(z.shape)}")
+            raise ValueError(
+                f"z must be (M, latent_dim={self.latent_dim}); got shape "
+                f"{tuple(z.shape)}"
+            )
         return self._mean(self.decoder(z))
 
-    def elbo(self, x: Tensor, n_samples: int = 1, *, generator: torch.Generator | None = None) -> ELBO:
+    def elbo(
+        self, x: Tensor, n_samples: int = 1, *, generator: torch.Generator | None = None
+    ) -> ELBO:
         r"""Per-sample evidence lower bound and its two terms, in **nats**.
 
         ``distortion`` is the Monte-Carlo estimate of ``-E_q[log p_theta(x | z)]`` with
-        ``n_samples`` reparameterised draws; ``rate = KL(q_phi(z | x) || N(0, I))`` in closed form;
-        ``elbo = -(distortion + rate)``. Differentiable in encoder and decoder parameters.
+        ``n_samples`` reparameterised draws; ``rate = KL(q_phi(z | x) || N(0, I))`` in
+        closed form; ``elbo = -(distortion + rate)``. Differentiable in encoder and
+        decoder parameters.
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
             Data (binary for a Bernoulli decoder).
         n_samples : int, default 1
             Draws of ``z`` per sample.
@@ -442,34 +494,51 @@ class VAE(nn.Module):
         rate = gaussian_kl(mu, logvar)
         return ELBO(-(distortion + rate), distortion, rate)
 
-    def loss(self, x: Tensor, *batch_rest: object, beta: float = 1.0, n_samples: int = 1) -> VAELoss:
-        """Batch-mean objective ``distortion + beta * rate`` (nats per sample), for :func:`statlearn.training.fit`.
+    def loss(
+        self, x: Tensor, *batch_rest: object, beta: float = 1.0, n_samples: int = 1
+    ) -> VAELoss:
+        """Batch-mean objective ``distortion + beta * rate`` (nats per sample), for
+        :func:`statlearn.training.fit`.
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
         *batch_rest
-            Ignored (e.g. labels, when ``fit`` is given ``(X, y)``), so ``objective=VAE.loss`` works.
+            Ignored (e.g. labels, when ``fit`` is given ``(X, y)``), so
+            ``objective=VAE.loss`` works.
         beta : float, default 1.0
-            Rate weight; ``beta = 1`` is the negative ELBO.
+            Rate weight, finite and >= 0; ``beta = 1`` is the negative ELBO.
         n_samples : int, default 1
+            Draws of ``z`` per sample for the distortion's Monte Carlo estimate.
 
         Returns
         -------
         VAELoss
             ``(total, distortion, rate)`` scalars.
+
+        Raises
+        ------
+        ValueError
+            If ``beta`` is negative, NaN or infinite (a negative rate weight rewards a
+            larger rate).
         """
+        from statlearn._checks import check_positive
+
+        beta = check_positive(beta, "beta", strict=False)
         terms = self.elbo(x, n_samples)
         distortion = terms.distortion.mean()
         rate = terms.rate.mean()
         return VAELoss(distortion + beta * rate, distortion, rate)
 
-    def log_weights(self, x: Tensor, k: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """Importance log-weights ``log p(x, z_i) - log q(z_i | x)`` for ``z_i ~ q(z | x)``.
+    def log_weights(
+        self, x: Tensor, k: int, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Importance log-weights ``log p(x, z_i) - log q(z_i | x)`` for ``z_i ~ q(z |
+        x)``.
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
         k : int
             Number of importance samples.
         generator : torch.Generator, optional
@@ -493,21 +562,23 @@ class VAE(nn.Module):
         chunk_size: int | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        r"""Importance-weighted lower bound on ``log p_theta(x)`` :cite:`burda2016iwae`, in **nats**.
+        r"""Importance-weighted lower bound on ``log p_theta(x)`` (Burda, Grosse and
+        Salakhutdinov, 2016), in **nats**.
 
-        .. math:: \mathcal L_k(x) = \mathbb E\Big[\log \frac1k \sum_{i=1}^k
-                  \frac{p_\theta(x, z_i)}{q_\phi(z_i \mid x)}\Big], \quad z_i \sim q_\phi(z \mid x),
+            L_k(x) = E[log 1/k Σ_(i=1)^k p_θ(x, z_i)/q_φ(z_i | x)], z_i ~ q_φ(z | x),
 
-        estimated with one set of ``k`` draws. ``L_1`` is the ELBO and ``L_k`` increases to
-        ``log p(x)`` as ``k`` grows, so with large ``k`` it serves as a held-out log-likelihood.
+        estimated with one set of ``k`` draws. ``L_1`` is the ELBO and ``L_k`` increases
+        to ``log p(x)`` as ``k`` grows, so with large ``k`` it serves as a held-out
+        log-likelihood.
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
         k : int, default 64
             Number of importance samples (>= 1).
         chunk_size : int, optional
-            Draw the ``k`` samples this many at a time to bound memory (default: all at once).
+            Draw the ``k`` samples this many at a time to bound memory (default: all at
+            once).
         generator : torch.Generator, optional
 
         Returns
@@ -516,20 +587,27 @@ class VAE(nn.Module):
         """
         k = _check_int(k, "k", 1)
         step = k if chunk_size is None else _check_int(chunk_size, "chunk_size", 1)
-        parts = [self.log_weights(x, min(step, k - start), generator=generator) for start in range(0, k, step)]
+        parts = [
+            self.log_weights(x, min(step, k - start), generator=generator)
+            for start in range(0, k, step)
+        ]
         log_w = torch.cat(parts, dim=0)
         return torch.logsumexp(log_w, dim=0) - math.log(k)
 
     @torch.no_grad()
-    def sample(self, n: int, *, mean: bool = True, generator: torch.Generator | None = None) -> Tensor:
-        """Generate data: ``z ~ N(0, I)``, then the mean of (or a draw from) ``p_theta(x | z)``.
+    def sample(
+        self, n: int, *, mean: bool = True, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Generate data: ``z ~ N(0, I)``, then the mean of (or a draw from) ``p_theta(x
+        | z)``.
 
         Parameters
         ----------
         n : int
             Number of samples.
         mean : bool, default True
-            Return the decoder's mean (pixel probabilities for Bernoulli); ``False`` draws ``x``.
+            Return the decoder's mean (pixel probabilities for Bernoulli); ``False``
+            draws ``x``.
         generator : torch.Generator, optional
 
         Returns
@@ -540,13 +618,17 @@ class VAE(nn.Module):
         ref = self._reference()
         device = None if ref is None else ref.device
         dtype = None if ref is None else ref.dtype
-        z = torch.randn(n, self.latent_dim, generator=generator, device=device, dtype=dtype)
+        z = torch.randn(
+            n, self.latent_dim, generator=generator, device=device, dtype=dtype
+        )
         m = self._mean(self.decoder(z))
         if mean:
             return m
         if self.likelihood == "bernoulli":
             return torch.bernoulli(m, generator=generator)
-        noise = torch.randn(m.shape, generator=generator, device=m.device, dtype=m.dtype)
+        noise = torch.randn(
+            m.shape, generator=generator, device=m.device, dtype=m.dtype
+        )
         return m + torch.exp(self.log_sigma.to(m.dtype)) * noise
 
     @torch.no_grad()
@@ -555,7 +637,7 @@ class VAE(nn.Module):
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
 
         Returns
         -------
@@ -575,7 +657,8 @@ def mlp_vae(
     out_shape: Sequence[int] | None = None,
     sigma: float | None = None,
 ) -> VAE:
-    """A :class:`VAE` with a :class:`GaussianEncoder` and an :func:`mlp_decoder` of mirrored widths.
+    """A :class:`VAE` with a :class:`GaussianEncoder` and an :func:`mlp_decoder` of
+    mirrored widths.
 
     Parameters
     ----------
@@ -597,5 +680,13 @@ def mlp_vae(
     VAE
     """
     encoder = GaussianEncoder(in_features, latent_dim, hidden, activation=activation)
-    decoder = mlp_decoder(latent_dim, in_features, tuple(hidden)[::-1], activation=activation, out_shape=out_shape)
-    return VAE(encoder, decoder, latent_dim=latent_dim, likelihood=likelihood, sigma=sigma)
+    decoder = mlp_decoder(
+        latent_dim,
+        in_features,
+        tuple(hidden)[::-1],
+        activation=activation,
+        out_shape=out_shape,
+    )
+    return VAE(
+        encoder, decoder, latent_dim=latent_dim, likelihood=likelihood, sigma=sigma
+    )

@@ -7,8 +7,22 @@ from statlearn._lazy import lazy_exports
 
 _EXPORTS = {
     "attacks": ["fgsm", "pgd", "cw_l2", "robust_accuracy"],
-    "defenses": ["adversarial_transform", "tempered_cross_entropy", "soft_labels", "defensive_distillation", "Distillation", "TemperedLoss"],
-    "smoothing": ["Smooth", "ABSTAIN", "certified_accuracy", "noise_augmentation"],
+    "defenses": [
+        "adversarial_transform",
+        "tempered_cross_entropy",
+        "soft_labels",
+        "defensive_distillation",
+        "Distillation",
+        "TemperedLoss",
+    ],
+    "smoothing": [
+        "Smooth",
+        "ABSTAIN",
+        "certified_accuracy",
+        "lower_confidence_bound",
+        "binomial_pvalue",
+        "noise_augmentation",
+    ],
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -1,19 +1,23 @@
 """Adversarial attacks in pixel space (chapters 13 and 14).
 
-Implements the fast gradient sign method (FGSM) of Goodfellow, Shlens and Szegedy (2015), projected
-gradient descent (PGD) in the l-infinity and l2 balls of Kurakin, Goodfellow and Bengio (2017) and
-Madry et al. (2018), and the Carlini-Wagner l2 attack of Carlini and Wagner (2017), plus
-:func:`robust_accuracy`, the accuracy of a model on the examples an attack returns.
+Implements the fast gradient sign method (FGSM) of Goodfellow, Shlens and Szegedy
+(2015), projected gradient descent (PGD) in the l-infinity and l2 balls of Kurakin,
+Goodfellow and Bengio (2017) and Madry et al. (2018), and the Carlini-Wagner l2 attack
+of Carlini and Wagner (2017), plus :func:`robust_accuracy`, the accuracy of a model on
+the examples an attack returns.
 
-Every attack is a function ``attack(model, x, y, *, eps, ...) -> x_adv`` on a model that maps inputs in
-:math:`[0, 1]^D` to logits (normalisation lives inside the model). Every attack
+Every attack is a function ``attack(model, x, y, *, eps, ...) -> x_adv`` on a model that
+maps inputs in [0, 1]^D to logits (normalisation lives inside the model). Every attack
 
-- never mutates ``x`` and returns a detached tensor on ``x``'s device and dtype;
+- accepts NumPy arrays and tensors of any floating dtype, cast once to the model's dtype
+  and device, never mutates ``x``, and returns a detached tensor on the model's device
+  and in its dtype;
 - runs the model in eval mode and restores ``model.training`` afterwards;
-- differentiates with respect to the input only (``torch.autograd.grad``), so no ``.grad`` is left on
-  the model's parameters;
-- stays in the threat model: :math:`\\lVert x' - x \\rVert \\le \\epsilon` and :math:`x' \\in [0, 1]^D`;
-- treats each row independently, so the result for a row does not depend on the batch it is in.
+- differentiates with respect to the input only (``torch.autograd.grad``), so no
+  ``.grad`` is left on the model's parameters;
+- stays in the threat model: ‖ x' - x ‖ ≤ ε and x' ∈ [0, 1]^D;
+- treats each row independently, so the result for a row does not depend on the batch it
+  is in.
 """
 
 from __future__ import annotations
@@ -35,54 +39,80 @@ Budget = Union[float, Tensor]
 _NORMS = ("linf", "l2")
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # validation helpers
-# --------------------------------------------------------------------------------------------------
-def _check_input(x) -> Tensor:
-    """x as a floating tensor with a batch dimension and all values in [0, 1]."""
-    x = _checks.as_tensor(x, name="x").detach()  # an input that requires grad stays out of the attack's graph
+# --------------------------------------------------------------------------------------
+def _check_input(x, model: nn.Module) -> Tensor:
+    """x at the model's dtype and device, with a batch dimension and all values in [0,
+    1].
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    x = _checks.to_model(
+        x, model
+    ).detach()  # an input that requires grad stays out of the attack's graph
     if x.ndim < 2:
         raise ValueError(
-            f"x must be a batch of inputs with shape (N, ...) and at least 2 dimensions; got shape {tuple(x.shape)}"
+            "x must be a batch of inputs with shape (N, ...) and at least 2 "
+            f"dimensions; got shape {tuple(x.shape)}"
         )
     _checks.check_unit_interval(x, name="x")
     return x
 
 
 def _check_targets(y, x: Tensor) -> Tensor:
-    """y as a (N,) int64 tensor on x's device (its range is checked against the logits later)."""
+    """y as a (N,) int64 tensor on x's device (its range is checked against the logits
+    later).
+    """
     t = y if isinstance(y, Tensor) else torch.as_tensor(y)
     if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
         if not (t.dtype.is_floating_point and bool((t == t.round()).all())):
             raise ValueError(f"y must hold integer class labels; got dtype {t.dtype}")
     if t.ndim != 1 or t.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have shape (N,) = ({x.shape[0]},) to match x; got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"y must have shape (N,) = ({x.shape[0]},) to match x; got shape "
+            f"{tuple(t.shape)}"
+        )
     return t.to(device=x.device, dtype=torch.long)
 
 
 def _check_label_range(y: Tensor, logits: Tensor) -> None:
-    """Labels must index the model's C logits (checked on the first forward pass, which is free)."""
+    """Labels must index the model's C logits (checked on the first forward pass, which
+    is free).
+    """
     if logits.ndim != 2 or logits.shape[0] != y.shape[0]:
-        raise ValueError(f"the model must return logits of shape (N, C) = ({y.shape[0]}, C); got {tuple(logits.shape)}")
+        raise ValueError(
+            f"the model must return logits of shape (N, C) = ({y.shape[0]}, C); got "
+            f"{tuple(logits.shape)}"
+        )
     _checks.check_labels(y, logits.shape[1], name="y")
 
 
 def _check_budget(value: Budget, x: Tensor, name: str = "eps") -> Tensor:
-    """A float or an (N,) tensor of non-negative budgets, returned broadcastable against x."""
+    """A float or an (N,) tensor of non-negative budgets, returned broadcastable against
+    x.
+    """
     view = (-1,) + (1,) * (x.ndim - 1)
     if isinstance(value, Tensor):
         if value.ndim == 0:
             value = value.reshape(1).expand(x.shape[0])
         if value.ndim != 1 or value.shape[0] != x.shape[0]:
-            raise ValueError(f"{name} must be a float or a (N,) = ({x.shape[0]},) tensor; got shape {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must be a float or a (N,) = ({x.shape[0]},) tensor; got shape "
+                f"{tuple(value.shape)}"
+            )
         value = value.to(device=x.device, dtype=x.dtype)
         if not torch.isfinite(value).all():
             raise ValueError(f"{name} must be finite; got non-finite values")
         if (value < 0).any():
             raise ValueError(f"{name} must be >= 0; got minimum {value.min().item():g}")
         return value.reshape(view)
-    value = _checks.check_positive(value, name, strict=False)  # TypeError for non-numbers, ValueError for NaN
-    return torch.full((x.shape[0],) + (1,) * (x.ndim - 1), value, device=x.device, dtype=x.dtype)
+    value = _checks.check_positive(
+        value, name, strict=False
+    )  # TypeError for non-numbers, ValueError for NaN
+    return torch.full(
+        (x.shape[0],) + (1,) * (x.ndim - 1), value, device=x.device, dtype=x.dtype
+    )
 
 
 def _cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
@@ -95,11 +125,15 @@ def _rows_norm(t: Tensor) -> Tensor:
 
 
 class _EvalMode:
-    """Put the model in eval mode for the attack and restore its training flag afterwards."""
+    """Put the model in eval mode for the attack and restore its training flag
+    afterwards.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+            raise TypeError(
+                f"model must be a torch.nn.Module; got {type(model).__name__}"
+            )
         self.model = model
 
     def __enter__(self) -> None:
@@ -110,36 +144,46 @@ class _EvalMode:
         self.model.train(self.was_training)
 
 
-def _input_grad(model: nn.Module, x_adv: Tensor, y: Tensor, loss_fn: LossFn, first: bool) -> tuple[Tensor, Tensor]:
-    """Per-sample losses at x_adv and the gradient of their sum with respect to x_adv only."""
+def _input_grad(
+    model: nn.Module, x_adv: Tensor, y: Tensor, loss_fn: LossFn, first: bool
+) -> tuple[Tensor, Tensor]:
+    """Per-sample losses at x_adv and the gradient of their sum with respect to x_adv
+    only.
+    """
     x_adv = x_adv.detach().requires_grad_(True)
     logits = model(x_adv)
     if first:
         _check_label_range(y, logits)
     loss = loss_fn(logits, y)
     if loss.ndim != 1 or loss.shape[0] != x_adv.shape[0]:
-        raise ValueError(f"loss_fn must return per-sample losses of shape (N,); got shape {tuple(loss.shape)}")
+        raise ValueError(
+            "loss_fn must return per-sample losses of shape (N,); got shape "
+            f"{tuple(loss.shape)}"
+        )
     (grad,) = torch.autograd.grad(loss.sum(), x_adv)
     return loss.detach(), grad
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # FGSM and PGD
-# --------------------------------------------------------------------------------------------------
-def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: Budget, targeted: bool = False) -> Tensor:
-    """Fast gradient sign method :cite:`goodfellow2015explaining`.
+# --------------------------------------------------------------------------------------
+def fgsm(
+    model: nn.Module, x: Tensor, y: Tensor, *, eps: Budget, targeted: bool = False
+) -> Tensor:
+    """Fast gradient sign method (Goodfellow, Shlens and Szegedy, 2015).
 
-    .. math:: x' = \\Pi_{[0, 1]^D}\\big(x + \\epsilon\\, \\mathrm{sign}\\, \\nabla_x \\ell(f(x), y)\\big)
+        x' = Π_([0, 1]^D)(x + ε sign ∇_x ℓ(f(x), y))
 
     (with a minus sign when ``targeted``: a step towards the target class ``y``).
 
     Parameters
     ----------
     model : nn.Module
-        Maps ``x`` to logits ``(N, C)`` (log-probabilities work too: cross-entropy is unchanged).
-    x : (N, ...) tensor
-        Inputs in [0, 1]; not modified.
-    y : (N,) int tensor
+        Maps ``x`` to logits ``(N, C)`` (log-probabilities work too: cross-entropy is
+        unchanged).
+    x : (N, ...) array or tensor
+        Inputs in [0, 1], cast to the model's dtype and device; not modified.
+    y : (N,) int array or tensor
         True labels, or target labels when ``targeted``.
     eps : float or (N,) tensor
         The l-infinity budget, >= 0 (per sample when a tensor).
@@ -151,7 +195,7 @@ def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: Budget, targeted: bool 
     x_adv : (N, ...) tensor
         Detached adversarial examples with ``|x_adv - x| <= eps`` and values in [0, 1].
     """
-    x = _check_input(x)
+    x = _check_input(x, model)
     y = _check_targets(y, x)
     eps_b = _check_budget(eps, x)
     sign = -1.0 if targeted else 1.0
@@ -160,20 +204,29 @@ def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: Budget, targeted: bool 
     return (x + sign * eps_b * grad.sign()).clamp_(0.0, 1.0).detach()
 
 
-def _random_start(x: Tensor, eps_b: Tensor, norm: str, generator: Optional[torch.Generator]) -> Tensor:
+def _random_start(
+    x: Tensor, eps_b: Tensor, norm: str, generator: Optional[torch.Generator]
+) -> Tensor:
     """A random point of the eps-ball around each x, drawn once and shared by the rows.
 
-    One draw of shape ``x.shape[1:]`` is scaled by each row's budget. Each row's start is uniform in its
-    ball, and a row's adversarial example is the same whether it is attacked alone or in a batch.
+    One draw of shape ``x.shape[1:]`` is scaled by each row's budget. Each row's start
+    is uniform in its ball, and a row's adversarial example is the same whether it is
+    attacked alone or in a batch.
     """
     shape = (1,) + tuple(x.shape[1:])
     device = generator.device if generator is not None else x.device
     if norm == "linf":
-        u = torch.rand(shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
+        u = torch.rand(shape, generator=generator, device=device, dtype=x.dtype).to(
+            x.device
+        )
         delta = (2.0 * u - 1.0) * eps_b
     else:
-        g = torch.randn(shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
-        r = torch.rand((1,), generator=generator, device=device, dtype=x.dtype).to(x.device)
+        g = torch.randn(shape, generator=generator, device=device, dtype=x.dtype).to(
+            x.device
+        )
+        r = torch.rand((1,), generator=generator, device=device, dtype=x.dtype).to(
+            x.device
+        )
         dim = g[0].numel()
         direction = g / _rows_norm(g).clamp_min(torch.finfo(x.dtype).tiny)
         delta = direction * r.pow(1.0 / dim) * eps_b
@@ -186,9 +239,12 @@ def _project(x_adv: Tensor, x: Tensor, eps_b: Tensor, norm: str) -> Tensor:
         x_adv = torch.maximum(torch.minimum(x_adv, x + eps_b), x - eps_b)
     else:
         delta = x_adv - x
-        scale = (eps_b / _rows_norm(delta).clamp_min(torch.finfo(x.dtype).tiny)).clamp(max=1.0)
+        scale = (eps_b / _rows_norm(delta).clamp_min(torch.finfo(x.dtype).tiny)).clamp(
+            max=1.0
+        )
         x_adv = x + delta * scale
-    # clipping to the box moves every coordinate towards x (x is in the box), so it keeps the ball
+    # clipping to the box moves every coordinate towards x (x is in the box), so it
+    # keeps the ball
     return x_adv.clamp_(0.0, 1.0)
 
 
@@ -207,35 +263,39 @@ def pgd(
     loss_fn: Optional[LossFn] = None,
     generator: Optional[torch.Generator] = None,
 ) -> Tensor:
-    """Projected gradient descent on the loss :cite:`kurakin2017physical,madry2018towards`.
+    """Projected gradient descent on the loss (Kurakin, Goodfellow and Bengio, 2017;
+    Madry et al., 2018).
 
-    Each step moves along the steepest-ascent direction of the ball's norm (the gradient's sign for
-    ``"linf"``, the normalised gradient for ``"l2"``) and projects back onto the ball and the box:
+    Each step moves along the steepest-ascent direction of the ball's norm (the
+    gradient's sign for ``"linf"``, the normalised gradient for ``"l2"``) and projects
+    back onto the ball and the box:
 
-    .. math:: x^{(t+1)} = \\Pi\\big(x^{(t)} + \\alpha\\, s(\\nabla_x \\ell(f(x^{(t)}), y))\\big)
+        x^(t+1) = Π(x^(t) + α s(∇_x ℓ(f(x^(t)), y)))
 
     Parameters
     ----------
     model : nn.Module
         Maps ``x`` to logits ``(N, C)``.
-    x : (N, ...) tensor
-        Inputs in [0, 1]; not modified.
-    y : (N,) int tensor
+    x : (N, ...) array or tensor
+        Inputs in [0, 1], cast to the model's dtype and device; not modified.
+    y : (N,) int array or tensor
         True labels, or target labels when ``targeted``.
     eps : float or (N,) tensor
         Radius of the ball, >= 0 (per sample when a tensor).
     steps : int
-        Number of gradient steps, >= 0.
+        Number of gradient steps, >= 1 (with none, ``pgd`` would return its starting
+        point, not an attack).
     step_size : float or (N,) tensor, optional
-        Step length :math:`\\alpha`; default ``2.5 * eps / steps`` (Madry et al.).
+        Step length α; default ``2.5 * eps / steps`` (Madry et al.).
     norm : {"linf", "l2"}
         The threat model's norm.
     random_start : bool
-        Start from a uniform random point of the ball (one draw per restart, shared by the rows and
-        scaled by each row's ``eps``, so results do not depend on batching) instead of from ``x``.
+        Start from a uniform random point of the ball (one draw per restart, shared by
+        the rows and scaled by each row's ``eps``, so results do not depend on batching)
+        instead of from ``x``.
     restarts : int
-        Independent runs, >= 1; per row the best is kept (a successful example first, then the
-        larger loss, or the smaller loss when ``targeted``).
+        Independent runs, >= 1; per row the best is kept (a successful example first,
+        then the larger loss, or the smaller loss when ``targeted``).
     targeted : bool
         Decrease the loss of ``y`` instead of increasing it.
     loss_fn : callable, optional
@@ -248,10 +308,10 @@ def pgd(
     x_adv : (N, ...) tensor
         Detached adversarial examples within ``eps`` of ``x`` in ``norm`` and in [0, 1].
     """
-    x = _check_input(x)
+    x = _check_input(x, model)
     y = _check_targets(y, x)
     eps_b = _check_budget(eps, x)
-    steps = _checks.check_int(steps, "steps", minimum=0)
+    steps = _checks.check_int(steps, "steps", minimum=1)
     restarts = _checks.check_int(restarts, "restarts", minimum=1)
     norm = _checks.check_choice(norm, "norm", _NORMS)
     if step_size is None:
@@ -261,28 +321,40 @@ def pgd(
     if loss_fn is None:
         loss_fn = _cross_entropy
     elif not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable (logits, y) -> (N,) losses; got {type(loss_fn).__name__}")
+        raise TypeError(
+            "loss_fn must be callable (logits, y) -> (N,) losses; got "
+            f"{type(loss_fn).__name__}"
+        )
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+        raise TypeError(
+            "generator must be a torch.Generator or None; got "
+            f"{type(generator).__name__}"
+        )
     sign = -1.0 if targeted else 1.0
     tiny = torch.finfo(x.dtype).tiny
     step = alpha * sign
     if not isinstance(eps, Tensor) and not isinstance(step_size, Tensor):
-        step = float(step.flatten()[0])  # one budget for all rows: a scalar step saves a broadcast
+        step = float(
+            step.flatten()[0]
+        )  # one budget for all rows: a scalar step saves a broadcast
     if norm == "linf":
-        # the l-infinity ball intersected with the box is itself a box: [lo, hi], computed once
+        # the l-infinity ball intersected with the box is itself a box: [lo, hi],
+        # computed once
         lo, hi = (x - eps_b).clamp(0.0, 1.0), (x + eps_b).clamp(0.0, 1.0)
 
     best = best_loss = best_success = None
     first = True
     with _EvalMode(model), torch.enable_grad():
         for _ in range(restarts):
-            x_adv = _random_start(x, eps_b, norm, generator) if random_start else x.clone()
+            x_adv = (
+                _random_start(x, eps_b, norm, generator) if random_start else x.clone()
+            )
             for _ in range(steps):
                 _, grad = _input_grad(model, x_adv, y, loss_fn, first)
                 first = False
                 if norm == "linf":
-                    # x_adv is this function's own tensor (a clone or a fresh random start): update in place
+                    # x_adv is this function's own tensor (a clone or a fresh random
+                    # start): update in place
                     if isinstance(step, Tensor):
                         x_adv.addcmul_(step, grad.sign_())
                     else:
@@ -305,7 +377,9 @@ def pgd(
             if best is None:
                 best, best_loss, best_success = x_adv, loss, success
                 continue
-            better = (success & ~best_success) | ((success == best_success) & (sign * loss > sign * best_loss))
+            better = (success & ~best_success) | (
+                (success == best_success) & (sign * loss > sign * best_loss)
+            )
             rows = better.reshape((-1,) + (1,) * (x.ndim - 1))
             best = torch.where(rows, x_adv, best)
             best_loss = torch.where(better, loss, best_loss)
@@ -313,13 +387,17 @@ def pgd(
     return best.detach()
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Carlini-Wagner l2
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _margin(logits: Tensor, y: Tensor, targeted: bool) -> Tensor:
-    """How far each row is from success: max_{i != y} Z_i - Z_y (untargeted) or Z_y - max_{i != y} Z_i."""
+    """How far each row is from success: max_{i != y} Z_i - Z_y (untargeted) or Z_y -
+    max_{i != y} Z_i.
+    """
     z_y = logits.gather(1, y[:, None]).squeeze(1)
-    others = logits.masked_fill(F.one_hot(y, logits.shape[1]).bool(), float("-inf")).amax(dim=1)
+    others = logits.masked_fill(
+        F.one_hot(y, logits.shape[1]).bool(), float("-inf")
+    ).amax(dim=1)
     return z_y - others if targeted else others - z_y
 
 
@@ -334,47 +412,58 @@ def cw_l2(
     steps: int = 200,
     lr: float = 1e-2,
     targeted: bool = False,
-) -> Tensor:
-    """The Carlini-Wagner l2 attack :cite:`carlini2017towards`.
+    return_success: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """The l2 attack of Carlini and Wagner (2017).
 
-    With the change of variables :math:`x' = \\tfrac12(\\tanh w + 1)`, which keeps :math:`x'` in the
+    With the change of variables x' = 1/2(tanh w + 1), which keeps x' in the
     box without clipping, Adam minimises per row
 
-    .. math:: \\lVert x' - x \\rVert_2^2 + c \\cdot \\max\\big(Z_y(x') - \\max_{i \\ne y} Z_i(x'), -\\kappa\\big)
+        ‖ x' - x ‖_2^2 + c · max (Z_y(x') - max_(i ≠ y) Z_i(x'), -κ)
 
-    on the logits :math:`Z` (the margin is reversed when ``targeted``). A binary search over
-    :math:`c` per row (multiplying by 10 until a first success, then bisecting) looks for the smallest
-    perturbation; the best successful :math:`x'` (smallest l2) over all steps is kept.
+    on the logits Z (the margin is reversed when ``targeted``). A binary search over
+    c per row (multiplying by 10 until a first success, then bisecting) looks for the
+    smallest perturbation; the best successful x' (smallest l2) over all steps is kept.
 
     Parameters
     ----------
     model : nn.Module
         Maps ``x`` to logits ``(N, C)``.
-    x : (N, ...) tensor
-        Inputs in [0, 1]; not modified.
-    y : (N,) int tensor
+    x : (N, ...) array or tensor
+        Inputs in [0, 1], cast to the model's dtype and device; not modified.
+    y : (N,) int array or tensor
         True labels, or target labels when ``targeted``.
     confidence : float
-        The margin :math:`\\kappa \\ge 0` by which the adversarial class must win.
+        The margin κ ≥ 0 by which the adversarial class must win.
     c_init : float
-        Initial trade-off constant :math:`c > 0`.
+        Initial trade-off constant c > 0.
     search_steps : int
-        Number of binary-search steps over :math:`c`, >= 1.
+        Number of binary-search steps over c, >= 1.
     steps : int
-        Adam steps per search step, >= 1 (Carlini and Wagner use up to 10,000 with early stopping).
+        Adam steps per search step, >= 1 (Carlini and Wagner use up to 10,000 with early
+        stopping).
     lr : float
-        Adam's learning rate, > 0. Pixels at exactly 0 or 1 sit where tanh is flat (w = +-7.25), so
-        images with many saturated pixels (digits, MNIST) converge much faster with ``lr=0.1``.
+        Adam's learning rate, > 0. Pixels at exactly 0 or 1 sit where tanh is flat (w =
+        +-7.25), so images with many saturated pixels (digits, MNIST) converge much
+        faster with ``lr=0.1``.
     targeted : bool
         Make the model predict ``y`` instead of anything but ``y``.
+    return_success : bool
+        Also return which rows succeeded. A row where no adversarial example was found
+        comes back as ``x`` itself, so without this flag a failed row looks like an
+        unchanged input.
 
     Returns
     -------
     x_adv : (N, ...) tensor
-        Detached; for a row where an adversarial example was found, the one with the smallest l2
-        distortion (misclassified by a margin above ``confidence``); elsewhere ``x`` itself.
+        Detached; for a row where an adversarial example was found, the one with the
+        smallest l2 distortion (misclassified by a margin above ``confidence``);
+        elsewhere ``x`` itself.
+    success : (N,) bool tensor, only if ``return_success``
+        ``True`` where an adversarial example was found (``x_adv[i]`` differs from
+        ``x[i]``).
     """
-    x = _check_input(x)
+    x = _check_input(x, model)
     y = _check_targets(y, x)
     confidence = _checks.check_positive(confidence, "confidence", strict=False)
     c_init = _checks.check_positive(c_init, "c_init")
@@ -409,7 +498,8 @@ def cw_l2(
                 loss = l2sq + c * (-margin).clamp(min=-confidence)
                 (grad,) = torch.autograd.grad(loss.sum(), w)
                 with torch.no_grad():
-                    # the logits belong to x_new (before this step): record the best success so far
+                    # the logits belong to x_new (before this step): record the best
+                    # success so far
                     success = margin > confidence
                     l2 = l2sq.sqrt()
                     improved = success & (l2 < best_l2)
@@ -423,12 +513,14 @@ def cw_l2(
                 lower = torch.where(found, lower, torch.maximum(lower, c))
                 bisect = upper < 1e9
                 c = torch.where(bisect, 0.5 * (lower + upper), c * 10.0)
+    if return_success:
+        return best.detach(), torch.isfinite(best_l2)
     return best.detach()
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # evaluation
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def robust_accuracy(
     model: nn.Module,
     x: Tensor,
@@ -443,13 +535,14 @@ def robust_accuracy(
     ----------
     model : nn.Module
         Maps ``x`` to logits ``(N, C)``.
-    x : (N, ...) tensor
+    x : (N, ...) array or tensor
         Inputs in [0, 1].
-    y : (N,) int tensor
+    y : (N,) int array or tensor
         True labels.
     attack : callable, optional
-        ``attack(model, x, y) -> x_adv``, e.g. ``functools.partial(pgd, eps=0.1, steps=20)``;
-        ``None`` gives the clean accuracy.
+        ``attack(model, x, y) -> x_adv``, e.g. ``functools.partial(pgd, eps=0.1,
+        steps=20)`` (an attack returning a tuple ``(x_adv, ...)`` works too); ``None``
+        gives the clean accuracy.
     batch_size : int
         Rows attacked at once, >= 1.
 
@@ -458,17 +551,24 @@ def robust_accuracy(
     float
         The fraction of rows whose adversarial example is still classified as ``y``.
     """
-    x = _check_input(x)
+    x = _check_input(x, model)
     y = _check_targets(y, x)
     batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
     if attack is not None and not callable(attack):
-        raise TypeError(f"attack must be a callable (model, x, y) -> x_adv or None; got {type(attack).__name__}")
+        raise TypeError(
+            "attack must be a callable (model, x, y) -> x_adv or None; got "
+            f"{type(attack).__name__}"
+        )
     correct = 0
     with _EvalMode(model):
         for start in range(0, x.shape[0], batch_size):
             xb, yb = x[start : start + batch_size], y[start : start + batch_size]
             if attack is not None:
                 xb = attack(model, xb, yb)
+                if isinstance(
+                    xb, tuple
+                ):  # e.g. cw_l2(..., return_success=True): (x_adv, success)
+                    xb = xb[0]
             with torch.no_grad():
                 logits = model(xb)
                 _check_label_range(yb, logits)

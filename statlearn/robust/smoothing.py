@@ -1,26 +1,29 @@
 """Randomized smoothing: certified L2 robustness (Chapter 17).
 
-Implements the smoothed classifier of Cohen, Rosenfeld and Kolter, *Certified Adversarial Robustness
-via Randomized Smoothing* (ICML 2019), in the book's notation: a base classifier ``h`` (a model mapping
-inputs in [0, 1] to logits, ``h(x) = argmax_c f_c(x)``), Gaussian noise ``eta ~ N(0, sigma^2 I)`` and
+Implements the smoothed classifier of Cohen, Rosenfeld and Kolter, *Certified
+Adversarial Robustness via Randomized Smoothing* (ICML 2019), in the book's notation: a
+base classifier ``h`` (a model mapping inputs in [0, 1] to logits, ``h(x) = argmax_c
+f_c(x)``), Gaussian noise ``xi ~ N(0, sigma^2 I)`` and
 the smoothed classifier
 
-    g(x) = argmax_c  P_eta[ h(x + eta) = c ].
+    g(x) = argmax_c  P_xi[ h(x + xi) = c ].
 
-``Smooth.predict`` returns ``g(x)`` or abstains (two-sided binomial test on the top two counts);
-``Smooth.certify`` returns ``g(x)`` with the certified radius ``rho = sigma * Phi^-1(pA_lower)``, where
-``pA_lower`` is the one-sided Clopper-Pearson lower confidence bound on the top class's probability,
-estimated from fresh samples after a separate selection round. With probability at least
-``1 - alpha`` a returned class is ``g(x)`` and ``g`` is constant on the L2 ball of radius ``rho``.
+``Smooth.predict`` returns ``g(x)`` or abstains (two-sided binomial test on the top two
+counts); ``Smooth.certify`` returns ``g(x)`` with the certified radius ``R = sigma *
+Phi^-1(pA_lower)``, where ``pA_lower`` is the one-sided Clopper-Pearson lower confidence
+bound on the top class's probability, estimated from fresh samples after a separate
+selection round. With probability at least ``1 - alpha`` a returned class is ``g(x)``
+and ``g`` is constant on the L2 ball of radius ``R``.
 
-``Smooth`` is also an ``nn.Module``: its ``forward`` is the *soft* smoothed classifier of Salman et al.
-(NeurIPS 2019), the log of the softmax averaged over noise draws, a differentiable surrogate that
-attacks use (expectation over transformation). ``noise_augmentation`` is the batch transform for
-``statlearn.training.fit`` that trains base classifiers under the same noise, and
-``certified_accuracy`` turns certificates into the usual certified-accuracy-against-radius curve.
+``Smooth`` is also an ``nn.Module``: its ``forward`` is the *soft* smoothed classifier
+of Salman et al. (NeurIPS 2019), the log of the softmax averaged over noise draws, a
+differentiable surrogate that attacks use (expectation over transformation).
+``noise_augmentation`` is the batch transform for ``statlearn.training.fit`` that trains
+base classifiers under the same noise, and ``certified_accuracy`` turns certificates
+into the usual certified-accuracy-against-radius curve.
 
-Noise for many inputs and many samples is drawn in large batches on the input's device and counted
-with ``bincount``; the only Python loop runs over noise batches.
+Noise for many inputs and many samples is drawn in large batches on the input's device
+and counted with ``bincount``; the only Python loop runs over noise batches.
 """
 
 from __future__ import annotations
@@ -47,16 +50,20 @@ ABSTAIN: int = -1
 """The class returned when the smoothed classifier abstains."""
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # statistics
-# --------------------------------------------------------------------------------------------
-def lower_confidence_bound(n_a: Tensor | np.ndarray | int, n: int, alpha: float) -> np.ndarray:
+# --------------------------------------------------------------------------------------
+def lower_confidence_bound(
+    n_a: Tensor | np.ndarray | int, n: int, alpha: float
+) -> np.ndarray:
     """One-sided Clopper-Pearson lower confidence bound on a binomial proportion.
 
-    The bound ``pA_lower`` satisfies ``P(pA >= pA_lower) >= 1 - alpha`` when ``n_a`` successes are
-    observed in ``n`` independent trials of probability ``pA``: the ``alpha`` quantile of
-    ``Beta(n_a, n - n_a + 1)`` (and 0 when ``n_a = 0``). It equals the lower end of the two-sided
-    interval ``statsmodels.stats.proportion.proportion_confint(n_a, n, alpha=2 * alpha, method="beta")``.
+    The bound ``pA_lower`` satisfies ``P(pA >= pA_lower) >= 1 - alpha`` when ``n_a``
+    successes are observed in ``n`` independent trials of probability ``pA``: the
+    ``alpha`` quantile of ``Beta(n_a, n - n_a + 1)`` (and 0 when ``n_a = 0``). It equals
+    the lower end of the two-sided interval
+    ``statsmodels.stats.proportion.proportion_confint(n_a, n, alpha=2 * alpha,
+    method="beta")``.
 
     Parameters
     ----------
@@ -80,14 +87,18 @@ def lower_confidence_bound(n_a: Tensor | np.ndarray | int, n: int, alpha: float)
         n_a = n_a.detach().cpu().numpy()
     n_a = np.asarray(n_a, dtype=np.float64)
     if np.any(n_a < 0) or np.any(n_a > n) or np.any(n_a != np.round(n_a)):
-        raise ValueError(f"n_a must hold integer counts in [0, n={n}]; got values in "
-                         f"[{n_a.min()}, {n_a.max()}]")
+        raise ValueError(
+            f"n_a must hold integer counts in [0, n={n}]; got values in "
+            f"[{n_a.min()}, {n_a.max()}]"
+        )
     safe = np.maximum(n_a, 1.0)  # Beta(0, .) is undefined; the bound is 0 there
     bound = beta.ppf(alpha, safe, n - safe + 1.0)
     return np.where(n_a > 0, bound, 0.0)
 
 
-def binomial_pvalue(k: Tensor | np.ndarray | int, n: Tensor | np.ndarray | int) -> np.ndarray:
+def binomial_pvalue(
+    k: Tensor | np.ndarray | int, n: Tensor | np.ndarray | int
+) -> np.ndarray:
     """Two-sided exact binomial test of ``p = 1/2``, vectorised.
 
     For ``p = 1/2`` the binomial distribution is symmetric, so the two-sided p-value is
@@ -119,25 +130,37 @@ def binomial_pvalue(k: Tensor | np.ndarray | int, n: Tensor | np.ndarray | int) 
     return np.minimum(1.0, 2.0 * binom.cdf(np.minimum(k, n - k), n, 0.5))
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # noise
-# --------------------------------------------------------------------------------------------
-def _randn(shape: Sequence[int], like: Tensor, generator: torch.Generator | None) -> Tensor:
-    """Standard normal noise of ``shape`` on ``like``'s device and dtype, from ``generator``."""
+# --------------------------------------------------------------------------------------
+def _randn(
+    shape: Sequence[int], like: Tensor, generator: torch.Generator | None
+) -> Tensor:
+    """Standard normal noise of ``shape`` on ``like``'s device and dtype, from
+    ``generator``.
+    """
     if generator is None or generator.device.type == like.device.type:
-        return torch.randn(tuple(shape), generator=generator, device=like.device, dtype=like.dtype)
-    # a generator on another device (e.g. a CPU generator for CUDA inputs): draw there, then move
-    noise = torch.randn(tuple(shape), generator=generator, device=generator.device, dtype=like.dtype)
+        return torch.randn(
+            tuple(shape), generator=generator, device=like.device, dtype=like.dtype
+        )
+    # a generator on another device (e.g. a CPU generator for CUDA inputs): draw there,
+    # then move
+    noise = torch.randn(
+        tuple(shape), generator=generator, device=generator.device, dtype=like.dtype
+    )
     return noise.to(like.device)
 
 
-def noise_augmentation(sigma: float, *, generator: torch.Generator | None = None
-                       ) -> Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]:
-    """Gaussian noise augmentation, the batch transform that trains a base classifier for smoothing.
+def noise_augmentation(
+    sigma: float, *, generator: torch.Generator | None = None
+) -> Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """Gaussian noise augmentation, the batch transform that trains a base classifier
+    for smoothing.
 
-    Pass the result as ``transform=`` to ``statlearn.training.fit``: each training batch becomes
-    ``(x + sigma * noise, y)`` with fresh standard normal noise, so the base classifier learns to
-    classify the noisy inputs that the smoothed classifier feeds it (Cohen et al., 2019, Sec. 3.3).
+    Pass the result as ``transform=`` to ``statlearn.training.fit``: each training batch
+    becomes ``(x + sigma * noise, y)`` with fresh standard normal noise, so the base
+    classifier learns to classify the noisy inputs that the smoothed classifier feeds it
+    (Cohen et al., 2019, Sec. 3.3).
 
     Parameters
     ----------
@@ -149,7 +172,7 @@ def noise_augmentation(sigma: float, *, generator: torch.Generator | None = None
     Returns
     -------
     callable
-        ``transform(model, x, y) -> (x + sigma * eta, y)`` for ``x : (B, ...)`` tensors.
+        ``transform(model, x, y) -> (x + sigma * xi, y)`` for ``x : (B, ...)`` tensors.
     """
     sigma = _checks.check_positive(sigma, "sigma")
 
@@ -161,63 +184,123 @@ def noise_augmentation(sigma: float, *, generator: torch.Generator | None = None
     return transform
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # the smoothed classifier
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 class Smooth(nn.Module):
     """The Gaussian-smoothed classifier ``g`` of a base classifier (Cohen et al., 2019).
 
     Parameters
     ----------
     base_classifier : nn.Module
-        Maps a batch of inputs in [0, 1], ``(B, D)`` or ``(B, C, H, W)``, to logits ``(B, num_classes)``.
+        Maps a batch of inputs in [0, 1], ``(B, D)`` or ``(B, C, H, W)``, to logits
+        ``(B, num_classes)``.
     num_classes : int
         Number of classes ``C`` (>= 2).
     sigma : float
         Noise standard deviation ``sigma > 0``.
     num_noise : int, default 64
-        Noise draws per input in :meth:`forward` (the soft, differentiable smoothed classifier).
+        Noise draws per input in :meth:`forward` (the soft, differentiable smoothed
+        classifier).
+    input_shape : sequence of int, optional
+        The shape of one input, e.g. ``(64,)``, ``(8, 8)`` or ``(1, 8, 8)``. With it,
+        ``x`` of exactly that shape is one input and ``x`` of shape ``(N,
+        *input_shape)`` a batch, whatever the ranks.
 
     Notes
     -----
-    One input is a 1-D vector ``(D,)`` or a 3-D image ``(C, H, W)``; a batch adds a leading axis,
-    ``(N, D)`` or ``(N, C, H, W)``. On one input ``predict`` returns an ``int`` and ``certify`` a pair
-    ``(int, float)``; on a batch they return tensors. The base classifier is run in eval mode and its
-    mode is restored afterwards.
+    Without ``input_shape``, one input is a 1-D vector ``(D,)``; a batch is ``(N, D)``
+    or ``(N, C, H, W)``. A 3-D ``x`` could be one ``(C, H, W)`` image or a batch of
+    ``N`` ``(H, W)`` images, so it needs ``input_shape`` (a ``ValueError`` says so). On
+    one input ``predict`` returns an ``int`` and ``certify`` a pair ``(int, float)``; on
+    a batch they return tensors. Inputs may be NumPy arrays or tensors of any floating
+    dtype: they are cast to the base classifier's dtype and device, where the results
+    are. The base classifier is run in eval mode and its mode is restored afterwards.
     """
 
-    def __init__(self, base_classifier: nn.Module, num_classes: int, sigma: float, *,
-                 num_noise: int = 64) -> None:
+    def __init__(
+        self,
+        base_classifier: nn.Module,
+        num_classes: int,
+        sigma: float,
+        *,
+        num_noise: int = 64,
+        input_shape: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
         if not isinstance(base_classifier, nn.Module):
-            raise TypeError("base_classifier must be a torch.nn.Module mapping inputs to logits; "
-                            f"got {type(base_classifier).__name__}")
+            raise TypeError(
+                "base_classifier must be a torch.nn.Module mapping inputs to logits; "
+                f"got {type(base_classifier).__name__}"
+            )
         self.base_classifier = base_classifier
         self.num_classes = _checks.check_int(num_classes, "num_classes", minimum=2)
         self.sigma = _checks.check_positive(sigma, "sigma")
         self.num_noise = _checks.check_int(num_noise, "num_noise", minimum=1)
+        if input_shape is not None:
+            if isinstance(input_shape, (int, np.integer)):
+                input_shape = (input_shape,)
+            input_shape = tuple(
+                _checks.check_int(d, "input_shape", minimum=1) for d in input_shape
+            )
+            if not input_shape:
+                raise ValueError("input_shape must name at least one dimension")
+        self.input_shape: tuple[int, ...] | None = input_shape
 
     def extra_repr(self) -> str:
-        return f"num_classes={self.num_classes}, sigma={self.sigma:g}, num_noise={self.num_noise}"
+        return (
+            f"num_classes={self.num_classes}, sigma={self.sigma:g}, "
+            f"num_noise={self.num_noise}, input_shape={self.input_shape}"
+        )
 
     # ---------------------------------------------------------------- helpers
     def _prepare(self, x: Tensor | np.ndarray) -> tuple[Tensor, bool]:
-        x = _checks.as_tensor(x, name="x")
-        if x.ndim not in (1, 2, 3, 4):
-            raise ValueError("x must be one input (D,) or (C, H, W), or a batch (N, D) or "
-                             f"(N, C, H, W); got shape {tuple(x.shape)}")
+        """``x`` at the base classifier's dtype and device as an (N, ...) batch, and
+        whether it was one input."""
+        x = _checks.to_model(x, self.base_classifier).detach()
+        shape = tuple(x.shape)
+        if self.input_shape is not None:
+            if shape == self.input_shape:
+                single = True
+            elif shape[1:] == self.input_shape:
+                single = False
+            else:
+                raise ValueError(
+                    f"x must be one input of shape {self.input_shape} or a batch of "
+                    "shape "
+                    f"(N, {', '.join(map(str, self.input_shape))}); got shape {shape}"
+                )
+        elif x.ndim == 3:
+            raise ValueError(
+                f"x of shape {shape} is ambiguous: one (C, H, W) image or a batch of "
+                f"{shape[0]} (H, W) inputs; pass Smooth(..., input_shape=...) or give "
+                "a "
+                "batch an explicit channel axis, (N, C, H, W)"
+            )
+        elif x.ndim not in (1, 2, 4):
+            raise ValueError(
+                "x must be one input (D,), or a batch (N, D) or (N, C, H, W); "
+                f"got shape {shape}"
+            )
+        else:
+            single = x.ndim == 1
         _checks.check_unit_interval(x, "x")
-        single = x.ndim in (1, 3)
         return (x.unsqueeze(0) if single else x), single
 
-    def sample_counts(self, x: Tensor | np.ndarray, num: int, batch_size: int = 1000, *,
-                      generator: torch.Generator | None = None) -> Tensor:
+    def sample_counts(
+        self,
+        x: Tensor | np.ndarray,
+        num: int,
+        batch_size: int = 1000,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
         """Class counts of the base classifier under ``num`` noise draws per input.
 
         Parameters
         ----------
-        x : (D,) or (C, H, W) tensor, or a batch (N, D) or (N, C, H, W)
-            Inputs in [0, 1].
+        x : (D,) array or tensor, or a batch (N, D) or (N, C, H, W)
+            Inputs in [0, 1] (see the class's ``input_shape`` for other shapes).
         num : int
             Noise samples per input, >= 1.
         batch_size : int, default 1000
@@ -228,7 +311,8 @@ class Smooth(nn.Module):
         Returns
         -------
         (N, num_classes) int64 tensor
-            ``counts[i, c]`` = number of draws with ``h(x_i + eta) = c`` (N = 1 for one input).
+            ``counts[i, c]`` = number of draws with ``h(x_i + xi) = c`` (N = 1 for one
+            input).
         """
         x, _ = self._prepare(x)
         num = _checks.check_int(num, "num", minimum=1)
@@ -236,7 +320,9 @@ class Smooth(nn.Module):
         return self._counts(x, num, batch_size, generator)
 
     @torch.no_grad()
-    def _counts(self, x: Tensor, num: int, batch_size: int, generator: torch.Generator | None) -> Tensor:
+    def _counts(
+        self, x: Tensor, num: int, batch_size: int, generator: torch.Generator | None
+    ) -> Tensor:
         """``sample_counts`` on a validated (N, ...) batch."""
         n_inputs, classes = x.shape[0], self.num_classes
         counts = torch.zeros(n_inputs * classes, dtype=torch.long, device=x.device)
@@ -244,42 +330,63 @@ class Smooth(nn.Module):
         was_training = self.base_classifier.training
         self.base_classifier.eval()
         try:
-            for start in range(0, total, batch_size):  # a loop over noise batches, not samples
+            for start in range(
+                0, total, batch_size
+            ):  # a loop over noise batches, not samples
                 stop = min(start + batch_size, total)
-                first, last = start // num, (stop - 1) // num  # inputs whose draws share this batch
+                first, last = (
+                    start // num,
+                    (stop - 1) // num,
+                )  # inputs whose draws share this batch
                 noise = _randn((stop - start,) + tuple(x.shape[1:]), x, generator)
                 if first == last:  # one input: broadcast it, no gather
                     owner = None
                     noisy = torch.add(x[first], noise, alpha=self.sigma)
                 else:
-                    owner = torch.arange(start, stop, device=x.device) // num - first  # input of each draw
-                    noisy = torch.add(x.index_select(0, owner + first), noise, alpha=self.sigma)
+                    owner = (
+                        torch.arange(start, stop, device=x.device) // num - first
+                    )  # input of each draw
+                    noisy = torch.add(
+                        x.index_select(0, owner + first), noise, alpha=self.sigma
+                    )
                 logits = self.base_classifier(noisy)
                 if logits.ndim != 2 or logits.shape[1] != classes:
-                    raise ValueError(f"base_classifier must return logits of shape (B, {classes}); "
-                                     f"got {tuple(logits.shape)}")
+                    raise ValueError(
+                        f"base_classifier must return logits of shape (B, {classes}); "
+                        f"got {tuple(logits.shape)}"
+                    )
                 votes = logits.argmax(1)
                 local = votes if owner is None else owner * classes + votes
                 span = (last - first + 1) * classes
-                counts[first * classes:first * classes + span] += torch.bincount(local, minlength=span)
+                counts[first * classes : first * classes + span] += torch.bincount(
+                    local, minlength=span
+                )
         finally:
             self.base_classifier.train(was_training)
         return counts.view(n_inputs, classes)
 
     # ---------------------------------------------------------------- public API
-    def predict(self, x: Tensor | np.ndarray, n: int, alpha: float, batch_size: int = 1000, *,
-                generator: torch.Generator | None = None) -> int | Tensor:
-        """Predict ``g(x)``, or abstain, from ``n`` noise samples (Cohen et al., Algorithm PREDICT).
+    def predict(
+        self,
+        x: Tensor | np.ndarray,
+        n: int,
+        alpha: float,
+        batch_size: int = 1000,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> int | Tensor:
+        """Predict ``g(x)``, or abstain, from ``n`` noise samples (Cohen et al.,
+        Algorithm PREDICT).
 
-        The two largest counts ``n_A >= n_B`` enter a two-sided binomial test of ``p = 1/2``
-        (``scipy.stats.binomtest``); the top class is returned when the p-value is at most
-        ``alpha``, else ``ABSTAIN``. The probability of returning a class other than ``g(x)`` is at
-        most ``alpha``.
+        The two largest counts ``n_A >= n_B`` enter a two-sided binomial test of ``p =
+        1/2`` (``scipy.stats.binomtest``); the top class is returned when the p-value is
+        at most ``alpha``, else ``ABSTAIN``. The probability of returning a class other
+        than ``g(x)`` is at most ``alpha``.
 
         Parameters
         ----------
-        x : (D,) or (C, H, W) tensor, or a batch (N, D) or (N, C, H, W)
-            Inputs in [0, 1].
+        x : (D,) array or tensor, or a batch (N, D) or (N, C, H, W)
+            Inputs in [0, 1] (see the class's ``input_shape`` for other shapes).
         n : int
             Noise samples per input, >= 1.
         alpha : float
@@ -302,23 +409,34 @@ class Smooth(nn.Module):
         top = counts.topk(2, dim=1)
         n_a, n_b = top.values[:, 0], top.values[:, 1]
         pvalue = torch.as_tensor(binomial_pvalue(n_a, n_a + n_b), device=x.device)
-        prediction = torch.where(pvalue <= alpha, top.indices[:, 0], torch.full_like(n_a, ABSTAIN))
+        prediction = torch.where(
+            pvalue <= alpha, top.indices[:, 0], torch.full_like(n_a, ABSTAIN)
+        )
         return int(prediction[0]) if single else prediction
 
-    def certify(self, x: Tensor | np.ndarray, n0: int, n: int, alpha: float, batch_size: int = 1000,
-                *, generator: torch.Generator | None = None) -> tuple[int, float] | tuple[Tensor, Tensor]:
+    def certify(
+        self,
+        x: Tensor | np.ndarray,
+        n0: int,
+        n: int,
+        alpha: float,
+        batch_size: int = 1000,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> tuple[int, float] | tuple[Tensor, Tensor]:
         """Certify ``g(x)`` with an L2 radius (Cohen et al., Algorithm CERTIFY).
 
-        ``n0`` noise samples select the top class ``c_A``; ``n`` *fresh* samples count it, ``n_A``
-        times; ``pA_lower`` is the one-sided ``1 - alpha`` Clopper-Pearson lower bound on
-        ``P(h(x + eta) = c_A)``. If ``pA_lower < 1/2`` the answer is ``ABSTAIN`` with radius 0; else
-        ``(c_A, sigma * Phi^-1(pA_lower))``. With probability at least ``1 - alpha`` a returned class
-        equals ``g(x')`` for every ``x'`` with ``||x' - x||_2 < radius``.
+        ``n0`` noise samples select the top class ``c_A``; ``n`` *fresh* samples count
+        it, ``n_A`` times; ``pA_lower`` is the one-sided ``1 - alpha`` Clopper-Pearson
+        lower bound on ``P(h(x + xi) = c_A)``. If ``pA_lower < 1/2`` the answer is
+        ``ABSTAIN`` with radius 0; else ``(c_A, sigma * Phi^-1(pA_lower))``. With
+        probability at least ``1 - alpha`` a returned class equals ``g(x')`` for every
+        ``x'`` with ``||x' - x||_2 < radius``.
 
         Parameters
         ----------
-        x : (D,) or (C, H, W) tensor, or a batch (N, D) or (N, C, H, W)
-            Inputs in [0, 1].
+        x : (D,) array or tensor, or a batch (N, D) or (N, C, H, W)
+            Inputs in [0, 1] (see the class's ``input_shape`` for other shapes).
         n0 : int
             Selection samples per input, >= 1.
         n : int
@@ -333,8 +451,8 @@ class Smooth(nn.Module):
         Returns
         -------
         (int, float) for one input, or ((N,) int64 tensor, (N,) tensor) for a batch
-            The certified class (or ``ABSTAIN``) and the radius (0 when abstaining), the radius in
-            ``x``'s floating dtype.
+            The certified class (or ``ABSTAIN``) and the radius (0 when abstaining), the
+            radius in ``x``'s floating dtype.
         """
         x, single = self._prepare(x)
         n0 = _checks.check_int(n0, "n0", minimum=1)
@@ -345,11 +463,16 @@ class Smooth(nn.Module):
         c_a = selection.argmax(1)
         estimation = self._counts(x, n, batch_size, generator)  # fresh draws
         n_a = estimation.gather(1, c_a[:, None]).squeeze(1)
-        p_lower = torch.as_tensor(lower_confidence_bound(n_a, n, alpha), dtype=torch.float64)
+        p_lower = torch.as_tensor(
+            lower_confidence_bound(n_a, n, alpha), dtype=torch.float64
+        )
         radius = self.sigma * torch.special.ndtri(p_lower)
         abstain = (p_lower < 0.5).to(x.device)
-        radius = torch.where(abstain, torch.zeros((), dtype=torch.float64, device=x.device),
-                             radius.to(x.device))
+        radius = torch.where(
+            abstain,
+            torch.zeros((), dtype=torch.float64, device=x.device),
+            radius.to(x.device),
+        )
         prediction = torch.where(abstain, torch.full_like(c_a, ABSTAIN), c_a)
         if single:
             return int(prediction[0]), float(radius[0])
@@ -357,10 +480,12 @@ class Smooth(nn.Module):
         return prediction, radius.to(dtype)
 
     def max_radius(self, n: int, alpha: float) -> float:
-        """The largest radius ``certify`` can return with ``n`` samples at level ``alpha``.
+        """The largest radius ``certify`` can return with ``n`` samples at level
+        ``alpha``.
 
-        When all ``n`` draws vote for the top class, ``pA_lower = alpha^(1/n)`` and the radius is
-        ``sigma * Phi^-1(alpha^(1/n))``: no input is certified beyond it, however robust.
+        When all ``n`` draws vote for the top class, ``pA_lower = alpha^(1/n)`` and the
+        radius is ``sigma * Phi^-1(alpha^(1/n))``: no input is certified beyond it,
+        however robust.
 
         Parameters
         ----------
@@ -377,24 +502,41 @@ class Smooth(nn.Module):
         n = _checks.check_int(n, "n", minimum=1)
         alpha = _checks.check_probability(alpha, "alpha")
         p = float(lower_confidence_bound(n, n, alpha))
-        return self.sigma * float(torch.special.ndtri(torch.tensor(p, dtype=torch.float64))) if p >= 0.5 else 0.0
+        return (
+            self.sigma
+            * float(torch.special.ndtri(torch.tensor(p, dtype=torch.float64)))
+            if p >= 0.5
+            else 0.0
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        """The soft smoothed classifier: ``log E_eta[softmax(f(x + eta))]`` from ``num_noise`` draws.
+        """The soft smoothed classifier: ``log E_xi[softmax(f(x + xi))]`` from
+        ``num_noise`` draws.
 
-        Differentiable in ``x`` (Salman et al., 2019); attacks on the smoothed classifier use it as the
-        model (expectation over transformation). Fresh noise from the global generator on every call.
+        Differentiable in ``x`` (Salman et al., 2019); attacks on the smoothed
+        classifier use it as the model (expectation over transformation). Fresh noise
+        from the global generator on every call.
 
         Parameters
         ----------
-        x : (N, D) or (N, C, H, W) tensor
-            A batch of inputs.
+        x : (N, D) or (N, C, H, W) array or tensor
+            A batch of inputs in [0, 1], cast to the base classifier's dtype and device.
 
         Returns
         -------
         (N, num_classes) tensor
             Log-probabilities of the soft smoothed classifier (usable as logits).
+
+        Raises
+        ------
+        ValueError
+            If ``x`` has no batch axis or a value outside [0, 1] (the noise is
+            calibrated to pixels).
         """
+        x = _checks.to_model(x, self.base_classifier)
+        if x.ndim < 2:
+            raise ValueError(f"x must be a batch (N, ...); got shape {tuple(x.shape)}")
+        _checks.check_unit_interval(x, "x")
         m = self.num_noise
         rep = x.repeat_interleave(m, dim=0)
         noisy = rep + self.sigma * torch.randn_like(rep)
@@ -402,9 +544,9 @@ class Smooth(nn.Module):
         return torch.logsumexp(log_p.view(x.shape[0], m, -1), dim=1) - math.log(m)
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # evaluation
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _as_classes(v: Tensor | np.ndarray, name: str, device: torch.device) -> Tensor:
     """A 1-D int64 tensor of class indices (``ABSTAIN`` allowed) on ``device``."""
     t = v if isinstance(v, Tensor) else torch.as_tensor(np.asarray(v))
@@ -412,16 +554,22 @@ def _as_classes(v: Tensor | np.ndarray, name: str, device: torch.device) -> Tens
         raise ValueError(f"{name} must be 1-D (N,); got shape {tuple(t.shape)}")
     if t.dtype.is_floating_point:
         if not bool((t == t.round()).all()):
-            raise ValueError(f"{name} must hold integer classes; got non-integer values")
+            raise ValueError(
+                f"{name} must hold integer classes; got non-integer values"
+            )
     elif t.dtype.is_complex or t.dtype == torch.bool:
         raise ValueError(f"{name} must hold integer classes; got dtype {t.dtype}")
     return t.to(device=device, dtype=torch.long)
 
 
-def certified_accuracy(radii: Tensor | np.ndarray, labels: Tensor | np.ndarray,
-                       predictions: Tensor | np.ndarray, r_grid: Tensor | np.ndarray | Sequence[float]
-                       ) -> Tensor:
-    """Certified accuracy at each radius: the fraction certified correct with radius >= r.
+def certified_accuracy(
+    radii: Tensor | np.ndarray,
+    labels: Tensor | np.ndarray,
+    predictions: Tensor | np.ndarray,
+    r_grid: Tensor | np.ndarray | Sequence[float],
+) -> Tensor:
+    """Certified accuracy at each radius: the fraction certified correct with radius >=
+    r.
 
     Parameters
     ----------
@@ -437,17 +585,22 @@ def certified_accuracy(radii: Tensor | np.ndarray, labels: Tensor | np.ndarray,
     Returns
     -------
     (R,) float64 tensor
-        ``mean_i [predictions_i == labels_i and radii_i >= r]`` for each ``r`` in ``r_grid``;
-        non-increasing in ``r``.
+        ``mean_i [predictions_i == labels_i and radii_i >= r]`` for each ``r`` in
+        ``r_grid``; non-increasing in ``r``.
     """
     radii = _checks.as_tensor(radii, name="radii", ndim=1, dtype=torch.float64)
     device = radii.device
     labels = _as_classes(labels, "labels", device)
     predictions = _as_classes(predictions, "predictions", device)
-    r_grid = _checks.as_tensor(r_grid, name="r_grid", ndim=1, dtype=torch.float64, device=device)
+    r_grid = _checks.as_tensor(
+        r_grid, name="r_grid", ndim=1, dtype=torch.float64, device=device
+    )
     if not (radii.shape == labels.shape == predictions.shape):
-        raise ValueError("radii, labels and predictions must have the same length; got "
-                         f"{tuple(radii.shape)}, {tuple(labels.shape)} and {tuple(predictions.shape)}")
+        raise ValueError(
+            "radii, labels and predictions must have the same length; got "
+            f"{tuple(radii.shape)}, {tuple(labels.shape)} and "
+            f"{tuple(predictions.shape)}"
+        )
     if radii.numel() == 0:
         raise ValueError("certified_accuracy needs at least one input; got empty radii")
     if bool((radii < 0).any()) or bool((r_grid < 0).any()):
