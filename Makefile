@@ -10,11 +10,12 @@ STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book test test-unit test-notebooks test-book bench bench-install seeds clean
+.PHONY: help install book test test-unit test-notebooks test-book test-browser browser-deps bench bench-install seeds clean
 
 help:
 	@echo "make book    install, then build the executed book into _build/html"
-	@echo "make test    install, then unit tests, every notebook (nbval) and the book check"
+	@echo "make test    install, then unit tests, every notebook (nbval), the executed book build"
+	@echo "             and the browser test of the built book (make test-browser)"
 	@echo "make bench   install the anchor libraries, then run benchmarks/"
 	@echo "make seeds   run every notebook with SEED = 0, 1, 2 (the chapters' claims must hold for each)"
 	@echo "make clean   remove .venv, _build and caches"
@@ -36,19 +37,42 @@ book: $(STAMP)
 	$(PY) tools/check_book.py _build/html
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+# Unit tests and notebooks first, then the executed book (-W, cached by jupyter-cache), then
+# checks on the built book and the book in a browser. -rs prints why a test was skipped
+# (e.g. no Chromium on this machine).
+BUILT_BOOK_TESTS := --ignore=tests/test_book.py --ignore=tests/test_browser.py
 test: $(STAMP)
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q
+	$(PY) -m pytest tests notebooks $(BUILT_BOOK_TESTS) --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q -rs
+	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory test-book
+	$(MAKE) --no-print-directory test-browser
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests $(BUILT_BOOK_TESTS) -q
 
 # pytest exits 5 when it collects nothing (an empty notebooks/): that is not a failure.
 test-notebooks: $(STAMP)
 	$(PY) -m pytest notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no notebooks to run"; exit 0; fi; exit $$rc
 
+# checks on the executed book in _build/html (make book builds it)
 test-book: $(STAMP)
-	$(PY) -m pytest tests/test_book.py -q
+	$(PY) -m pytest tests/test_book.py -p no:cacheprovider -q -rs
+
+# MathJax, require.js and the widget manager for the browser test, pinned by package-lock.json.
+# Without npm the browser test skips (and says so) instead; CI installs node and Chromium.
+BROWSER_DEPS := tools/browser/node_modules/.package-lock.json
+$(BROWSER_DEPS): tools/browser/package.json tools/browser/package-lock.json
+	@if command -v npm >/dev/null; then cd tools/browser && npm ci --no-audit --no-fund --ignore-scripts; \
+	  else echo "npm not found: the browser test will skip (install node and npm to run it)"; fi
+
+browser-deps: $(BROWSER_DEPS)
+
+# The executed book (make book) in headless Chromium at 1280 and 390 px: every page.
+# Needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver).
+test-browser: $(STAMP) browser-deps
+	@test -f _build/html/search.html || { echo "no built book in _build/html: run make book first"; exit 1; }
+	$(PY) -m pytest tests/test_browser.py -p no:cacheprovider -q -rs
 
 seeds: $(STAMP)
 	$(PY) tools/run_notebook.py notebooks/*.ipynb --seed 0 1 2

@@ -1,4 +1,7 @@
-"""Helpers shared by the benchmark scripts (run as ``python benchmarks/bench_<area>.py``)."""
+"""Helpers shared by the benchmark scripts.
+
+Each script runs as ``python benchmarks/bench_<area>.py``.
+"""
 
 from __future__ import annotations
 

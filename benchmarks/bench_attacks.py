@@ -1,16 +1,18 @@
-"""Benchmark: PGD with 20 steps on a batch of 512, statlearn against its bare cost and torchattacks.
+"""Benchmark: PGD (20 steps, batch 512), statlearn against bare cost and torchattacks.
 
-Workload (issue 7): an l-infinity PGD attack (eps = 8/255, step 2/255, 20 steps, random start) on a
-batch of 512 inputs, for two models:
+Workload (issue 7): an l-infinity PGD attack (eps = 8/255, step 2/255, 20 steps, random
+start) on a batch of 512 inputs, for two models:
 
 - ``mlp``: ``statlearn.nets.mlp(784, 10, hidden=(512, 512))`` on (512, 784) inputs;
 - ``cnn``: ``statlearn.nets.cnn((1, 28, 28), 10)`` on (512, 1, 28, 28) inputs.
 
-The inputs are uniform random pixels (no dataset download). PGD costs about 20 forward and backward
-passes; the **bare cost** is exactly 20 x (forward + ``torch.autograd.grad`` with respect to the input)
-on the same batch, with nothing else. We print ``statlearn / bare`` (target <= 1.1: the projection,
-sign and clipping add little) and, when torchattacks is installed (``pip install --no-deps
-torchattacks``), ``ratio = torchattacks_time / statlearn_time`` on the same model and batch.
+The inputs are uniform random pixels (no dataset download). PGD costs about 20 forward
+and backward passes; the **bare cost** is exactly 20 x (forward +
+``torch.autograd.grad`` with respect to the input) on the same batch, with nothing
+else. We print ``statlearn / bare`` (target <= 1.1: the projection, sign and clipping
+add little) and, when torchattacks is installed (``pip install --no-deps
+torchattacks``), ``ratio = torchattacks_time / statlearn_time`` on the same model and
+batch.
 
 Usage::
 
@@ -39,8 +41,9 @@ EPS, ALPHA, STEPS, BATCH = 8 / 255, 2 / 255, 20, 512
 def timed(fns: dict, repeats: int, device: torch.device) -> tuple[dict, dict]:
     """Median wall time and median process CPU time of each function.
 
-    The functions take turns, so load on a shared machine hits all of them alike; on a CPU the process
-    CPU time is printed too, as it is far less sensitive to other processes than the wall clock.
+    The functions take turns, so load on a shared machine hits all of them alike; on a
+    CPU the process CPU time is printed too, as it is far less sensitive to other
+    processes than the wall clock.
     """
 
     def sync() -> None:
@@ -59,7 +62,10 @@ def timed(fns: dict, repeats: int, device: torch.device) -> tuple[dict, dict]:
             sync()
             wall[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
-    med = lambda d: {name: statistics.median(t) for name, t in d.items()}
+
+    def med(d: dict) -> dict:
+        return {name: statistics.median(t) for name, t in d.items()}
+
     return med(wall), med(cpu)
 
 
@@ -72,8 +78,12 @@ def bare(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, the MLP only")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats, the MLP only"
+    )
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)
@@ -86,13 +96,22 @@ def main(argv: list[str] | None = None) -> None:
         torchattacks = None
         why = f"{type(exc).__name__}: {exc}"
 
-    print(f"workload: PGD-linf, eps = 8/255, step 2/255, {STEPS} steps, random start, batch {BATCH}; median of {repeats}")
-    print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()}), "
-          f"torch threads: {torch.get_num_threads()}")
-    print(f"versions: python {platform.python_version()}, torch {torch.__version__}, statlearn {statlearn.__version__}, "
-          f"torchattacks {torchattacks.__version__ if torchattacks else 'not installed'}")
+    print(
+        f"workload: PGD-linf, eps = 8/255, step 2/255, {STEPS} steps, random start, "
+        f"batch {BATCH}; median of {repeats}"
+    )
+    chip = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+    print(f"device: {device} ({chip}), torch threads: {torch.get_num_threads()}")
+    ta_version = torchattacks.__version__ if torchattacks else "not installed"
+    print(
+        f"versions: python {platform.python_version()}, torch {torch.__version__}, "
+        f"statlearn {statlearn.__version__}, torchattacks {ta_version}"
+    )
     if torchattacks is None:
-        print(f"torchattacks skipped ({why}); install it with: pip install --no-deps torchattacks")
+        print(
+            f"torchattacks skipped ({why}); "
+            "install it with: pip install --no-deps torchattacks"
+        )
 
     models = {"mlp": (mlp(784, 10, hidden=(512, 512)), (784,))}
     if not args.quick:
@@ -105,18 +124,30 @@ def main(argv: list[str] | None = None) -> None:
 
         fns = {
             "bare": lambda: bare(model, x, y),
-            "statlearn": lambda: pgd(model, x, y, eps=EPS, steps=STEPS, step_size=ALPHA),
+            "statlearn": lambda: pgd(
+                model, x, y, eps=EPS, steps=STEPS, step_size=ALPHA
+            ),
         }
         if torchattacks is not None:
-            attack = torchattacks.PGD(model, eps=EPS, alpha=ALPHA, steps=STEPS, random_start=True)
+            attack = torchattacks.PGD(
+                model, eps=EPS, alpha=ALPHA, steps=STEPS, random_start=True
+            )
             fns["torchattacks"] = lambda: attack(x, y)
         wall, cpu = timed(fns, repeats, device)
-        for clock, t in [("wall", wall)] + ([("cpu", cpu)] if device.type == "cpu" else []):
-            line = (f"{name} [{clock:>4}]: bare 20 x (fwd + bwd) {t['bare'] * 1e3:8.1f} ms | statlearn pgd "
-                    f"{t['statlearn'] * 1e3:8.1f} ms | statlearn / bare = {t['statlearn'] / t['bare']:.3f}")
+        for clock, t in [("wall", wall)] + (
+            [("cpu", cpu)] if device.type == "cpu" else []
+        ):
+            line = (
+                f"{name} [{clock:>4}]: bare 20 x (fwd + bwd) {t['bare'] * 1e3:8.1f} ms"
+                f" | statlearn pgd {t['statlearn'] * 1e3:8.1f} ms"
+                f" | statlearn / bare = {t['statlearn'] / t['bare']:.3f}"
+            )
             if torchattacks is not None:
-                line += (f" | torchattacks {t['torchattacks'] * 1e3:8.1f} ms | "
-                         f"ratio = torchattacks / statlearn = {t['torchattacks'] / t['statlearn']:.3f}")
+                line += (
+                    f" | torchattacks {t['torchattacks'] * 1e3:8.1f} ms | "
+                    "ratio = torchattacks / statlearn = "
+                    f"{t['torchattacks'] / t['statlearn']:.3f}"
+                )
             print(line, flush=True)
 
 

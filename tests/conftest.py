@@ -1,4 +1,7 @@
-"""Shared pytest configuration: the ``gpu`` marker skips without CUDA; figures render off-screen."""
+"""Shared pytest configuration.
+
+The ``gpu`` marker skips without CUDA; figures render off-screen.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ import pytest
 import torch
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")
