@@ -1,14 +1,14 @@
 """Two helpers that chapters use to talk to the built book: claims and static widgets.
 
-``glue(name, value)`` records a measured value in the notebook's output so that the book's claims
-page (``book/claims.md``) can show it, with no value typed by hand. It writes the same output as
-MyST-NB's ``myst_nb.glue`` (which Colab does not have), so the book reads it with
-``{glue:text}`path/to/chapter.ipynb::name:.3f```.
+``glue(name, value)`` records a measured value in the notebook's output so that the
+book's claims page (``book/claims.md``) can show it, with no value typed by hand. It
+writes the same output as MyST-NB's ``myst_nb.glue`` (which Colab does not have), so the
+book reads it with ``{glue:text}`path/to/chapter.ipynb::name:.3f```.
 
-``frames(draw, values)`` is a slider that works without a kernel: each value's figure is drawn once,
-kept as a PNG, and the slider switches between them in the browser (an ipywidgets ``Stack`` whose
-``selected_index`` is linked to the slider with ``jslink``). It behaves the same on Colab, in
-Jupyter and on the static pages of the book.
+``frames(draw, values)`` is a slider that works without a kernel: each value's figure is
+drawn once, kept as a PNG, and the slider switches between them in the browser (an
+ipywidgets ``Stack`` whose ``selected_index`` is linked to the slider with ``jslink``).
+It behaves the same on Colab, in Jupyter and on the static pages of the book.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ _GLUE_PREFIX = "application/papermill.record/"
 def _plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise ValueError(f"glue takes a number or a string; got a tensor of shape {tuple(value.shape)}")
+            raise ValueError(
+                "glue takes a number or a string; "
+                f"got a tensor of shape {tuple(value.shape)}"
+            )
         return value.item()
     if isinstance(value, np.generic):
         return value.item()
@@ -45,15 +48,21 @@ def glue(name: str, value: float | int | bool | str, *, display: bool = False) -
     name : str
         The key, unique in the book; by convention ``chNN-what`` (``ch07-beta-c``).
     value : float, int, bool, str, or a one-element tensor or NumPy scalar
-        The measured value. Numbers are stored with full precision; the page that shows them
-        chooses the format (``{glue:text}`...::ch07-beta-c:.3f```).
+        The measured value. Numbers are stored with full precision; the page that shows
+        them chooses the format (``{glue:text}`...::ch07-beta-c:.3f```).
     display : bool, default False
         Also show the value in the notebook.
     """
     from IPython.display import display as ipy_display
 
-    if not isinstance(name, str) or not name or any(c.isspace() or c == ":" for c in name):
-        raise ValueError(f"name must be a non-empty string without spaces or ':'; got {name!r}")
+    if (
+        not isinstance(name, str)
+        or not name
+        or any(c.isspace() or c == ":" for c in name)
+    ):
+        raise ValueError(
+            f"name must be a non-empty string without spaces or ':'; got {name!r}"
+        )
     value = _plain(value)
     if not isinstance(value, (bool, int, float, str)):
         raise ValueError(f"glue takes a number or a string; got {type(value).__name__}")
@@ -80,8 +89,8 @@ def frames(
     Parameters
     ----------
     draw : callable
-        ``draw(v)`` draws the figure for one value ``v`` and returns the matplotlib ``Figure``; the
-        figure is saved as a PNG and closed.
+        ``draw(v)`` draws the figure for one value ``v`` and returns the matplotlib
+        ``Figure``; the figure is saved as a PNG and closed.
     values : sequence
         The values the slider offers, in order (at least two).
     description : str, default "value"
@@ -106,18 +115,29 @@ def frames(
         raise ValueError(f"frames needs at least two values; got {len(values)}")
     labels = [str(v) for v in values] if labels is None else list(labels)
     if len(labels) != len(values):
-        raise ValueError(f"labels must have one entry per value ({len(values)}); got {len(labels)}")
+        raise ValueError(
+            f"labels must have one entry per value ({len(values)}); got {len(labels)}"
+        )
     start = 0 if value is None else values.index(value)
 
     images = []
     for v in values:
         fig = draw(v)
         if fig is None or not hasattr(fig, "savefig"):
-            raise ValueError(f"draw must return a matplotlib Figure; got {type(fig).__name__} for {v!r}")
+            raise ValueError(
+                "draw must return a matplotlib Figure; "
+                f"got {type(fig).__name__} for {v!r}"
+            )
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         plt.close(fig)
-        images.append(widgets.Image(value=buf.getvalue(), format="png", layout=widgets.Layout(max_width="100%")))
+        images.append(
+            widgets.Image(
+                value=buf.getvalue(),
+                format="png",
+                layout=widgets.Layout(max_width="100%"),
+            )
+        )
 
     slider = widgets.SelectionSlider(
         options=[(label, i) for i, label in enumerate(labels)],

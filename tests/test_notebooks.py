@@ -1,8 +1,9 @@
 """House rules for chapter notebooks (shared/CONVENTIONS.md, 'Notebook template').
 
-The notebooks themselves run under nbval (`make test` passes `notebooks` with `--nbval-lax`); these
-tests check their shape: stripped, listed in the table of contents, and opening with the template's
-cells, with a Colab install cell that points at the repository named in _config.yml.
+The notebooks themselves run under nbval (`make test` passes `notebooks` with
+`--nbval-lax`); these tests check their shape: stripped, listed in the table of
+contents, and opening with the template's cells, with a Colab install cell that points
+at the repository named in _config.yml.
 """
 
 from __future__ import annotations
@@ -52,43 +53,66 @@ def tags(cell: dict) -> list[str]:
 def test_toc_entries_exist():
     for entry in toc_files():
         candidates = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
-        assert any(c.exists() for c in candidates), f"_toc.yml lists {entry}, which does not exist"
+        assert any(c.exists() for c in candidates), (
+            f"_toc.yml lists {entry}, which does not exist"
+        )
 
 
 def test_repository_url_is_defined_once_and_used_everywhere():
     assert REPO_URL.startswith("https://github.com/")
     pattern = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+")
-    texts = [ROOT / "README.md", ROOT / "pyproject.toml", *sorted((ROOT / "book").glob("*.md")), *NOTEBOOKS]
+    texts = [
+        ROOT / "README.md",
+        ROOT / "pyproject.toml",
+        *sorted((ROOT / "book").glob("*.md")),
+        *NOTEBOOKS,
+    ]
     for path in texts:
         for url in pattern.findall(path.read_text()):
-            assert url.removesuffix(".git") == REPO_URL, f"{path.name} names {url}, not {REPO_URL} from _config.yml"
+            assert url.removesuffix(".git") == REPO_URL, (
+                f"{path.name} names {url}, not {REPO_URL} from _config.yml"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 class TestChapterNotebook:
     def test_name_and_toc(self, path):
-        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), "chapters are named NN_slug.ipynb"
-        assert f"notebooks/{path.stem}" in toc_files(), f"{path.name} is not listed in _toc.yml"
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), (
+            "chapters are named NN_slug.ipynb"
+        )
+        assert f"notebooks/{path.stem}" in toc_files(), (
+            f"{path.name} is not listed in _toc.yml"
+        )
 
     def test_outputs_stripped(self, path):
         for cell in cells(path):
             if cell["cell_type"] == "code":
-                assert not cell.get("outputs"), "notebooks are committed without outputs"
-                assert cell.get("execution_count") is None, "notebooks are committed without execution counts"
+                assert not cell.get("outputs"), (
+                    "notebooks are committed without outputs"
+                )
+                assert cell.get("execution_count") is None, (
+                    "notebooks are committed without execution counts"
+                )
 
     def test_colab_install_cell(self, path):
         first = cells(path)[0]
         src = source(first)
         assert first["cell_type"] == "code" and "remove-cell" in tags(first)
         assert '"google.colab" in sys.modules' in src, "install only on Colab"
-        assert "%pip install" in src and f"git+{REPO_URL}" in src, f"the install cell must use {REPO_URL}"
-        assert "torch" not in src.split("%pip install", 1)[1].replace("torch is already", ""), "never reinstall torch"
+        assert "%pip install" in src and f"git+{REPO_URL}" in src, (
+            f"the install cell must use {REPO_URL}"
+        )
+        assert "torch" not in src.split("%pip install", 1)[1].replace(
+            "torch is already", ""
+        ), "never reinstall torch"
 
     def test_title_cell(self, path):
         second = cells(path)[1]
         number = int(path.name[:2])
         assert second["cell_type"] == "markdown"
-        assert re.match(rf"# {number}\. \S", source(second)), f"the title must read '# {number}. Title'"
+        assert re.match(rf"# {number}\. \S", source(second)), (
+            f"the title must read '# {number}. Title'"
+        )
         assert "{cite}" in source(second), "the opening names its paper(s) with {cite}"
 
     def test_parameters_cell(self, path):
@@ -98,18 +122,128 @@ class TestChapterNotebook:
         assert re.search(r"^SEED = 0\b", src, re.M), "the parameters cell sets SEED = 0"
         assert "DEVICE = statlearn.device()" in src
         assert "seed_everything(SEED)" in src
-        assert cells(path).index(params[0]) <= 3, "the parameters cell comes right after the title"
+        assert cells(path).index(params[0]) <= 3, (
+            "the parameters cell comes right after the title"
+        )
 
     def test_check_and_exercises(self, path):
         all_cells = cells(path)
-        heads = [i for i, c in enumerate(all_cells) if c["cell_type"] == "markdown" and re.search(r"^## Check", source(c), re.M)]
+        heads = [
+            i
+            for i, c in enumerate(all_cells)
+            if c["cell_type"] == "markdown" and re.search(r"^## Check", source(c), re.M)
+        ]
         assert heads, "a '## Check' section asserts the chapter's claim"
         after = all_cells[heads[0] :]
-        assert any(c["cell_type"] == "code" and re.search(r"^\s*assert ", source(c), re.M) for c in after)
+        assert any(
+            c["cell_type"] == "code" and re.search(r"^\s*assert ", source(c), re.M)
+            for c in after
+        )
         md = "\n".join(source(c) for c in all_cells if c["cell_type"] == "markdown")
-        assert "```{exercise}" in md and "```{solution}" in md, "exercises with solutions"
+        assert "```{exercise}" in md and "```{solution}" in md, (
+            "exercises with solutions"
+        )
 
     def test_no_machine_paths(self, path):
         text = path.read_text()
         for bad in ("/work/", "/home/", "/root/", "/Users/", "C:\\\\"):
             assert bad not in text, f"{path.name} contains a machine path ({bad})"
+
+
+# --- The book as one story (CONTRIBUTING.md) ---
+# links, captions, claims, summary, references
+
+FIGURE_MAKERS = re.compile(r"plt\.show\(\)|\bframes\(|\.render\(\)")
+
+
+def markdown(path: pathlib.Path) -> str:
+    return "\n\n".join(source(c) for c in cells(path) if c["cell_type"] == "markdown")
+
+
+def figure_options(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("mystnb", {}).get("figure", {}) or {}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+class TestChapterStory:
+    def test_install_cell_names_the_distribution(self, path):
+        assert f'"statlearn-book @ git+{REPO_URL}"' in source(cells(path)[0]), (
+            "install statlearn-book"
+        )
+
+    def test_opening_links_what_it_builds_on(self, path):
+        number = int(path.name[:2])
+        opening = "\n".join(
+            source(c) for c in cells(path)[1:4] if c["cell_type"] == "markdown"
+        )
+        earlier = [
+            int(n) for n in re.findall(r"\]\((\d\d)_[a-z0-9_]+\.ipynb\)", opening)
+        ]
+        if number > 1:
+            assert any(n < number for n in earlier), (
+                "the opening links the chapter(s) it builds on"
+            )
+
+    def test_every_figure_is_numbered_captioned_and_referred_to(self, path):
+        text = markdown(path)
+        names = []
+        for cell in cells(path):
+            if cell["cell_type"] != "code" or not FIGURE_MAKERS.search(source(cell)):
+                continue
+            fig = figure_options(cell)
+            assert fig.get("caption") and fig.get("name"), (
+                "a cell that shows a figure needs mystnb.figure name and caption:\n"
+                f"{source(cell)[:300]}"
+            )
+        names = [
+            figure_options(c)["name"]
+            for c in cells(path)
+            if figure_options(c).get("name")
+        ]
+        chapter = path.name[:2]
+        for name in set(names):
+            assert name.startswith(f"fig-ch{chapter}-"), (
+                f"figure names read fig-ch{chapter}-...: {name}"
+            )
+            assert re.search(rf"\{{numref\}}`[^`]*<?{re.escape(name)}>?`", text), (
+                f"{name} is never referred to"
+            )
+        assert len(names) == len(set(names)), "figure names are unique"
+        assert names, "a chapter has figures"
+
+    def test_claims_are_glued(self, path):
+        all_cells = cells(path)
+        head = next(
+            i
+            for i, c in enumerate(all_cells)
+            if re.search(r"^## Check", source(c), re.M)
+        )
+        check = "\n".join(
+            source(c) for c in all_cells[head:] if c["cell_type"] == "code"
+        )
+        keys = re.findall(r"\bglue\(\s*[\"'](ch\d\d-[a-z0-9-]+)[\"']", check)
+        assert keys, (
+            "the Check section glues its measured values: glue('chNN-name', value)"
+        )
+        assert all(k.startswith(f"ch{path.name[:2]}-") for k in keys)
+
+    def test_summary_then_what_comes_next(self, path):
+        summaries = [
+            c
+            for c in cells(path)
+            if c["cell_type"] == "markdown" and source(c).startswith("## Summary")
+        ]
+        assert len(summaries) == 1, "one '## Summary' section"
+        text = source(summaries[0])
+        points = re.findall(r"^(?:- |\d+\. )", text, re.M)
+        assert 3 <= len(points) <= 6, f"a summary has 3-6 points; got {len(points)}"
+        assert (
+            re.search(r"\]\((\d\d_[a-z0-9_]+\.ipynb|\.\./book/[a-z0-9_]+\.md)\)", text)
+            or "still to come" in text
+        ), "the summary ends with what comes next, linked (or named as still to come)"
+
+    def test_no_interact_callbacks(self, path):
+        code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+        assert not re.search(r"\binteract(ive)?\(|@interact", code), (
+            "use statlearn.book.frames, not interact"
+        )

@@ -1,11 +1,12 @@
 """Number equations, figures and exercises per chapter: (4.2), Exercise 4.1.
 
-Sphinx numbers them across the whole book unless the table of contents is numbered, and a numbered
-toc would number chapters by position. The book's chapters keep the numbers of its plan (a chapter
-still to come leaves a gap), which their file names carry: ``notebooks/04_diffusion_models`` is
-chapter 4. After Sphinx assigns its book-wide numbers, this extension renumbers each page's items
-from 1, prefixed with the chapter number where the page is a chapter. References ({eq}, {ref},
-{numref}) read the same table, so they follow.
+Sphinx numbers them across the whole book unless the table of contents is numbered, and
+a numbered toc would number chapters by position. The book's chapters keep the numbers
+of its plan (a chapter still to come leaves a gap), which their file names carry:
+``notebooks/04_diffusion_models`` is chapter 4. After Sphinx assigns its book-wide
+numbers, this extension renumbers each page's items from 1, prefixed with the chapter
+number where the page is a chapter. References ({eq}, {ref}, {numref}) read the same
+table, so they follow.
 """
 
 from __future__ import annotations
