@@ -2,12 +2,14 @@
 
 Workloads (issue 4):
 
-1. batch fit: Gaussian HMM, K=8 states, D=4 (diagonal covariances), 500 sequences of 200 steps,
-   10 Baum-Welch iterations (tolerance disabled so every library runs all 10), k-means init included;
+1. batch fit: Gaussian HMM, K=8 states, D=4 (diagonal covariances), 500 sequences of
+   200 steps, 10 Baum-Welch iterations (tolerance disabled: every library runs all 10),
+   k-means init included;
 2. score: total log-likelihood of one 100,000-step sequence with fixed parameters.
 
-Prints the workload, versions, raw medians and ``ratio = anchor_time / statlearn_time`` from one run.
-Run: ``python benchmarks/bench_hmm.py [--quick]`` (``--quick``: one repeat instead of three/five).
+Prints the workload, versions, raw medians and ``ratio = anchor_time / statlearn_time``
+from one run. Run: ``python benchmarks/bench_hmm.py [--quick]`` (``--quick``: one repeat
+instead of three/five).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from statlearn.latent import GaussianHMM
 from _common import cpu_name
 
 K, D, N_SEQ, SEQ_LEN, N_ITER, LONG_T = 8, 4, 500, 200, 10, 100_000
-
 
 
 def sync(device: torch.device) -> None:
@@ -48,7 +49,8 @@ def median_time(fn, repeats: int, device: torch.device | None = None) -> float:
 
 
 def make_data(seed: int = 0):
-    """A well-separated sticky 8-state Gaussian HMM, its 500 x 200 training set and a 100,000-step sequence."""
+    """A well-separated sticky 8-state Gaussian HMM, its 500 x 200 training set and a
+    100,000-step sequence."""
     rng = np.random.default_rng(seed)
     truth = GaussianHMM(K, dtype=torch.float64)
     truth.startprob_ = np.full(K, 1.0 / K)
@@ -57,8 +59,11 @@ def make_data(seed: int = 0):
     truth.transmat_ = A
     truth.means_ = rng.normal(size=(K, D)) * 3.0
     truth.covars_ = rng.uniform(0.5, 1.5, size=(K, D))
-    X = np.concatenate([truth.sample(SEQ_LEN, random_state=seed * 10_000 + n)[0].numpy() for n in range(N_SEQ)])
-    X_long = truth.sample(LONG_T, random_state=seed + 1)[0].numpy()
+    # NumPy parameters: sample returns NumPy arrays
+    X = np.concatenate(
+        [truth.sample(SEQ_LEN, random_state=seed * 10_000 + n)[0] for n in range(N_SEQ)]
+    )
+    X_long = truth.sample(LONG_T, random_state=seed + 1)[0]
     return truth, X, [SEQ_LEN] * N_SEQ, X_long
 
 
@@ -71,45 +76,67 @@ def main() -> None:
 
     truth, X, lengths, X_long = make_data()
     X32 = X.astype(np.float32)
-    print("workload 1: GaussianHMM fit, K=8, D=4 diag, 500 sequences x 200 steps, 10 Baum-Welch iterations")
-    print("workload 2: score one 100,000-step sequence (K=8, D=4 diag), fixed parameters")
+    print(
+        "workload 1: GaussianHMM fit, K=8, D=4 diag, 500 sequences x 200 steps, 10 "
+        "Baum-Welch iterations"
+    )
+    print(
+        "workload 2: score one 100,000-step sequence (K=8, D=4 diag), fixed parameters"
+    )
     print(f"machine: {cpu_name()}, torch threads {torch.get_num_threads()}")
-    print(f"versions: statlearn {statlearn.__version__}, torch {torch.__version__}, numpy {np.__version__}")
+    print(
+        f"versions: statlearn {statlearn.__version__}, torch {torch.__version__}, "
+        f"numpy {np.__version__}"
+    )
 
     results: dict[str, dict[str, float]] = {"fit": {}, "score": {}}
 
-    # --- statlearn (CPU) ---------------------------------------------------------------------
-    cpu = torch.device("cpu")
+    # --- statlearn (CPU) --------------------------------------------------------------
     Xt = torch.as_tensor(X32)
     results["fit"]["statlearn cpu"] = median_time(
-        lambda: GaussianHMM(K, n_iter=N_ITER, tol=-1.0, random_state=0).fit(Xt, lengths), fit_repeats
+        lambda: GaussianHMM(K, n_iter=N_ITER, tol=-1.0, random_state=0).fit(
+            Xt, lengths
+        ),
+        fit_repeats,
     )
     ours = GaussianHMM(K)
-    params = [torch.as_tensor(np.asarray(p), dtype=torch.float32)
-              for p in (truth.startprob_, truth.transmat_, truth.means_, truth._covars_)]
+    params = [
+        torch.as_tensor(np.asarray(p), dtype=torch.float32)
+        for p in (truth.startprob_, truth.transmat_, truth.means_, truth._covars_)
+    ]
     ours.startprob_, ours.transmat_, ours.means_, ours.covars_ = params
     Xl = torch.as_tensor(X_long.astype(np.float32))
     ours.score(Xl)  # warm-up
-    results["score"]["statlearn cpu"] = median_time(lambda: ours.score(Xl), score_repeats)
+    results["score"]["statlearn cpu"] = median_time(
+        lambda: ours.score(Xl), score_repeats
+    )
     our_score = ours.score(Xl)
 
-    # --- statlearn (CUDA) --------------------------------------------------------------------
+    # --- statlearn (CUDA) -------------------------------------------------------------
     if torch.cuda.is_available():
         dev = torch.device("cuda")
         Xg, Xlg = Xt.to(dev), Xl.to(dev)
         GaussianHMM(K, n_iter=2, tol=-1.0, random_state=0).fit(Xg, lengths)  # warm-up
         results["fit"]["statlearn cuda"] = median_time(
-            lambda: GaussianHMM(K, n_iter=N_ITER, tol=-1.0, random_state=0).fit(Xg, lengths), fit_repeats, dev
+            lambda: GaussianHMM(K, n_iter=N_ITER, tol=-1.0, random_state=0).fit(
+                Xg, lengths
+            ),
+            fit_repeats,
+            dev,
         )
         gpu = GaussianHMM(K)
-        gpu.startprob_, gpu.transmat_, gpu.means_, gpu.covars_ = [p.to(dev) for p in params]
+        gpu.startprob_, gpu.transmat_, gpu.means_, gpu.covars_ = [
+            p.to(dev) for p in params
+        ]
         gpu.score(Xlg)
-        results["score"]["statlearn cuda"] = median_time(lambda: gpu.score(Xlg), score_repeats, dev)
+        results["score"]["statlearn cuda"] = median_time(
+            lambda: gpu.score(Xlg), score_repeats, dev
+        )
         print(f"GPU: {torch.cuda.get_device_name(dev)}")
     else:
         print("statlearn cuda: skipped (no CUDA device)")
 
-    # --- hmmlearn ----------------------------------------------------------------------------
+    # --- hmmlearn ---------------------------------------------------------------------
     try:
         import hmmlearn
         from hmmlearn import hmm as hl
@@ -121,32 +148,52 @@ def main() -> None:
         def hl_fit():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                hl.GaussianHMM(K, covariance_type="diag", n_iter=N_ITER, tol=-np.inf, random_state=0).fit(X32, lengths)
+                hl.GaussianHMM(
+                    K,
+                    covariance_type="diag",
+                    n_iter=N_ITER,
+                    tol=-np.inf,
+                    random_state=0,
+                ).fit(X32, lengths)
 
         results["fit"]["hmmlearn"] = median_time(hl_fit, fit_repeats)
         ref = hl.GaussianHMM(K, covariance_type="diag")
         ref.startprob_, ref.transmat_, ref.means_, ref.covars_ = [
-            np.asarray(p, dtype=np.float64) for p in (truth.startprob_, truth.transmat_, truth.means_, truth._covars_)]
+            np.asarray(p, dtype=np.float64)
+            for p in (truth.startprob_, truth.transmat_, truth.means_, truth._covars_)
+        ]
         ref.score(X_long)
-        results["score"]["hmmlearn"] = median_time(lambda: ref.score(X_long), score_repeats)
+        results["score"]["hmmlearn"] = median_time(
+            lambda: ref.score(X_long), score_repeats
+        )
         ref_score = ref.score(X_long)
-        print(f"score agreement: statlearn (float32) {our_score:.3f}, hmmlearn {ref_score:.3f}, "
-              f"relative difference {abs(our_score - ref_score) / abs(ref_score):.1e}")
+        print(
+            f"score agreement: statlearn (float32) {our_score:.3f}, hmmlearn "
+            f"{ref_score:.3f}, "
+            f"relative difference {abs(our_score - ref_score) / abs(ref_score):.1e}"
+        )
 
-    # --- pomegranate -------------------------------------------------------------------------
+    # --- pomegranate ------------------------------------------------------------------
     try:
         import pomegranate
         from pomegranate.distributions import Normal
         from pomegranate.hmm import DenseHMM
-    except Exception as exc:  # ImportError, or a missing optional dependency such as numba
+    except (
+        Exception
+    ) as exc:  # ImportError, or a missing optional dependency such as numba
         print(f"pomegranate: not available ({type(exc).__name__}: {exc}), skipped")
     else:
         print(f"pomegranate {pomegranate.__version__}")
         X3 = torch.as_tensor(X32).reshape(N_SEQ, SEQ_LEN, D)
 
         def pg_fit():
-            model = DenseHMM([Normal(covariance_type="diag") for _ in range(K)], max_iter=N_ITER, tol=1e-30,
-                             verbose=False, random_state=0)
+            model = DenseHMM(
+                [Normal(covariance_type="diag") for _ in range(K)],
+                max_iter=N_ITER,
+                tol=1e-30,
+                verbose=False,
+                random_state=0,
+            )
             model.fit(X3)
 
         try:
@@ -154,7 +201,7 @@ def main() -> None:
         except Exception as exc:  # pragma: no cover - depends on the installed version
             print(f"pomegranate fit failed ({type(exc).__name__}: {exc}), skipped")
 
-    # --- report ------------------------------------------------------------------------------
+    # --- report -----------------------------------------------------------------------
     for work, times in results.items():
         print(f"\n{work}: median seconds")
         for name, t in times.items():
@@ -164,7 +211,10 @@ def main() -> None:
                 continue
             for anchor in ("hmmlearn", "pomegranate"):
                 if anchor in times:
-                    print(f"  ratio = {anchor} / {base} = {times[anchor] / times[base]:.2f}")
+                    print(
+                        f"  ratio = {anchor} / {base} = "
+                        f"{times[anchor] / times[base]:.2f}"
+                    )
 
 
 if __name__ == "__main__":
