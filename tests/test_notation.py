@@ -100,6 +100,14 @@ RETIRED = [
         r"R = sigma Phi^{-1}(p_A) for the certified radius; rho is a correlation",
     ),
     (r"\bZ_y\b|\bZ_i\b|Z\(x'?\)_", r"f_c(x) for logits (Carlini and Wagner write Z)"),
+    (
+        r"\\ell\s*\(\s*(\\theta|\\hat|z\s*\))",
+        r"log p for a log-likelihood; ell is the loss ell(f(x), y)",
+    ),
+    (
+        r"F_\\kappa|\\kappa\s*\\ge",
+        r"Delta_0 for the C&W margin; kappa is a vMF concentration",
+    ),
 ]
 
 
