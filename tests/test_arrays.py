@@ -132,7 +132,7 @@ def test_cuda_tensor_results_return_to_its_device():
     "name", ["GaussianMixture", "KMeans", "BernoulliMixture", "GaussianHMM"]
 )
 def test_unavailable_device_is_a_clear_value_error(name):
-    """Issue 15, devices: device="cuda" without CUDA raised torch's raw AssertionError."""
+    """Issue 15, devices: device="cuda" without CUDA raised a raw AssertionError."""
     import statlearn.latent as latent
 
     X = (np.random.default_rng(0).random((40, 3)) > 0.5).astype(float)
