@@ -2,11 +2,11 @@
 
 `make book` runs `jupyter-book build . -W -n --keep-going`: every notebook executed
 (cached by jupyter-cache), warnings are errors, so a broken cross-reference, citation,
-equation or figure label, glued value or toc entry fails the build itself. A build
-without execution cannot stand in for it: a figure's number and caption come from its
-cell's output (``mystnb.figure`` metadata), so without outputs every figure reference
-is undefined. `make test` builds the book, then runs this file and the browser test
-(tests/test_browser.py) on the result.
+equation or figure label, glued value or toc entry fails the build itself. The fast
+build without execution (tests/test_book_fast.py, seconds, with the unit tests)
+tolerates only what execution provides: figure labels, which come from the figure
+cells' outputs, and the glued values of the claims page. `make test` builds the book,
+then runs this file and the browser test (tests/test_browser.py) on the result.
 
     make book && pytest tests/test_book.py
     STATLEARN_BOOK_HTML=path/to/_build/html pytest tests/test_book.py
