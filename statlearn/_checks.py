@@ -34,6 +34,7 @@ __all__ = [
     "check_int",
     "check_choice",
     "as_generator",
+    "RandomStateError",
 ]
 
 _NDIM_HINT = {
@@ -434,15 +435,23 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     return value
 
 
+class RandomStateError(TypeError, ValueError):
+    """A ``random_state`` of the wrong kind: a ``TypeError`` by statlearn's rule and a
+    ``ValueError`` as scikit-learn's ``check_random_state`` raises it (as NumPy's
+    ``AxisError`` is both a ``ValueError`` and an ``IndexError``)."""
+
+
 def as_generator(random_state: Any, name: str = "random_state") -> torch.Generator:
-    """A CPU ``torch.Generator`` from a seed, a generator, or ``None``.
+    """A CPU ``torch.Generator`` from a seed, a generator, a NumPy state or ``None``.
 
     Parameters
     ----------
-    random_state : int, torch.Generator or None
-        An int seeds a new generator; a generator is returned as it is; ``None`` seeds a
-        new generator from torch's global random state, so that
-        ``statlearn.seed_everything`` controls it.
+    random_state : int, torch.Generator, np.random.RandomState or Generator, or None
+        An int seeds a new generator; a torch generator is returned as it is; a NumPy
+        ``RandomState`` or ``Generator`` is advanced by one draw, which seeds the new
+        generator (so fitting twice with one instance gives two different starts, as in
+        scikit-learn); ``None`` seeds a new generator from torch's global random state,
+        so that ``statlearn.seed_everything`` controls it.
     name : str
         The argument's name, used in error messages.
 
@@ -451,12 +460,28 @@ def as_generator(random_state: Any, name: str = "random_state") -> torch.Generat
     torch.Generator
         Drawing on the CPU and then moving the numbers gives the same results on every
         device.
+
+    Raises
+    ------
+    RandomStateError
+        A ``TypeError`` and ``ValueError``, if ``random_state`` is none of the above.
     """
     if isinstance(random_state, torch.Generator):
         return random_state
     g = torch.Generator()
     if random_state is None:
         g.manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
-    else:
+    elif isinstance(random_state, np.random.RandomState):
+        g.manual_seed(int(random_state.randint(0, 2**31 - 1)))
+    elif isinstance(random_state, np.random.Generator):
+        g.manual_seed(int(random_state.integers(0, 2**63 - 1)))
+    elif isinstance(random_state, (int, np.integer)) and not isinstance(
+        random_state, bool
+    ):
         g.manual_seed(check_int(random_state, name, minimum=0))
+    else:
+        raise RandomStateError(
+            f"{name} must be an int, None, a torch.Generator or a NumPy "
+            f"RandomState/Generator; {random_state!r} cannot be used to seed one"
+        )
     return g

@@ -144,3 +144,17 @@ def test_check_device():
 def test_check_labels_moves_to_a_device():
     y = check_labels(np.array([0, 2, 1]), 3, device="cpu")
     assert y.dtype == torch.int64 and y.device.type == "cpu"
+
+
+def test_as_generator_takes_numpy_random_states():
+    """One generator rule for every module: a NumPy state advances by one draw."""
+    from statlearn._checks import as_generator
+
+    a = as_generator(np.random.RandomState(0))
+    b = as_generator(np.random.RandomState(0))
+    assert torch.equal(torch.rand(4, generator=a), torch.rand(4, generator=b))
+    shared = np.random.default_rng(0)
+    c, d = as_generator(shared), as_generator(shared)
+    assert not torch.equal(torch.rand(4, generator=c), torch.rand(4, generator=d))
+    with pytest.raises(TypeError, match="random_state"):
+        as_generator(True)

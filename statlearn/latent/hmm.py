@@ -1015,28 +1015,6 @@ _ATTRS = {
 }
 
 
-def _generator(random_state: Any) -> torch.Generator:
-    """A CPU ``torch.Generator`` from an int, None, a generator or a NumPy random state.
-
-    A ``np.random.RandomState`` (or ``np.random.Generator``) is advanced by one draw,
-    which seeds the generator, so that fitting twice with the same instance gives two
-    different starts, as in scikit-learn.
-    """
-    if isinstance(random_state, np.random.RandomState):
-        return torch.Generator().manual_seed(int(random_state.randint(0, 2**31 - 1)))
-    if isinstance(random_state, np.random.Generator):
-        return torch.Generator().manual_seed(int(random_state.integers(0, 2**63 - 1)))
-    if random_state is not None and not isinstance(
-        random_state, (int, np.integer, torch.Generator)
-    ):
-        raise TypeError(
-            "random_state must be an int, None, a torch.Generator or a "
-            "np.random.RandomState; "
-            f"got {type(random_state).__name__}"
-        )
-    return as_generator(random_state)
-
-
 def _is_float32(value: Any) -> bool:
     """Whether a parameter value is held in single precision (tensor or NumPy array)."""
     return getattr(value, "dtype", None) in (torch.float32, np.float32)
@@ -1375,7 +1353,7 @@ class _BaseHMM(BaseEstimator):
                 f"n_components must be <= n_samples; got {K} states for {X.shape[0]} "
                 "samples"
             )
-        g = _generator(self.random_state)
+        g = as_generator(self.random_state)
         todo = self._to_initialise(init_params)
         self._set_n_features(X, todo)
         dtype, dev = self._fit_dtype(X, ns, todo), X.device
@@ -1665,7 +1643,7 @@ class _BaseHMM(BaseEstimator):
         """
         n = check_int(n_samples, "n_samples", minimum=1)
         self._check_fitted()
-        g = _generator(self.random_state if random_state is None else random_state)
+        g = as_generator(self.random_state if random_state is None else random_state)
         ns = self._params_namespace()
         # validated in the precision they are held in, then drawn from in float64 on the
         # CPU

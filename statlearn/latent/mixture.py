@@ -46,12 +46,17 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor
 
 from statlearn._arrays import Namespace, from_torch, to_torch
-from statlearn._checks import check_choice, check_device, check_int, check_positive
+from statlearn._checks import (
+    as_generator,
+    check_choice,
+    check_device,
+    check_int,
+    check_positive,
+)
 
 __all__ = [
     "KMeans",
@@ -145,30 +150,6 @@ def _validate_X(
         ensure_min_samples=min_samples,
     )
     return to_torch(X, dtype=dtype, device=device)
-
-
-def _torch_generator(random_state: Any) -> torch.Generator:
-    """A CPU ``torch.Generator`` from any ``random_state`` statlearn accepts.
-
-    An int seeds a new generator and a ``torch.Generator`` is used as it is (so a seed
-    gives the same numbers as in earlier versions of statlearn); ``None`` seeds one from
-    torch's global generator, so that ``statlearn.seed_everything`` controls it; a
-    ``numpy.random.RandomState`` (anything scikit-learn's ``check_random_state``
-    accepts) seeds one from a draw of that state, so it advances as in scikit-learn.
-    """
-    if isinstance(random_state, torch.Generator):
-        return random_state
-    g = torch.Generator()
-    if random_state is None:
-        g.manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
-    elif isinstance(random_state, numbers.Integral) and not isinstance(
-        random_state, bool
-    ):
-        g.manual_seed(check_int(random_state, "random_state", minimum=0))
-    else:
-        rs = check_random_state(random_state)  # ValueError for anything else
-        g.manual_seed(int(rs.randint(0, 2**31 - 1)))
-    return g
 
 
 def _param_tensor(
@@ -646,7 +627,7 @@ class KMeans(
         if N < K:
             raise ValueError(f"n_samples={N} should be >= n_clusters={K}.")
         sw = _check_sample_weight(sample_weight, Xt)
-        g = _torch_generator(self.random_state)
+        g = as_generator(self.random_state)
         init = self.init
         if isinstance(init, str):
             check_choice(init, "init", ("k-means++", "random"))
@@ -968,7 +949,7 @@ class _EMMixture(DensityMixin, BaseEstimator):
                 f"Expected n_samples >= n_components but got n_components = {K}, "
                 f"n_samples = {N}"
             )
-        g = _torch_generator(self.random_state)
+        g = as_generator(self.random_state)
         n_init = 1 if warm else self.n_init
         verbose, interval = int(self.verbose), int(self.verbose_interval)
         best, best_bound = None, -math.inf
@@ -1161,7 +1142,7 @@ class _EMMixture(DensityMixin, BaseEstimator):
         else:
             ns = Namespace("numpy", torch.device("cpu"), to_torch(means)[1].dtype)
         params = self._fitted_params(ns.dtype, ns.device)
-        g = _torch_generator(self.random_state)
+        g = as_generator(self.random_state)
         counts, labels = _counts_and_labels(params[0], n, g)
         X = self._sample_components(params, counts, g)
         return from_torch(X, ns), from_torch(labels.to(ns.device), ns)
