@@ -7,14 +7,27 @@ smoothing still work in pixel space.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from statlearn._checks import check_choice, check_int, check_probability
+from statlearn._checks import (
+    check_choice,
+    check_int,
+    check_probability,
+    to_model,
+)
 
-__all__ = ["mlp", "cnn", "Normalize", "ACTIVATIONS"]
+__all__ = [
+    "mlp",
+    "cnn",
+    "Normalize",
+    "ACTIVATIONS",
+    "ActivationRecorder",
+    "record_activations",
+]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -172,3 +185,133 @@ def cnn(
         nn.Linear(hidden, num_classes),
     ]
     return nn.Sequential(*layers)
+
+
+class ActivationRecorder:
+    """Keep the outputs of named layers during forward passes: a context manager.
+
+    Forward hooks go on the submodules named as in ``model.named_modules()`` when the
+    ``with`` block opens and are removed when it closes, even on an error. The model is
+    not copied. After each forward pass, ``outputs[name]`` holds that layer's output
+    for the batch. With ``detach=False`` the outputs stay in the autograd graph, so a
+    loss on a hidden layer can be differentiated with respect to the input (chapter
+    19's representation inversion); with ``detach=True`` they are detached.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network to observe.
+    layers : iterable of str
+        Names from ``model.named_modules()``, e.g. ``["2", "4"]`` for an
+        ``nn.Sequential``.
+    detach : bool
+        Detach the recorded outputs from the autograd graph.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a submodule of ``model``, or no name is given.
+
+    Examples
+    --------
+    >>> net = mlp(4, 2, hidden=(3,))
+    >>> with ActivationRecorder(net, ["2"]) as rec:
+    ...     _ = net(torch.zeros(5, 4))
+    >>> rec.outputs["2"].shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(
+        self, model: nn.Module, layers: Iterable[str], *, detach: bool = True
+    ) -> None:
+        self.model = model
+        self.layers = _check_layers(model, layers)
+        self.detach = bool(detach)
+        self.outputs: dict[str, torch.Tensor] = {}
+        self._handles: list[Any] = []
+
+    def _hook(self, name: str) -> Any:
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            if not isinstance(output, torch.Tensor):
+                raise TypeError(
+                    f"layer {name!r} returned {type(output).__name__}, not a tensor"
+                )
+            self.outputs[name] = output.detach() if self.detach else output
+
+        return hook
+
+    def __enter__(self) -> ActivationRecorder:
+        modules = dict(self.model.named_modules())
+        self.outputs = {}
+        self._handles = [
+            modules[name].register_forward_hook(self._hook(name))
+            for name in self.layers
+        ]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+
+def _check_layers(model: nn.Module, layers: Iterable[str]) -> list[str]:
+    """``layers`` as a list of names of ``model``'s submodules, in the order given."""
+    if isinstance(layers, str):
+        layers = [layers]
+    names = [str(name) for name in layers]
+    if not names:
+        raise ValueError("layers must name at least one submodule")
+    known = {name for name, _ in model.named_modules()}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        listed = ", ".join(repr(n) for n in sorted(known) if n)
+        raise ValueError(f"no submodule named {unknown}; the model has {listed}")
+    return names
+
+
+@torch.no_grad()
+def record_activations(
+    model: nn.Module, x: Any, layers: Iterable[str], *, batch_size: int = 1024
+) -> dict[str, torch.Tensor]:
+    """The outputs of named layers on ``x``, in eval mode and in batches.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network; its train/eval mode is restored afterwards.
+    x : (N, ...) array or tensor
+        Inputs; cast to the model's dtype and device.
+    layers : iterable of str
+        Names from ``model.named_modules()``.
+    batch_size : int
+        Rows per forward pass, >= 1.
+
+    Returns
+    -------
+    dict of str to (N, ...) tensor
+        Each layer's output for every row of ``x``, on the model's device, in the order
+        of ``layers``.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a submodule of ``model`` or ``x`` has no sample axis.
+    """
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    x = to_model(x, model)
+    if x.ndim == 0:
+        raise ValueError("x must have a sample axis, (N, ...); got a 0-d value")
+    names = _check_layers(model, layers)
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    was_training = model.training
+    model.eval()
+    try:
+        with ActivationRecorder(model, names) as rec:
+            for start in range(0, x.shape[0], batch_size):
+                model(x[start : start + batch_size])
+                for name in names:
+                    parts[name].append(rec.outputs[name])
+    finally:
+        model.train(was_training)
+    return {name: torch.cat(chunks) for name, chunks in parts.items()}

@@ -43,3 +43,46 @@ def test_normalize_per_channel():
     flat = nets.Normalize(0.5, 0.25)(torch.full((2, 6), 0.75))
     assert torch.allclose(flat, torch.ones(2, 6))
     assert norm.to(torch.float64)(x.double()).dtype == torch.float64
+
+
+# --- activation recorder -------------------------------------------------------------
+
+
+def test_recorder_returns_manual_forward_and_removes_hooks():
+    torch.manual_seed(0)
+    net = nets.mlp(6, 3, hidden=(5, 4), activation="tanh")
+    x = torch.randn(7, 6)
+    acts = nets.record_activations(net, x, ["2", "4"], batch_size=3)
+    with torch.no_grad():
+        h1 = net[2](net[1](net[0](x)))
+        h2 = net[4](net[3](h1))
+    torch.testing.assert_close(acts["2"], h1)
+    torch.testing.assert_close(acts["4"], h2)
+    assert list(acts) == ["2", "4"]
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+def test_recorder_keeps_the_graph_when_asked():
+    net = nets.mlp(3, 2, hidden=(4,))
+    x = torch.randn(2, 3, requires_grad=True)
+    with nets.ActivationRecorder(net, ["2"], detach=False) as rec:
+        net(x)
+    rec.outputs["2"].sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+def test_recorder_removes_hooks_after_an_error():
+    net = nets.mlp(3, 2, hidden=(4,))
+    with pytest.raises(RuntimeError):
+        with nets.ActivationRecorder(net, ["1"]):
+            net(torch.randn(2, 5))
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+def test_recorder_rejects_unknown_layers():
+    net = nets.mlp(3, 2, hidden=(4,))
+    with pytest.raises(ValueError, match="no submodule named"):
+        nets.record_activations(net, torch.zeros(1, 3), ["9"])
+    with pytest.raises(ValueError, match="at least one"):
+        nets.ActivationRecorder(net, [])

@@ -1,5 +1,6 @@
 from typing import NamedTuple
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -288,3 +289,63 @@ def test_data_follow_the_model_to_the_gpu():
     torch.testing.assert_close(
         training.predict_logits(cpu, x), training.predict_logits(model, x).cpu()
     )
+
+
+# --- linear_probe -------------------------------------------------------------------
+
+
+def test_linear_probe_separable_data_reaches_one():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(300, 4))
+    y = (z[:, 0] + 0.5 * z[:, 1] > 0).astype(int)
+    probe = training.linear_probe(z, y)
+    z_test = rng.normal(size=(2000, 4))
+    y_test = (z_test[:, 0] + 0.5 * z_test[:, 1] > 0).astype(int)
+    assert probe.score(z, y) == 1.0
+    assert probe.score(z_test, y_test) > 0.97
+
+
+def test_linear_probe_shuffled_labels_stay_near_chance():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(400, 8))
+    y = rng.integers(0, 4, size=400)
+    probe = training.linear_probe(z, y)
+    z_test = rng.normal(size=(4000, 8))
+    y_test = rng.integers(0, 4, size=4000)
+    assert abs(probe.score(z_test, y_test) - 0.25) < 0.04
+
+
+def test_linear_probe_accepts_tensors_and_few_labels():
+    rng = np.random.default_rng(2)
+    centres = rng.normal(scale=4.0, size=(3, 5))
+    y = np.repeat(np.arange(3), 2)
+    z = centres[y] + rng.normal(size=(6, 5))
+    probe = training.linear_probe(torch.tensor(z, requires_grad=True), torch.tensor(y))
+    assert probe.score(z, y) == 1.0
+    one = training.linear_probe(z[::2], y[::2])  # one label per class: C = 1, no CV
+    assert one[-1].C == 1.0
+
+
+def test_linear_probe_selects_c_on_labelled_points_only():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(120, 3))
+    y = (z[:, 0] > 0).astype(int)
+    a = training.linear_probe(z, y, Cs=[0.01, 0.1, 1.0])
+    b = training.linear_probe(z, y, Cs=[0.01, 0.1, 1.0])
+    assert a[-1].C == b[-1].C and a[-1].C in (0.01, 0.1, 1.0)
+    np.testing.assert_allclose(a[-1].coef_, b[-1].coef_)
+    assert len(training.linear_probe(z, y, standardize=False)) == 1
+
+
+@pytest.mark.parametrize(
+    "features, labels, match",
+    [
+        (np.zeros(5), np.zeros(5), "features must be"),
+        (np.zeros((5, 2)), np.zeros(4), "labels must be"),
+        (np.zeros((5, 2)), np.zeros(5), "two classes"),
+        (np.full((4, 2), np.nan), np.array([0, 1, 0, 1]), "finite"),
+    ],
+)
+def test_linear_probe_rejects_bad_input(features, labels, match):
+    with pytest.raises(ValueError, match=match):
+        training.linear_probe(features, labels)
