@@ -543,9 +543,9 @@ def linear_probe(
     C is chosen by stratified ``cv``-fold cross-validation of the held-out log-loss on
     the labelled points only: nothing about a test set enters the choice. With very
     few labels the number of folds drops to the smallest class count; with one label
-    in some class no cross-validation is possible and C = 1 is used. Features are standardised first
-    (mean 0, variance 1 per feature, fitted on the labelled points) unless
-    ``standardize=False``. The fit is deterministic (lbfgs).
+    in some class no cross-validation is possible and C = 1 is used. Features are
+    standardised first (mean 0, variance 1 per feature, fitted on the labelled points)
+    unless ``standardize=False``. The fit is deterministic (lbfgs).
 
     Parameters
     ----------
