@@ -680,3 +680,233 @@ def test_cw_l2_reports_success_per_row():
     ) == (
         robust_accuracy(model, x, y, functools.partial(cw_l2, steps=10, search_steps=2))
     )
+
+
+# --------------------------------------------------------------------------------------
+# issue 21: adaptive attacks (BPDA, EOT, pgd's success rule)
+from statlearn.robust import EOT, bpda, log_mean_softmax  # noqa: E402
+
+
+def _quantise(x):
+    """A non-differentiable squeezer: two bits per value (gradient zero almost
+    everywhere)."""
+    return torch.round(x * 3) / 3
+
+
+def test_bpda_forward_is_fn_and_backward_the_identity():
+    x, _ = random_batch(1, 5)
+    x = x.requires_grad_(True)
+    w = torch.randn(5, D, generator=torch.Generator().manual_seed(0))
+    out = bpda(_quantise)(x)
+    assert torch.equal(out, _quantise(x.detach()))
+    (grad,) = torch.autograd.grad((w * out).sum(), x)
+    assert torch.equal(grad, w)  # identity backward: the upstream gradient itself
+    # without BPDA the squeezer's gradient is zero: the attack would be blind
+    (blind,) = torch.autograd.grad((w * _quantise(x)).sum(), x)
+    assert torch.count_nonzero(blind) == 0
+
+
+def test_bpda_backward_is_the_approximations_gradient():
+    x, _ = random_batch(2, 4, torch.float64)
+    x = x.requires_grad_(True)
+    w = torch.randn(4, D, dtype=torch.float64)
+    layer = bpda(_quantise, approx=lambda t: t**2 + torch.sin(t))
+    (grad,) = torch.autograd.grad((w * layer(x)).sum(), x)
+    torch.testing.assert_close(grad, w * (2 * x.detach() + torch.cos(x.detach())))
+    # fn returning its input unchanged, and use inside a model under pgd
+    assert torch.equal(bpda(lambda t: t)(x), x)
+    model = nn.Sequential(bpda(_quantise), small_model(torch.float64))
+    x_adv = pgd(model, x.detach(), torch.zeros(4, dtype=torch.long), eps=0.2, steps=5)
+    assert not torch.equal(x_adv, x.detach())  # the gradient got through
+
+
+def test_bpda_errors():
+    x, _ = random_batch(0, 3)
+    with pytest.raises(TypeError):
+        bpda("round")
+    with pytest.raises(TypeError):
+        bpda(_quantise, approx=3)
+    with pytest.raises(ValueError, match="keep the shape"):
+        bpda(lambda t: t[:, :2])(x)
+    layer = bpda(lambda t: t[:, :2], approx=lambda t: t[:, :3])
+    with pytest.raises(ValueError, match="output shape"):
+        layer(x.requires_grad_(True)).sum().backward()
+
+
+def test_log_mean_softmax_is_the_log_of_the_mean_softmax():
+    logits = torch.randn(5, 7, 4, generator=torch.Generator().manual_seed(0)) * 30
+    for dim in (0, 1, -2):
+        expected = torch.softmax(logits.double(), -1).mean(dim).log().float()
+        torch.testing.assert_close(log_mean_softmax(logits, dim), expected)
+    with pytest.raises(ValueError):
+        log_mean_softmax(logits, dim=-1)
+    with pytest.raises(ValueError):
+        log_mean_softmax(torch.zeros(4))
+
+
+def test_eot_of_a_deterministic_map_is_the_log_softmax():
+    model = small_model(torch.float64)
+    x, _ = random_batch(3, 6, torch.float64)
+    expected = torch.log_softmax(model(x), dim=1)
+    for random_map in (None, lambda t: 0.5 * t):
+        eot = EOT(model, random_map, n_attack=3, n_eval=5)
+        scaled = model(0.5 * x) if random_map is not None else model(x)
+        expected = torch.log_softmax(scaled, dim=1)
+        torch.testing.assert_close(eot(x), expected)
+        with torch.no_grad():
+            torch.testing.assert_close(eot(x), expected)
+
+
+def test_eot_counts_draws_and_averages_the_softmax():
+    seen = []
+
+    class Noisy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = small_model(torch.float64)
+
+        def forward(self, t, scale=1.0):
+            seen.append(t.shape[0])
+            return self.net(t + scale * torch.randn_like(t))
+
+    x, _ = random_batch(4, 5, torch.float64)
+    eot = EOT(Noisy(), n_attack=3, n_eval=7, model_kwargs={"scale": 0.1})
+    eot(x)
+    with torch.no_grad():
+        eot(x)
+    eot(x, n_samples=2)
+    assert seen == [15, 35, 10]
+    # the same draws by hand: L noisy copies, then the log of the mean softmax
+    torch.manual_seed(0)
+    out = eot(x, n_samples=4)
+    torch.manual_seed(0)
+    rep = x.repeat(4, 1)
+    logits = eot.model.net(rep + 0.1 * torch.randn_like(rep)).view(4, 5, C)
+    torch.testing.assert_close(out, torch.softmax(logits, -1).mean(0).log())
+    # pgd attacks the average with n_attack draws and restores the wrapped mode
+    eot.train()
+    x_adv = pgd(eot, x, torch.zeros(5, dtype=torch.long), eps=0.1, steps=2)
+    assert eot.training and eot.model.training
+    assert (x_adv - x).abs().max() <= 0.1 + 1e-12
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda m, x: EOT(m, n_attack=0), ValueError),
+        (lambda m, x: EOT(m, n_eval=0), ValueError),
+        (lambda m, x: EOT(m)(x[0]), ValueError),
+        (lambda m, x: EOT(m)(x, n_samples=0), ValueError),
+        # logits (B, 1, C) are not (B, C)
+        (lambda m, x: EOT(nn.Sequential(m, nn.Unflatten(1, (1, C))))(x), ValueError),
+        (lambda m, x: EOT(lambda t: t), TypeError),
+        (lambda m, x: EOT(m, random_map="noise"), TypeError),
+        (lambda m, x: EOT(m, model_kwargs=[1]), TypeError),
+    ],
+)
+def test_eot_errors(call, error):
+    m = small_model()
+    x, _ = random_batch(0, 4)
+    with pytest.raises(error):
+        call(m, x)
+
+
+def test_pgd_success_fn_keeps_a_restart_that_satisfies_the_rule(trained, digits_split):
+    x, y = digits_split.x_test[:60], digits_split.y_test[:60]
+
+    def rule(x_adv, y):  # any row-wise rule: here, the first pixels brightened
+        return x_adv[:, :8].mean(1) > x[:, :8].mean(1) + 0.02
+
+    runs, g = [], torch.Generator().manual_seed(5)
+    for _ in range(4):  # restart r of pgd draws the r-th start from the generator
+        runs.append(pgd(trained, x, y, eps=0.1, steps=3, generator=g))
+    best = pgd(
+        trained,
+        x,
+        y,
+        eps=0.1,
+        steps=3,
+        restarts=4,
+        success_fn=rule,
+        generator=torch.Generator().manual_seed(5),
+    )
+    hits = torch.stack([rule(r, y) for r in runs])
+    assert 0 < int(hits.any(0).sum()) < 60  # the check below is not vacuous
+    assert bool(rule(best, y)[hits.any(0)].all())
+    same = torch.stack([(r == best).flatten(1).all(1) for r in runs])
+    assert bool(same.any(0).all())  # each row is one of the restarts' rows
+    # the default rule is misclassification, as before
+    default = pgd(
+        trained, x, y, eps=0.1, steps=3, restarts=3, generator=g.manual_seed(1)
+    )
+
+    def misclassified(x_adv, y):
+        return trained(x_adv).argmax(1) != y
+
+    explicit = pgd(
+        trained,
+        x,
+        y,
+        eps=0.1,
+        steps=3,
+        restarts=3,
+        success_fn=misclassified,
+        generator=g.manual_seed(1),
+    )
+    assert torch.equal(default, explicit)
+
+
+def test_pgd_success_fn_errors():
+    m, x, y = _calls()
+    with pytest.raises(TypeError):
+        pgd(m, x, y, eps=0.1, steps=1, restarts=2, success_fn="detected")
+    for bad in (
+        lambda xa, t: torch.ones(4),  # not bool
+        lambda xa, t: torch.ones(3, dtype=torch.bool),  # not (N,)
+        lambda xa, t: torch.ones(4, 1, dtype=torch.bool),
+    ):
+        with pytest.raises(ValueError, match="success_fn"):
+            pgd(m, x, y, eps=0.1, steps=1, restarts=2, success_fn=bad)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 5),
+    eps=st.floats(0.0, 1.0),
+    norm=st.sampled_from(["linf", "l2"]),
+    restarts=st.integers(1, 3),
+)
+def test_adaptive_pgd_stays_in_the_threat_model(seed, n, eps, norm, restarts):
+    """PGD through BPDA and EOT with a detector-style success rule never leaves the
+    eps-ball or [0, 1]."""
+    torch.manual_seed(seed)
+    base = small_model()
+
+    def jitter(t):
+        return (t + 0.05 * torch.randn_like(t)).clamp(0, 1)
+
+    model = EOT(nn.Sequential(bpda(_quantise), base), jitter, n_attack=2, n_eval=3)
+    x, y = random_batch(seed, n)
+
+    def undetected(x_adv, y):
+        with torch.no_grad():
+            score = (base(x_adv).softmax(1) - base(_quantise(x_adv)).softmax(1)).abs()
+        return (model(x_adv).argmax(1) != y) & (score.sum(1) < 0.5)
+
+    x_adv = pgd(
+        model,
+        x,
+        y,
+        eps=eps,
+        steps=3,
+        norm=norm,
+        restarts=restarts,
+        success_fn=undetected,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    dist = (x_adv - x).flatten(1)
+    dist = dist.abs().amax(1) if norm == "linf" else dist.norm(dim=1)
+    assert bool((dist <= eps + 1e-5).all())
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    assert no_param_grads(base)

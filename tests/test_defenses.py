@@ -249,3 +249,271 @@ def test_soft_labels_and_distillation_accept_numpy_float64():
         quiet=True,
     )
     assert out.student_history.epochs == 1
+
+
+# --------------------------------------------------------------------------------------
+# feature squeezing (chapter 15)
+# --------------------------------------------------------------------------------------
+def _unit(shape, seed=0, dtype=torch.float32):
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+@settings(max_examples=30, deadline=None)
+@given(bits=st.integers(1, 8), seed=st.integers(0, 10_000))
+def test_bit_depth_is_idempotent_and_stays_in_the_unit_interval(bits, seed):
+    from statlearn.robust import bit_depth
+
+    x = _unit((5, 1, 4, 4), seed)
+    x[0, 0, 0, :2] = torch.tensor([0.0, 1.0])  # the end points stay where they are
+    squeezed = bit_depth(x, bits)
+    assert squeezed.shape == x.shape and squeezed.dtype == x.dtype
+    assert squeezed.min() >= 0 and squeezed.max() <= 1
+    assert torch.equal(bit_depth(squeezed, bits), squeezed)
+    assert squeezed.unique().numel() <= 2**bits
+    assert (squeezed - x).abs().max() <= 0.5 / (2**bits - 1) + 1e-6
+    assert squeezed[0, 0, 0, 0] == 0 and squeezed[0, 0, 0, 1] == 1
+
+
+def test_bit_depth_values():
+    from statlearn.robust import bit_depth
+
+    eight_bit = torch.arange(256, dtype=torch.float32) / 255
+    assert torch.equal(bit_depth(eight_bit, 8), eight_bit)
+    x = torch.tensor([0.0, 0.2, 0.26, 0.5, 0.74, 0.8, 1.0])
+    assert torch.equal(bit_depth(x, 1), torch.tensor([0.0, 0, 0, 0, 1, 1, 1]))
+    expected = torch.tensor([0.0, 1, 1, 2, 2, 2, 3]) / 3  # 0.5 * 3 = 1.5 ties to 2
+    torch.testing.assert_close(bit_depth(x, 2), expected)
+    # NumPy in, float64 kept
+    import numpy as np
+
+    out = bit_depth(np.array([0.1, 0.9]), 1)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float64
+    assert out.tolist() == [0.0, 1.0]
+
+
+def test_bit_depth_errors():
+    from statlearn.robust import bit_depth
+
+    x = _unit((2, 4))
+    for bits in (0, 9, -1):
+        with pytest.raises(ValueError, match="bits"):
+            bit_depth(x, bits)
+    with pytest.raises(TypeError):
+        bit_depth(x, 2.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        bit_depth(x * 2, 2)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "nearest", "mirror", "wrap"])
+@pytest.mark.parametrize("size", [1, 2, 3, (2, 3), 4, 9])
+def test_median_filter_equals_scipy(mode, size):
+    """Same windows (origin 0: a 2x2 window covers rows i-1, i and columns j-1, j), same
+    border mode, same median for an even count (the upper middle value)."""
+    import numpy as np
+    from scipy import ndimage
+
+    from statlearn.robust import median_filter
+
+    x = np.random.default_rng(0).random((3, 2, 6, 7))
+    window = (1, 1) + ((size, size) if isinstance(size, int) else size)
+    expected = ndimage.median_filter(x, size=window, mode=mode)
+    got = median_filter(torch.from_numpy(x), size, mode=mode)
+    assert got.dtype == torch.float64
+    np.testing.assert_array_equal(got.numpy(), expected)
+    # flat input with the image shape: the same numbers, returned flat
+    flat = median_filter(x.reshape(3, -1), size, image_shape=(2, 6, 7), mode=mode)
+    assert flat.shape == (3, 84)
+    np.testing.assert_array_equal(flat.numpy(), expected.reshape(3, -1))
+
+
+def test_median_filter_two_by_two_alignment():
+    from statlearn.robust import median_filter
+
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    # output (i, j) is the upper median of rows i-1..i and columns j-1..j, with the
+    # border reflected: (0, 0) sees only x[0, 0]; (1, 1) sees 1, 2, 3, 4 and takes 3
+    expected = torch.tensor([[1.0, 2.0], [3.0, 3.0]])
+    assert torch.equal(median_filter(x.reshape(1, 1, 2, 2), 2)[0, 0], expected)
+    assert torch.equal(
+        median_filter(x.reshape(1, 4), 2, image_shape=(2, 2)), expected.reshape(1, 4)
+    )
+
+
+def test_median_filter_gradient_goes_to_the_selected_pixels():
+    from statlearn.robust import median_filter
+
+    x = _unit((2, 1, 5, 5)).requires_grad_(True)
+    out = median_filter(x, 3)
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    # each output pixel passes a gradient of one to the input pixel it selected
+    assert grad.sum() == out.numel() and (grad >= 0).all()
+    assert torch.equal(grad.round(), grad)
+
+
+def test_median_filter_errors():
+    from statlearn.robust import median_filter
+
+    x = _unit((2, 1, 4, 4))
+    for size in (0, (2, 0), -1):
+        with pytest.raises(ValueError, match="size"):
+            median_filter(x, size)
+    with pytest.raises(ValueError, match="pair"):
+        median_filter(x, (2, 2, 2))
+    with pytest.raises(TypeError):
+        median_filter(x, 2.5)
+    with pytest.raises(ValueError, match="mode"):
+        median_filter(x, 2, mode="constant")
+    with pytest.raises(ValueError, match="image_shape"):
+        median_filter(x.reshape(2, 16), 2)  # flat without the image shape
+    with pytest.raises(ValueError, match="prod"):
+        median_filter(x.reshape(2, 16), 2, image_shape=(5, 5))
+    with pytest.raises(ValueError, match="image_shape"):
+        median_filter(x.reshape(2, 16), 2, image_shape=(16,))
+    with pytest.raises(ValueError, match="image_shape"):
+        median_filter(x.reshape(2, 16), 2, image_shape=(0, 4, 4))
+
+
+def _squeezing_setup():
+    import functools
+
+    from statlearn.robust import FeatureSqueezing, bit_depth, median_filter
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 12), nn.Tanh(), nn.Linear(12, 3))
+    squeezers = [
+        functools.partial(bit_depth, bits=1),
+        functools.partial(median_filter, size=2, image_shape=(4, 4)),
+    ]
+    return model, squeezers, FeatureSqueezing(model, squeezers)
+
+
+def test_feature_squeezing_score_is_the_largest_l1_distance():
+    model, squeezers, detector = _squeezing_setup()
+    x = _unit((30, 16))
+    model.train()
+    score = detector.score(x)
+    assert model.training, "the model's mode is restored"
+    assert score.shape == (30,) and score.min() >= 0 and score.max() <= 2
+    with torch.no_grad():
+        p = torch.softmax(model(x), dim=1)
+        per = torch.stack(
+            [(p - torch.softmax(model(s(x)), dim=1)).abs().sum(1) for s in squeezers], 1
+        )
+    torch.testing.assert_close(detector.distances(x), per)
+    torch.testing.assert_close(score, per.amax(1))
+    assert score.requires_grad  # not detached
+
+
+def test_feature_squeezing_score_is_differentiable_through_the_median():
+    from statlearn.robust import FeatureSqueezing, median_filter
+
+    model = _squeezing_setup()[0].double()
+    detector = FeatureSqueezing(
+        model, [lambda x: median_filter(x, 2, image_shape=(4, 4))]
+    )
+    x = _unit((4, 16), dtype=torch.float64).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: detector.score(t), (x,))
+    assert all(p.grad is None for p in model.parameters())
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 120),
+    fpr=st.floats(0.01, 0.5),
+    seed=st.integers(0, 1000),
+)
+def test_calibrated_fpr_on_its_calibration_set(n, fpr, seed):
+    model, _, detector = _squeezing_setup()
+    x = _unit((n, 16), seed)
+    assert detector.calibrate(x, fpr=fpr) is detector
+    flagged = detector.detect(x)
+    assert flagged.dtype == torch.bool and flagged.shape == (n,)
+    assert flagged.float().mean().item() <= fpr + 1 / n
+    assert detector.fpr_ == fpr and detector.n_calibration_ == n
+    # the threshold is one of the clean scores: nothing below it is flagged
+    scores = detector.score(x).detach()
+    assert torch.isclose(scores, torch.tensor(detector.threshold_)).any()
+    assert torch.equal(flagged, scores > detector.threshold_)
+
+
+def test_feature_squeezing_flags_a_change_that_squeezing_removes():
+    """On binary images, a perturbation of at most 0.3 per pixel is undone by 1-bit
+    squeezing: the detector sees the whole change of the softmax that it caused."""
+    import functools
+
+    from statlearn.robust import FeatureSqueezing, bit_depth
+
+    torch.manual_seed(0)
+    model = nn.Linear(16, 3)
+    detector = FeatureSqueezing(model, [functools.partial(bit_depth, bits=1)])
+    binary = (_unit((60, 16)) > 0.5).float()
+    detector.calibrate(binary[:30], fpr=0.1)
+    assert detector.threshold_ == 0.0  # squeezing leaves binary images unchanged
+    assert not detector.detect(binary[30:]).any()
+    x = binary[30:].clone().requires_grad_(True)
+    top = torch.log_softmax(model(x), dim=1).amax(dim=1).sum()
+    (grad,) = torch.autograd.grad(top, x)
+    x_adv = (binary[30:] - 0.3 * grad.sign()).clamp(0, 1)  # lower the top class
+    assert torch.equal(bit_depth(x_adv, 1), binary[30:])
+    with torch.no_grad():
+        moved = (model(x_adv).softmax(1) - model(binary[30:]).softmax(1)).abs().sum(1)
+    torch.testing.assert_close(detector.score(x_adv).detach(), moved)
+    assert detector.detect(x_adv).all()
+
+
+def test_feature_squeezing_errors():
+    from sklearn.exceptions import NotFittedError
+
+    from statlearn.robust import FeatureSqueezing, bit_depth
+
+    model, squeezers, detector = _squeezing_setup()
+    x = _unit((10, 16))
+    with pytest.raises(ValueError, match="calibrate"):
+        detector.detect(x)
+    with pytest.raises(NotFittedError):
+        detector.detect(x)
+    for fpr in (0.0, 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="fpr"):
+            detector.calibrate(x, fpr=fpr)
+    with pytest.raises(ValueError, match="at least one"):
+        FeatureSqueezing(model, [])
+    with pytest.raises(TypeError):
+        FeatureSqueezing(model, ["bit_depth"])
+    with pytest.raises(TypeError):
+        FeatureSqueezing(model, bit_depth)
+    with pytest.raises(TypeError):
+        FeatureSqueezing("model", squeezers)
+    with pytest.raises(ValueError, match="shape"):
+        FeatureSqueezing(model, [lambda t: t[:, :8]]).score(x)
+    with pytest.raises(ValueError, match="batch"):
+        detector.score(x[0])
+
+
+def test_feature_squeezing_accepts_numpy_float64():
+    import numpy as np
+
+    model, _, detector = _squeezing_setup()
+    x = np.random.default_rng(0).random((40, 16))
+    detector.calibrate(x[:20])
+    assert detector.score(x).dtype == torch.float32
+    torch.testing.assert_close(
+        detector.score(x), detector.score(torch.tensor(x, dtype=torch.float32))
+    )
+    assert detector.detect(x[20:]).shape == (20,)
+
+
+@pytest.mark.gpu
+def test_feature_squeezing_on_cuda_matches_cpu():
+    model, _, detector = _squeezing_setup()
+    x = _unit((50, 16))
+    detector.calibrate(x)
+    cpu = detector.score(x).detach()
+    from statlearn.robust import median_filter
+
+    model.cuda()
+    gpu = detector.score(x.cuda()).detach()
+    assert gpu.device.type == "cuda"
+    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-5, rtol=1e-5)
+    assert torch.equal(detector.detect(x.cuda()).cpu(), cpu > detector.threshold_)
+    images = _unit((3, 2, 6, 7))
+    assert torch.equal(median_filter(images.cuda(), 3).cpu(), median_filter(images, 3))

@@ -30,9 +30,43 @@ from torch.nn import functional as F
 from statlearn._checks import check_int, check_labels, check_positive, to_model
 from statlearn.latent.vae import GaussianEncoder, gaussian_kl, reparameterize
 
-__all__ = ["VIB", "VIBLoss", "vib_loss"]
+__all__ = ["VIB", "VIBLoss", "vib_loss", "log_mean_softmax"]
 
 _LN2 = math.log(2.0)
+
+
+def log_mean_softmax(logits: Tensor, dim: int = 0) -> Tensor:
+    """The log of the softmax averaged over draws: log 1/L Σ_(l=1)^L softmax(f_l).
+
+    The prediction of a stochastic classifier from L draws (the VIB's samples of z,
+    randomized smoothing's noise, an attack's expectation over random input maps),
+    computed stably with ``logsumexp``. Its softmax is the averaged prediction, so it
+    can be used as logits. Shared by :class:`VIB`,
+    :class:`statlearn.robust.smoothing.Smooth` and
+    :class:`statlearn.robust.attacks.EOT`.
+
+    Parameters
+    ----------
+    logits : (..., L, ..., C) tensor
+        Logits of each draw; classes on the last axis.
+    dim : int
+        The axis of the L draws (not the last one).
+
+    Returns
+    -------
+    tensor
+        ``logits``'s shape without ``dim``: log-probabilities.
+    """
+    if logits.ndim < 2:
+        raise ValueError(
+            "logits must have a draws axis and a class axis; got shape "
+            f"{tuple(logits.shape)}"
+        )
+    d = dim % logits.ndim
+    if d == logits.ndim - 1:
+        raise ValueError("dim must be the draws axis, not the last (class) axis")
+    log_p = torch.log_softmax(logits, dim=-1)
+    return torch.logsumexp(log_p, dim=d) - math.log(logits.shape[d])
 
 
 class VIBLoss(NamedTuple):
@@ -194,8 +228,7 @@ class VIB(nn.Module):
         z = reparameterize(mu, logvar, n_samples)
         if n_samples == 1:
             z = z.unsqueeze(0)
-        log_probs = F.log_softmax(self.decode(z), dim=-1)  # (L, N, C)
-        return torch.logsumexp(log_probs, dim=0) - math.log(n_samples)
+        return log_mean_softmax(self.decode(z), dim=0)  # draws on axis 0: (L, N, C)
 
     def loss(
         self, x: Tensor, y: Tensor, *, beta: float | None = None, n_samples: int = 1

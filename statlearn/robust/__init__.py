@@ -6,7 +6,15 @@ Names are imported lazily from their modules on first use.
 from statlearn._lazy import lazy_exports
 
 _EXPORTS = {
-    "attacks": ["fgsm", "pgd", "cw_l2", "robust_accuracy"],
+    "attacks": [
+        "fgsm",
+        "pgd",
+        "cw_l2",
+        "robust_accuracy",
+        "bpda",
+        "EOT",
+        "log_mean_softmax",
+    ],
     "defenses": [
         "adversarial_transform",
         "tempered_cross_entropy",
@@ -14,7 +22,19 @@ _EXPORTS = {
         "defensive_distillation",
         "Distillation",
         "TemperedLoss",
+        "bit_depth",
+        "median_filter",
+        "FeatureSqueezing",
     ],
+    "theory": [
+        "sample_gaussian_model",
+        "averaging_learner",
+        "sample_averaging_learner",
+        "linear_standard_error",
+        "linear_robust_error",
+        "samples_needed",
+    ],
+    "features": ["relabel_adversarially", "invert_representation"],
     "smoothing": [
         "Smooth",
         "ABSTAIN",

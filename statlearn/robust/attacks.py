@@ -6,6 +6,12 @@ Goodfellow and Bengio (2017) and Madry et al. (2018), and the Carlini-Wagner l2 
 of Carlini and Wagner (2017), plus :func:`robust_accuracy`, the accuracy of a model on
 the examples an attack returns.
 
+For adaptive attacks on defenses (chapter 16; Athalye, Carlini and Wagner, 2018;
+Tramer, Carlini, Brendel and Madry, 2020): :func:`bpda`, backward-pass differentiable
+approximation of a non-differentiable input map, :class:`EOT`, expectation over
+transformation for randomized inputs maps and stochastic models, and the
+``success_fn`` of :func:`pgd`, which decides which restart to keep.
+
 Every attack is a function ``attack(model, x, y, *, eps, ...) -> x_adv`` on a model that
 maps inputs in [0, 1]^D to logits (normalisation lives inside the model). Every attack
 
@@ -29,10 +35,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from statlearn import _checks
+from statlearn.info.vib import log_mean_softmax
 
-__all__ = ["fgsm", "pgd", "cw_l2", "robust_accuracy"]
+__all__ = ["fgsm", "pgd", "cw_l2", "robust_accuracy", "bpda", "EOT", "log_mean_softmax"]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
+SuccessFn = Callable[[Tensor, Tensor], Tensor]
 Attack = Callable[[nn.Module, Tensor, Tensor], Tensor]
 Budget = Union[float, Tensor]
 
@@ -164,6 +172,18 @@ def _input_grad(
     return loss.detach(), grad
 
 
+def _check_success(success: Tensor, x: Tensor) -> Tensor:
+    """A success rule's answer as an (N,) bool tensor on x's device."""
+    if not isinstance(success, Tensor):
+        success = torch.as_tensor(success)
+    if success.dtype != torch.bool or success.shape != (x.shape[0],):
+        raise ValueError(
+            f"success_fn must return an (N,) = ({x.shape[0]},) bool tensor; got "
+            f"dtype {success.dtype} and shape {tuple(success.shape)}"
+        )
+    return success.to(x.device)
+
+
 # --------------------------------------------------------------------------------------
 # FGSM and PGD
 # --------------------------------------------------------------------------------------
@@ -261,6 +281,7 @@ def pgd(
     restarts: int = 1,
     targeted: bool = False,
     loss_fn: Optional[LossFn] = None,
+    success_fn: Optional[SuccessFn] = None,
     generator: Optional[torch.Generator] = None,
 ) -> Tensor:
     """Projected gradient descent on the loss (Kurakin, Goodfellow and Bengio, 2017;
@@ -300,6 +321,13 @@ def pgd(
         Decrease the loss of ``y`` instead of increasing it.
     loss_fn : callable, optional
         ``loss_fn(logits, y) -> (N,)`` per-sample losses; default cross-entropy.
+    success_fn : callable, optional
+        ``success_fn(x_adv, y) -> (N,)`` bool: which rows of a finished restart count
+        as successful, for choosing among ``restarts``. Default: the model's
+        prediction ``argmax f(x_adv)`` differs from ``y`` (equals ``y`` when
+        ``targeted``). An attack on a detector-guarded classifier passes the rule
+        "misclassified and not detected". Called without gradients, and only when
+        ``restarts > 1``.
     generator : torch.Generator, optional
         Source of the random start (on any device); default torch's global generator.
 
@@ -324,6 +352,11 @@ def pgd(
         raise TypeError(
             "loss_fn must be callable (logits, y) -> (N,) losses; got "
             f"{type(loss_fn).__name__}"
+        )
+    if success_fn is not None and not callable(success_fn):
+        raise TypeError(
+            "success_fn must be callable (x_adv, y) -> (N,) bool; got "
+            f"{type(success_fn).__name__}"
         )
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(
@@ -372,8 +405,11 @@ def pgd(
                     _check_label_range(y, logits)
                     first = False
                 loss = loss_fn(logits, y)
-                pred = logits.argmax(dim=1)
-                success = pred == y if targeted else pred != y
+                if success_fn is None:
+                    pred = logits.argmax(dim=1)
+                    success = pred == y if targeted else pred != y
+                else:
+                    success = _check_success(success_fn(x_adv, y), x_adv)
             if best is None:
                 best, best_loss, best_success = x_adv, loss, success
                 continue
@@ -516,6 +552,227 @@ def cw_l2(
     if return_success:
         return best.detach(), torch.isfinite(best_l2)
     return best.detach()
+
+
+# --------------------------------------------------------------------------------------
+# adaptive attacks: BPDA and EOT
+# --------------------------------------------------------------------------------------
+class _BPDAFunction(torch.autograd.Function):
+    """Forward: fn(x); backward: the vector-Jacobian product of approx at x (or the
+    identity).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, fn: Callable, approx: Optional[Callable]) -> Tensor:
+        out = fn(x)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"fn must return a tensor; got {type(out).__name__}")
+        if approx is None and out.shape != x.shape:
+            raise ValueError(
+                "with the identity as its backward pass, bpda needs fn to keep the "
+                f"shape of x; got {tuple(x.shape)} -> {tuple(out.shape)}"
+            )
+        if out.data_ptr() == x.data_ptr():
+            out = out.clone()  # a new tensor: autograd must not see x itself come back
+        ctx.approx = approx
+        ctx.save_for_backward(x)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        if ctx.approx is None:
+            return grad_out, None, None
+        (x,) = ctx.saved_tensors
+        with torch.enable_grad():
+            x_in = x.detach().requires_grad_(True)
+            out = ctx.approx(x_in)
+            if not isinstance(out, Tensor) or out.shape != grad_out.shape:
+                raise ValueError(
+                    "approx must return a tensor of fn's output shape "
+                    f"{tuple(grad_out.shape)}; got "
+                    f"{tuple(out.shape) if isinstance(out, Tensor) else type(out)}"
+                )
+            (grad,) = torch.autograd.grad(out, x_in, grad_out, allow_unused=True)
+        return (torch.zeros_like(x) if grad is None else grad), None, None
+
+
+class _BPDA(nn.Module):
+    """An input map with a substitute gradient (made by :func:`bpda`)."""
+
+    def __init__(self, fn: Callable, approx: Optional[Callable]) -> None:
+        super().__init__()
+        # modules (a learned denoiser, say) are registered so that .to() and .eval()
+        # reach them
+        self.fn = fn
+        self.approx = approx
+
+    def forward(self, x: Tensor) -> Tensor:
+        """fn(x), with the approximation's gradient in the backward pass.
+
+        Parameters
+        ----------
+        x : (N, ...) tensor
+
+        Returns
+        -------
+        tensor
+            ``fn(x)``, exactly.
+        """
+        return _BPDAFunction.apply(x, self.fn, self.approx)
+
+    def extra_repr(self) -> str:
+        return "approx=identity" if self.approx is None else ""
+
+
+def bpda(
+    fn: Callable[[Tensor], Tensor], approx: Optional[Callable] = None
+) -> nn.Module:
+    """Backward-pass differentiable approximation (Athalye, Carlini and Wagner, 2018).
+
+    A defense that puts a non-differentiable (or gradient-breaking) map x -> s(x) in
+    front of a classifier, such as quantising bits or a median filter, leaves an attack
+    without a useful gradient. BPDA runs the real map forward and, in the backward pass,
+    uses the gradient of a differentiable approximation a(x) ≈ s(x) instead:
+
+        forward: s(x),    backward: ∂L/∂x ≈ (∂L/∂s) · ∂a/∂x,
+
+    with a(x) = x (the identity: the gradient passes straight through) by default,
+    which is a good approximation whenever s(x) ≈ x.
+
+    Parameters
+    ----------
+    fn : callable
+        The map ``s``: ``(N, ...) tensor -> tensor`` (e.g. ``lambda x: bit_depth(x,
+        2)``). Without ``approx`` it must keep the input's shape.
+    approx : callable, optional
+        A differentiable ``a`` with the same output shape as ``fn``; default the
+        identity.
+
+    Returns
+    -------
+    nn.Module
+        ``x -> fn(x)`` with the substitute gradient, for use in front of a model:
+        ``nn.Sequential(bpda(squeeze), model)``.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` or ``approx`` is not callable.
+    ValueError
+        (when called) If ``fn`` changes the shape of ``x`` and ``approx`` is the
+        identity, or ``approx`` does not return ``fn``'s output shape.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    if approx is not None and not callable(approx):
+        raise TypeError(f"approx must be callable or None; got {type(approx).__name__}")
+    return _BPDA(fn, approx)
+
+
+class EOT(nn.Module):
+    """Expectation over transformation (Athalye, Engstrom, Ilyas and Kwok, 2018).
+
+    A randomized defense predicts from random draws: a random input map t (noise,
+    random resizing) in front of a classifier f, or randomness inside the model (the
+    VIB's encoder noise, dropout). Its prediction averages the softmax over draws, and
+    an attack must differentiate that average:
+
+        log p(y | x) = log E_t[softmax(f(t(x)))]_y ≈ log 1/L Σ_l softmax(f(t_l(x)))_y.
+
+    ``forward`` returns these log-probabilities (usable as logits) from L independent
+    draws per row, with L = ``n_attack`` while gradients are recorded (inside an
+    attack) and L = ``n_eval`` under ``torch.no_grad()`` (evaluation, and ``pgd``'s
+    choice among restarts), so that attack and evaluation can use different budgets.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps a batch ``(B, ...)`` to logits ``(B, C)``; its randomness, if any, must be
+        drawn independently for each row of the batch.
+    random_map : callable, optional
+        A random input map ``t``: ``(B, ...) tensor -> (B, ...) tensor``, drawing
+        independently for each row. ``None``: the randomness is inside the model.
+    n_attack : int
+        Draws per forward pass when gradients are enabled, >= 1.
+    n_eval : int
+        Draws per forward pass under ``torch.no_grad()``, >= 1.
+    model_kwargs : dict, optional
+        Keyword arguments for every call of ``model``, e.g. ``{"n_samples": 1}`` for a
+        :class:`~statlearn.info.vib.VIB`, whose eval mode otherwise averages its own
+        samples.
+
+    Examples
+    --------
+    >>> one_code = {"n_samples": 1}  # the VIB draws one z per call
+    >>> eot = EOT(vib, n_attack=8, n_eval=12, model_kwargs=one_code)  # doctest: +SKIP
+    >>> x_adv = pgd(eot, x, y, eps=0.1, steps=40)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        random_map: Optional[Callable[[Tensor], Tensor]] = None,
+        *,
+        n_attack: int = 8,
+        n_eval: int = 32,
+        model_kwargs: Optional[dict] = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(model, nn.Module):
+            raise TypeError(
+                f"model must be a torch.nn.Module; got {type(model).__name__}"
+            )
+        if random_map is not None and not callable(random_map):
+            raise TypeError(
+                f"random_map must be callable or None; got {type(random_map).__name__}"
+            )
+        if model_kwargs is not None and not isinstance(model_kwargs, dict):
+            raise TypeError(
+                "model_kwargs must be a dict or None; got "
+                f"{type(model_kwargs).__name__}"
+            )
+        self.model = model
+        self.random_map = random_map
+        self.n_attack = _checks.check_int(n_attack, "n_attack", minimum=1)
+        self.n_eval = _checks.check_int(n_eval, "n_eval", minimum=1)
+        self.model_kwargs = dict(model_kwargs or {})
+
+    def extra_repr(self) -> str:
+        return f"n_attack={self.n_attack}, n_eval={self.n_eval}"
+
+    def forward(self, x: Tensor, n_samples: Optional[int] = None) -> Tensor:
+        """Log of the softmax averaged over L draws per row.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+            Inputs, cast to the model's dtype and device.
+        n_samples : int, optional
+            L; by default ``n_attack`` when gradients are enabled, else ``n_eval``.
+
+        Returns
+        -------
+        (N, C) tensor
+            log 1/L Σ_l softmax(f(t_l(x))), log-probabilities that act as logits.
+        """
+        x = _checks.to_model(x, self.model)
+        if x.ndim < 2:
+            raise ValueError(f"x must be a batch (N, ...); got shape {tuple(x.shape)}")
+        if n_samples is None:
+            n_samples = self.n_attack if torch.is_grad_enabled() else self.n_eval
+        n_samples = _checks.check_int(n_samples, "n_samples", minimum=1)
+        n = x.shape[0]
+        # draws-major: rows l*N .. (l+1)*N - 1 are draw l of every input
+        rep = x.repeat((n_samples,) + (1,) * (x.ndim - 1))
+        if self.random_map is not None:
+            rep = self.random_map(rep)
+        logits = self.model(rep, **self.model_kwargs)
+        if logits.ndim != 2 or logits.shape[0] != n * n_samples:
+            raise ValueError(
+                f"the model must return logits of shape (B, C) = ({n * n_samples}, C); "
+                f"got {tuple(logits.shape)}"
+            )
+        return log_mean_softmax(logits.view(n_samples, n, -1), dim=0)
 
 
 # --------------------------------------------------------------------------------------

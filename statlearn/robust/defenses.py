@@ -1,4 +1,4 @@
-"""Defenses against adversarial examples (chapters 13 and 14).
+"""Defenses against adversarial examples (chapters 13, 14 and 15).
 
 - :func:`adversarial_transform`: adversarial training as a batch transform for
   :func:`statlearn.training.fit`, mixing adversarial examples (FGSM as in Goodfellow,
@@ -8,10 +8,16 @@
   :func:`defensive_distillation`, which trains a teacher and a student at τ and deploys
   the student at τ = 1. Carlini and Wagner (2016, 2017) show why it only seems to work:
   chapter 14.
+- Feature squeezing (Xu, Evans and Qi, 2018; chapter 15): the squeezers
+  :func:`bit_depth` and :func:`median_filter`, and the detector
+  :class:`FeatureSqueezing`, which flags an input when the model's softmax moves too
+  much under squeezing. Chapter 16 breaks it with an adaptive attack (Tramer et al.,
+  2020).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, NamedTuple, Optional
 
 import torch
@@ -27,6 +33,9 @@ __all__ = [
     "soft_labels",
     "Distillation",
     "defensive_distillation",
+    "bit_depth",
+    "median_filter",
+    "FeatureSqueezing",
 ]
 
 Attack = Callable[[nn.Module, Tensor, Tensor], Tensor]
@@ -269,3 +278,312 @@ def defensive_distillation(
         student, (x, q), objective=objective, epochs=epochs, **fit_kwargs
     )
     return Distillation(teacher, student, teacher_history, student_history)
+
+
+# --------------------------------------------------------------------------------------
+# feature squeezing
+# --------------------------------------------------------------------------------------
+_MEDIAN_MODES = ("reflect", "nearest", "mirror", "wrap")
+
+
+def bit_depth(x: Any, bits: int) -> Tensor:
+    """Reduce the colour depth of pixels in [0, 1] to ``bits`` bits (Xu et al., 2018).
+
+        x' = round(x (2^b - 1)) / (2^b - 1)
+
+    Each pixel is rounded to the nearest of the 2^b levels 0, 1/(2^b - 1), ..., 1
+    (ties to even, as NumPy's ``rint``). The map is idempotent, keeps [0, 1], and with
+    ``bits=8`` it is the identity on 8-bit data (multiples of 1/255). Its gradient is
+    zero almost everywhere: an attack differentiates through it only with a stand-in
+    such as BPDA (chapter 16).
+
+    Parameters
+    ----------
+    x : (N, ...) array or tensor
+        Pixels in [0, 1], any shape; float64 stays float64, other dtypes become float32.
+    bits : int
+        The colour depth b, from 1 to 8.
+
+    Returns
+    -------
+    tensor
+        ``x``'s shape, dtype and device.
+    """
+    bits = _checks.check_int(bits, "bits")
+    if not 1 <= bits <= 8:
+        raise ValueError(f"bits must be an int from 1 to 8; got {bits}")
+    x = _checks.as_tensor(x, name="x")
+    _checks.check_unit_interval(x, name="x")
+    levels = 2**bits - 1
+    return torch.round(x * levels) / levels
+
+
+def _border_index(n: int, before: int, after: int, mode: str, device) -> Tensor:
+    """Indices into an axis of length n for the padded positions -before .. n-1+after,
+    with scipy.ndimage's border modes."""
+    i = torch.arange(-before, n + after, device=device)
+    if mode == "nearest":
+        return i.clamp(0, n - 1)
+    if mode == "wrap":
+        return i.remainder(n)
+    if mode == "reflect":  # d c b a | a b c d | d c b a: period 2n
+        j = i.remainder(2 * n)
+        return torch.where(j >= n, 2 * n - 1 - j, j)
+    # mirror: d c b | a b c d | c b a, period 2n - 2
+    if n == 1:
+        return torch.zeros_like(i)
+    j = i.remainder(2 * n - 2)
+    return torch.where(j >= n, 2 * n - 2 - j, j)
+
+
+def median_filter(
+    x: Any,
+    size: "int | tuple[int, int]" = 2,
+    *,
+    image_shape: Optional[tuple[int, ...]] = None,
+    mode: str = "reflect",
+) -> Tensor:
+    """Median smoothing of each channel of each image over a sliding window (Xu et
+    al., 2018).
+
+    Every output pixel is the median of the ``size`` window of its channel. The window
+    and its alignment are those of ``scipy.ndimage.median_filter`` with ``origin=0``:
+    along an axis of window length k, the output at position i takes the inputs
+    i - k // 2, ..., i + k - 1 - k // 2, so a 2x2 window covers the pixel, its upper
+    and left neighbours and the upper-left one. For an even number of values the median
+    is the upper of the two middle ones (the value of rank k_h k_w // 2 from 0), as in
+    scipy, which Xu et al.'s code uses. Outside the image, pixels follow scipy's border
+    ``mode``. The median passes the gradient to the pixel it selects, so the filter is
+    differentiable almost everywhere.
+
+    Parameters
+    ----------
+    x : (N, C, H, W) array or tensor, or (N, ...) with ``image_shape``
+        Images. Flat inputs such as ``(N, 64)`` digits need ``image_shape``; the result
+        then has ``x``'s shape again.
+    size : int or (int, int)
+        The window's height and width (one int for a square window), each >= 1; 2 is
+        the paper's 2x2 window.
+    image_shape : tuple of int, optional
+        ``(C, H, W)`` or ``(H, W)`` of one image, for inputs that are not
+        ``(N, C, H, W)``; each row of ``x`` must hold that many values.
+    mode : {'reflect', 'nearest', 'mirror', 'wrap'}
+        The border mode, with scipy's meaning: 'reflect' (scipy's default) repeats the
+        edge pixel and continues backwards (d c b a | a b c d), 'mirror' reflects about
+        the edge pixel (d c b | a b c d), 'nearest' repeats the edge pixel, 'wrap' wraps
+        around.
+
+    Returns
+    -------
+    tensor
+        ``x``'s shape, dtype and device.
+    """
+    sizes = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
+    if len(sizes) != 2:
+        raise ValueError(f"size must be an int or a pair (height, width); got {size!r}")
+    kh, kw = (_checks.check_int(s, "size") for s in sizes)
+    if kh < 1 or kw < 1:
+        raise ValueError(f"size must be >= 1 in each direction; got {size!r}")
+    mode = _checks.check_choice(mode, "mode", _MEDIAN_MODES)
+    x = _checks.as_tensor(x, name="x")
+    shape = x.shape
+    if image_shape is None:
+        if x.ndim != 4:
+            raise ValueError(
+                "x must be 4-D (N, C, H, W), or give image_shape for flat inputs; "
+                f"got shape {tuple(shape)}"
+            )
+        images = x
+    else:
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) not in (2, 3) or min(image_shape) < 1:
+            raise ValueError(
+                f"image_shape must be (C, H, W) or (H, W) of positive ints; got "
+                f"{image_shape}"
+            )
+        if len(image_shape) == 2:
+            image_shape = (1,) + image_shape
+        per_image = image_shape[0] * image_shape[1] * image_shape[2]
+        if x.ndim < 2 or x[0].numel() != per_image:
+            raise ValueError(
+                f"each row of x must hold prod(image_shape) = {per_image} values; got "
+                f"shape {tuple(shape)}"
+            )
+        images = x.reshape((shape[0],) + image_shape)
+    height, width = images.shape[2], images.shape[3]
+    rows = _border_index(height, kh // 2, kh - 1 - kh // 2, mode, x.device)
+    cols = _border_index(width, kw // 2, kw - 1 - kw // 2, mode, x.device)
+    padded = images[:, :, rows][:, :, :, cols]
+    windows = padded.unfold(2, kh, 1).unfold(3, kw, 1).flatten(-2)
+    median = windows.kthvalue(kh * kw // 2 + 1, dim=-1).values
+    return median.reshape(shape)
+
+
+class FeatureSqueezing:
+    """The feature-squeezing detector of Xu, Evans and Qi (2018).
+
+    A squeezer s maps an input to a coarser one (fewer colour bits, a median filter).
+    The detector compares the model's softmax p(x) = softmax(f(x)) on the input with
+    that on each squeezed input and scores the input by the largest L1 distance,
+
+        score(x) = max_s || p(x) - p(s(x)) ||_1,
+
+    which lies in [0, 2]. It is calibrated on held-out clean inputs (never the training
+    set, on which the model is more confident than on new data) and flags an input as
+    adversarial when its score exceeds the threshold.
+
+    The score is differentiable in ``x`` wherever the squeezers are (a median filter
+    is, a bit-depth reduction is not); wrapping a squeezer in a straight-through
+    stand-in (BPDA, chapter 16) lets an attack put the detector in its loss.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps inputs in [0, 1] to logits ``(N, C)``; evaluated in eval mode, its mode
+        restored afterwards.
+    squeezers : sequence of callables
+        Each maps a batch ``x`` to a squeezed batch of the same shape, e.g.
+        ``functools.partial(bit_depth, bits=2)`` or ``functools.partial(median_filter,
+        size=2, image_shape=(1, 8, 8))``.
+
+    Attributes
+    ----------
+    threshold_ : float
+        The detection threshold, set by :meth:`calibrate`.
+    fpr_ : float
+        The false-positive rate the threshold was calibrated for.
+    n_calibration_ : int
+        The number of clean inputs it was calibrated on.
+    """
+
+    def __init__(self, model: nn.Module, squeezers: Any) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(
+                f"model must be a torch.nn.Module; got {type(model).__name__}"
+            )
+        if callable(squeezers):
+            raise TypeError(
+                "squeezers must be a sequence of callables; wrap a single squeezer "
+                "in a list"
+            )
+        squeezers = list(squeezers)
+        if not squeezers:
+            raise ValueError("squeezers must hold at least one callable; got none")
+        for s in squeezers:
+            if not callable(s):
+                raise TypeError(
+                    f"every squeezer must be callable x -> x'; got {type(s).__name__}"
+                )
+        self.model = model
+        self.squeezers = squeezers
+
+    def __repr__(self) -> str:
+        return (
+            f"FeatureSqueezing({type(self.model).__name__}, "
+            f"{len(self.squeezers)} squeezer(s))"
+        )
+
+    def distances(self, x: Any) -> Tensor:
+        """The L1 distance between the softmax on ``x`` and on each squeezed ``x``.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+            Inputs in [0, 1], cast to the model's dtype and device.
+
+        Returns
+        -------
+        (N, S) tensor
+            Column s is || p(x) - p(s(x)) ||_1 for the s-th squeezer; differentiable in
+            ``x`` where the squeezers are.
+        """
+        x = _checks.to_model(x, self.model)
+        if x.ndim < 2:
+            raise ValueError(f"x must be a batch (N, ...); got shape {tuple(x.shape)}")
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            p = F.softmax(self.model(x), dim=1)
+            columns = []
+            for squeeze in self.squeezers:
+                x_s = squeeze(x)
+                if not isinstance(x_s, Tensor) or x_s.shape != x.shape:
+                    raise ValueError(
+                        "a squeezer must return a tensor of x's shape "
+                        f"{tuple(x.shape)}; got "
+                        f"{tuple(x_s.shape) if isinstance(x_s, Tensor) else type(x_s)}"
+                    )
+                p_s = F.softmax(self.model(x_s.to(x.dtype)), dim=1)
+                columns.append((p - p_s).abs().sum(dim=1))
+        finally:
+            self.model.train(was_training)
+        return torch.stack(columns, dim=1)
+
+    def score(self, x: Any) -> Tensor:
+        """The detection score max_s || p(x) - p(s(x)) ||_1 of each input.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+            Inputs in [0, 1], cast to the model's dtype and device.
+
+        Returns
+        -------
+        (N,) tensor
+            Scores in [0, 2] on the model's device; differentiable in ``x`` where the
+            squeezers are (not detached).
+        """
+        return self.distances(x).amax(dim=1)
+
+    def calibrate(self, x_clean: Any, fpr: float = 0.05) -> "FeatureSqueezing":
+        """Set ``threshold_`` so that at most a fraction ``fpr`` of clean inputs is
+        flagged.
+
+        With the n clean scores sorted, s_(1) <= ... <= s_(n), the threshold is
+        s_(k) with k = ceil((1 - fpr) n): at most n - k <= fpr n of them lie above it.
+        Use clean inputs that the model was not trained on.
+
+        Parameters
+        ----------
+        x_clean : (n, ...) array or tensor
+            Held-out clean inputs in [0, 1].
+        fpr : float
+            The target false-positive rate, in (0, 1).
+
+        Returns
+        -------
+        FeatureSqueezing
+            ``self``, with ``threshold_``, ``fpr_`` and ``n_calibration_`` set.
+        """
+        fpr = _checks.check_probability(fpr, "fpr")
+        with torch.no_grad():
+            scores = self.score(x_clean)
+        n = scores.shape[0]
+        k = min(max(math.ceil((1 - fpr) * n - 1e-9), 1), n)
+        self.threshold_ = float(scores.kthvalue(k).values)
+        self.fpr_ = fpr
+        self.n_calibration_ = n
+        return self
+
+    def detect(self, x: Any) -> Tensor:
+        """Flag inputs whose score exceeds the calibrated threshold.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+            Inputs in [0, 1].
+
+        Returns
+        -------
+        (N,) bool tensor
+            True where ``score(x) > threshold_`` (flagged as adversarial).
+        """
+        if not hasattr(self, "threshold_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
+                "this FeatureSqueezing detector is not calibrated yet; call "
+                "calibrate(x_clean, fpr) on held-out clean inputs first"
+            )
+        with torch.no_grad():
+            return self.score(x) > self.threshold_

@@ -28,7 +28,6 @@ and counted with ``bincount``; the only Python loop runs over noise batches.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 import numpy as np
@@ -36,6 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from statlearn import _checks
+from statlearn.info.vib import log_mean_softmax
 
 __all__ = [
     "ABSTAIN",
@@ -540,8 +540,8 @@ class Smooth(nn.Module):
         m = self.num_noise
         rep = x.repeat_interleave(m, dim=0)
         noisy = rep + self.sigma * torch.randn_like(rep)
-        log_p = torch.log_softmax(self.base_classifier(noisy), dim=-1)
-        return torch.logsumexp(log_p.view(x.shape[0], m, -1), dim=1) - math.log(m)
+        logits = self.base_classifier(noisy)
+        return log_mean_softmax(logits.view(x.shape[0], m, -1), dim=1)
 
 
 # --------------------------------------------------------------------------------------
