@@ -1,7 +1,8 @@
 """Datasets for the book's chapters.
 
 Offline, always available: ``digits()``, scikit-learn's bundled 8x8 handwritten digits,
-and the toy generators (``gaussian_ring``, ``two_moons``, ``mixture_samples``). Online,
+and the toy generators (``gaussian_ring``, ``two_moons``, ``mixture_samples``, and the
+noisy manifolds ``tanh_manifold`` and ``sine_manifold`` of chapter 5). Online,
 for readers who have torchvision and a network: ``mnist()``, ``fashion_mnist()`` and
 ``cifar10()``, cached in ``cache_dir()`` (``$STATLEARN_DATA`` or
 ``~/.cache/statlearn``).
@@ -42,6 +43,9 @@ __all__ = [
     "ring_modes",
     "two_moons",
     "mixture_samples",
+    "Manifold",
+    "tanh_manifold",
+    "sine_manifold",
 ]
 
 
@@ -525,3 +529,179 @@ def mixture_samples(
     eps = torch.randn(n, D, generator=g, dtype=torch.float64)
     x = mu[z] + torch.einsum("nij,nj->ni", chol[z], eps)
     return x.to(out_dtype), z
+
+
+class Manifold(NamedTuple):
+    """Points near a smooth ``latent_dim``-dimensional manifold in ``R^dim``.
+
+    ``x (n, dim)`` the noisy observations (float32); ``u (n, latent_dim)`` the latent
+    coordinates that generated them (float32); ``y (n,)`` the label ``1[u_1 > 0]``
+    (int64); ``clean (n, dim)`` the noiseless points on the manifold (float32);
+    ``noise_std`` the standard deviation of the Gaussian noise added to every
+    coordinate, ``x = clean + noise_std * xi``.
+    """
+
+    x: torch.Tensor
+    u: torch.Tensor
+    y: torch.Tensor
+    clean: torch.Tensor
+    noise_std: float
+
+
+_MANIFOLD_KINDS = ("tanh", "sine")
+
+
+def _feature_manifold(
+    kind: str,
+    n: int,
+    *,
+    dim: int,
+    latent_dim: int,
+    hidden: int,
+    scale: float,
+    scale_name: str,
+    noise: float,
+    random_state: Any,
+) -> Manifold:
+    """``x = A^T act(S^T u + b) + noise``: a random one-hidden-layer map of ``u``."""
+    n = check_int(n, "n", minimum=1)
+    dim = check_int(dim, "dim", minimum=1)
+    latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+    hidden = check_int(hidden, "hidden", minimum=1)
+    scale = check_positive(scale, scale_name)
+    noise = check_positive(noise, "noise", strict=False)
+    g = as_generator(random_state, "random_state")
+    f64 = torch.float64
+    # the map first, so that one random_state gives one manifold whatever n is
+    s = scale * torch.randn(latent_dim, hidden, generator=g, dtype=f64)
+    if kind == "tanh":
+        b = torch.randn(hidden, generator=g, dtype=f64)
+    else:
+        b = 2 * torch.pi * torch.rand(hidden, generator=g, dtype=f64)
+    a = torch.randn(hidden, dim, generator=g, dtype=f64) / hidden**0.5
+    u = torch.randn(n, latent_dim, generator=g, dtype=f64)
+    pre = u @ s + b
+    clean = (torch.tanh(pre) if kind == "tanh" else torch.sin(pre)) @ a
+    # noise relative to the signal: the root-mean-square of the coordinates' stds
+    signal_std = float(clean.var(dim=0, correction=0).mean().sqrt()) if n > 1 else 0.0
+    noise_std = noise * signal_std
+    x = clean + noise_std * torch.randn(n, dim, generator=g, dtype=f64)
+    y = (u[:, 0] > 0).to(torch.int64)
+    return Manifold(x.float(), u.float(), y, clean.float(), noise_std)
+
+
+def tanh_manifold(
+    n: int,
+    *,
+    dim: int = 50,
+    latent_dim: int = 2,
+    hidden: int = 16,
+    scale: float = 3.0,
+    noise: float = 2.0,
+    random_state: Any = None,
+) -> Manifold:
+    """A gently curved manifold: ``x = A^T tanh(S^T u + b) + noise`` with ``u ~ N(0,
+    I)``.
+
+    ``S (latent_dim, hidden)`` has entries ``scale * N(0, 1)``, ``b (hidden,)`` entries
+    ``N(0, 1)`` and ``A (hidden, dim)`` entries ``N(0, 1 / hidden)``, all drawn once
+    from ``random_state`` before the points, so one ``random_state`` fixes one
+    manifold whatever ``n`` is. The label is ``y = 1[u_1 > 0]``. Each ``tanh`` bends
+    the map along one direction only, and with the defaults the top two principal
+    components hold most (about 85 to 90 per cent) of the clean signal's variance: the
+    manifold is nearly flat. Draw the unlabelled, labelled and test points in one call
+    and split them, so that they share the manifold and the noise level.
+
+    Parameters
+    ----------
+    n : int
+        Number of points, >= 1.
+    dim : int
+        Dimension ``D`` of the observations, >= 1.
+    latent_dim : int
+        Dimension of ``u`` (of the manifold), >= 1.
+    hidden : int
+        Number of ``tanh`` features, >= 1.
+    scale : float
+        Standard deviation of the entries of ``S``, > 0: larger bends the manifold
+        more (the ``tanh`` saturates).
+    noise : float
+        Noise level relative to the signal, >= 0: ``noise_std = noise * s``, where
+        ``s`` is the root-mean-square over the ``dim`` coordinates of the clean
+        points' standard deviation, measured on these ``n`` points. ``noise = 2`` is
+        noise at twice the signal's standard deviation.
+    random_state : int, torch.Generator, numpy random state or None
+        Seed of the map and of the points; ``None`` follows
+        ``statlearn.seed_everything``.
+
+    Returns
+    -------
+    Manifold
+        ``(x, u, y, clean, noise_std)``.
+    """
+    return _feature_manifold(
+        "tanh",
+        n,
+        dim=dim,
+        latent_dim=latent_dim,
+        hidden=hidden,
+        scale=scale,
+        scale_name="scale",
+        noise=noise,
+        random_state=random_state,
+    )
+
+
+def sine_manifold(
+    n: int,
+    *,
+    dim: int = 50,
+    latent_dim: int = 2,
+    hidden: int = 16,
+    frequency: float = 1.5,
+    noise: float = 2.0,
+    random_state: Any = None,
+) -> Manifold:
+    """A curved manifold: ``x = A^T sin(S^T u + b) + noise`` with ``u ~ N(0, I)``.
+
+    As :func:`tanh_manifold`, with ``sin`` in place of ``tanh``, ``S`` with entries
+    ``frequency * N(0, 1)`` and phases ``b`` uniform on ``[0, 2 pi)``. A sine does not
+    saturate: each feature keeps oscillating, so the manifold folds over itself and its
+    top two principal components hold well under two thirds of the clean signal's
+    variance (with the defaults). The label is ``y = 1[u_1 > 0]``.
+
+    Parameters
+    ----------
+    n : int
+        Number of points, >= 1.
+    dim : int
+        Dimension ``D`` of the observations, >= 1.
+    latent_dim : int
+        Dimension of ``u`` (of the manifold), >= 1.
+    hidden : int
+        Number of sine features, >= 1.
+    frequency : float
+        Standard deviation of the entries of ``S``, > 0: larger folds the manifold
+        more.
+    noise : float
+        Noise level relative to the signal, >= 0, as in :func:`tanh_manifold`.
+    random_state : int, torch.Generator, numpy random state or None
+        Seed of the map and of the points; ``None`` follows
+        ``statlearn.seed_everything``.
+
+    Returns
+    -------
+    Manifold
+        ``(x, u, y, clean, noise_std)``.
+    """
+    return _feature_manifold(
+        "sine",
+        n,
+        dim=dim,
+        latent_dim=latent_dim,
+        hidden=hidden,
+        scale=frequency,
+        scale_name="frequency",
+        noise=noise,
+        random_state=random_state,
+    )

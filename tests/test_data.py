@@ -204,3 +204,78 @@ def test_unavailable_device_is_a_value_error():
     """Defect: digits(device="cuda") without CUDA raised torch's raw AssertionError."""
     with pytest.raises(ValueError, match="CUDA is not available"):
         data.digits(device="cuda")
+
+
+# --------------------------------------------------------------------------------------
+# The noisy manifolds of chapter 5
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [data.tanh_manifold, data.sine_manifold])
+def test_manifold_shapes_labels_and_determinism(make):
+    m = make(300, dim=7, latent_dim=3, hidden=5, random_state=4)
+    assert m.x.shape == m.clean.shape == (300, 7) and m.u.shape == (300, 3)
+    assert m.x.dtype == m.u.dtype == torch.float32 and m.y.dtype == torch.int64
+    assert torch.equal(m.y, (m.u[:, 0] > 0).long())
+    again = make(300, dim=7, latent_dim=3, hidden=5, random_state=4)
+    assert torch.equal(m.x, again.x) and torch.equal(m.u, again.u)
+    other = make(300, dim=7, latent_dim=3, hidden=5, random_state=5)
+    assert not torch.equal(m.x, other.x)
+
+
+@pytest.mark.parametrize("make", [data.tanh_manifold, data.sine_manifold])
+@pytest.mark.parametrize("noise", [0.0, 0.5, 2.0])
+def test_manifold_has_the_stated_noise_level(make, noise):
+    m = make(4000, dim=20, noise=noise, random_state=0)
+    signal_std = float(m.clean.double().var(0, correction=0).mean().sqrt())
+    assert m.noise_std == pytest.approx(noise * signal_std, rel=1e-5)
+    residual = (m.x - m.clean).double()
+    if noise == 0:
+        assert torch.equal(m.x, m.clean)
+    else:  # 80,000 Gaussian draws: the sample std is within 2 per cent
+        assert float(residual.std()) == pytest.approx(m.noise_std, rel=0.02)
+        assert abs(float(residual.mean())) < 0.02 * m.noise_std
+
+
+def test_manifold_map_depends_on_the_seed_only():
+    """One random_state is one manifold: the clean points of a small draw lie on the
+    map of a large draw (same S, b, A), so train and test may be drawn separately."""
+    small = data.tanh_manifold(50, noise=0.0, random_state=3)
+    big = data.tanh_manifold(500, noise=0.0, random_state=3)
+    g = torch.Generator().manual_seed(3)
+    s = 3.0 * torch.randn(2, 16, generator=g, dtype=torch.float64)
+    b = torch.randn(16, generator=g, dtype=torch.float64)
+    a = torch.randn(16, 50, generator=g, dtype=torch.float64) / 4.0
+    for m in (small, big):
+        expected = torch.tanh(m.u.double() @ s + b) @ a
+        torch.testing.assert_close(m.clean.double(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_tanh_manifold_is_nearly_flat_and_sine_manifold_is_not():
+    def top2(m):
+        c = m.clean.double() - m.clean.double().mean(0)
+        ev = torch.linalg.svdvals(c).square()
+        return float(ev[:2].sum() / ev.sum())
+
+    for seed in range(3):
+        assert top2(data.tanh_manifold(2000, random_state=seed)) > 0.8
+        assert top2(data.sine_manifold(2000, random_state=seed)) < 0.7
+
+
+def test_manifold_errors():
+    with pytest.raises(ValueError, match="n"):
+        data.tanh_manifold(0)
+    with pytest.raises(ValueError, match="dim"):
+        data.tanh_manifold(10, dim=0)
+    with pytest.raises(ValueError, match="latent_dim"):
+        data.sine_manifold(10, latent_dim=0)
+    with pytest.raises(ValueError, match="hidden"):
+        data.sine_manifold(10, hidden=0)
+    with pytest.raises(ValueError, match="scale"):
+        data.tanh_manifold(10, scale=0.0)
+    with pytest.raises(ValueError, match="frequency"):
+        data.sine_manifold(10, frequency=-1.0)
+    with pytest.raises(ValueError, match="noise"):
+        data.tanh_manifold(10, noise=-0.1)
+    with pytest.raises((TypeError, ValueError), match="random_state"):
+        data.tanh_manifold(10, random_state="seed")
