@@ -432,3 +432,208 @@ def test_unavailable_device_is_a_value_error():
         )
     with pytest.raises(ValueError, match="CUDA is not available"):
         correlated_gaussians(8, 0.5, 2, device="cuda")
+
+
+# --------------------------------------------------------------------------------------
+# the information plane of a network (chapter 20)
+
+
+def _grid_net_and_data(n_side=4, spacing=1.0):
+    """A network whose layer "0" is the identity, on inputs `spacing` apart."""
+    from torch import nn
+
+    g = torch.arange(n_side, dtype=torch.float32) * spacing
+    x = torch.cartesian_prod(g, g)  # (n_side**2, 2) distinct points on a grid
+    y = torch.arange(len(x)) % 3
+    net = nn.Sequential(nn.Identity(), nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 3))
+    return net, x, y
+
+
+def _label_entropy(y):
+    p = torch.bincount(y).double() / len(y)
+    p = p[p > 0]
+    return -(p * p.log2()).sum().item()
+
+
+def test_information_plane_identity_layer_reaches_log2_n_under_binning():
+    from statlearn.info import information_plane
+
+    net, x, y = _grid_net_and_data(spacing=1.0)  # more than a bin (0.5) apart
+    plane = information_plane(net, x, y, ["0"], "binning", bin_size=0.5)
+    assert plane.layers == ("0",)
+    assert plane.i_xz.shape == (1,) and plane.i_xz.dtype == torch.float64
+    assert plane.i_xz[0].item() == pytest.approx(math.log2(len(x)), abs=1e-6)
+    # every input has its own bin, so Z determines Y: I(Z; Y) = H(Y)
+    assert plane.i_zy[0].item() == pytest.approx(_label_entropy(y), abs=1e-6)
+    # points closer than a bin share bins: less than log2 N
+    net, x, y = _grid_net_and_data(spacing=0.2)
+    closer = information_plane(net, x, y, ["0"], "binning", bin_size=0.5)
+    assert closer.i_xz[0].item() < math.log2(len(x)) - 1
+
+
+def test_information_plane_kde_ceiling_and_limits():
+    from statlearn.info import information_plane
+
+    net, x, y = _grid_net_and_data(spacing=1.0)
+    sharp = information_plane(net, x, y, ["0"], "kde", noise_variance=1e-3)
+    wide = information_plane(net, x, y, ["0"], "kde", noise_variance=1e3)
+    assert sharp.i_xz[0].item() == pytest.approx(math.log2(len(x)), abs=1e-3)
+    assert wide.i_xz[0].item() < 0.05
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(4, 40),
+    estimator=st.sampled_from(["binning", "kde"]),
+)
+def test_information_plane_respects_both_ceilings(seed, n, estimator):
+    from statlearn.info import information_plane
+    from statlearn.nets import mlp
+
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = mlp(5, 3, hidden=(6, 4), activation="relu")
+    x = torch.randn(n, 5, generator=gen) * 3
+    y = torch.randint(0, 3, (n,), generator=gen)
+    plane = information_plane(
+        net, x, y, ["2", "4"], estimator, bin_size=0.1, noise_variance=0.01
+    )
+    assert (plane.i_xz <= math.log2(n) + 1e-6).all()
+    assert (plane.i_zy <= _label_entropy(y) + 1e-6).all()
+    assert (plane.i_xz >= 0).all() and (plane.i_zy >= 0).all()
+
+
+@pytest.mark.parametrize("estimator", ["binning", "kde"])
+def test_information_plane_is_invariant_to_permuting_the_batch(estimator):
+    from statlearn.info import information_plane
+    from statlearn.nets import mlp
+
+    torch.manual_seed(0)
+    net = mlp(6, 4, hidden=(8, 5), activation="tanh")
+    x = torch.rand(60, 6)
+    y = torch.randint(0, 4, (60,))
+    perm = torch.randperm(60)
+    a = information_plane(net, x, y, ["2", "4"], estimator, noise_variance_zy=0.5)
+    b = information_plane(
+        net, x[perm], y[perm], ["2", "4"], estimator, noise_variance_zy=0.5
+    )
+    torch.testing.assert_close(a.i_xz, b.i_xz, atol=1e-5, rtol=0)
+    torch.testing.assert_close(a.i_zy, b.i_zy, atol=1e-5, rtol=0)
+    # batched forward passes and kernel blocks give the same numbers
+    c = information_plane(
+        net, x, y, ["2", "4"], estimator, noise_variance_zy=0.5, batch_size=7
+    )
+    torch.testing.assert_close(a.i_xz, c.i_xz, atol=1e-5, rtol=0)
+    torch.testing.assert_close(a.i_zy, c.i_zy, atol=1e-5, rtol=0)
+
+
+def test_information_plane_matches_the_estimators_on_recorded_layers():
+    from statlearn.info import information_plane
+    from statlearn.nets import mlp, record_activations
+
+    torch.manual_seed(1)
+    net = mlp(6, 4, hidden=(8, 5), activation="tanh")
+    x = torch.rand(50, 6)
+    y = torch.randint(0, 4, (50,))
+    ids = torch.arange(50)
+    acts = record_activations(net, x, ["2", "4"])
+    kde = information_plane(
+        net, x, y, ["2", "4"], "kde", noise_variance=0.05, noise_variance_zy=0.3
+    )
+    binned = information_plane(net, x, y, ["2", "4"], "binning", bin_size=0.25)
+    equal_width = information_plane(net, x, y, ["4"], "binning", bin_size=None, bins=7)
+    for k, z in enumerate(acts.values()):
+        assert kde.i_xz[k].item() == pytest.approx(
+            mi_kde(ids, z, noise_variance=0.05).item(), abs=1e-5
+        )
+        assert kde.i_zy[k].item() == pytest.approx(
+            mi_kde(z, y, noise_variance=0.3).item(), abs=1e-5
+        )
+        assert binned.i_xz[k].item() == pytest.approx(
+            mi_binning(ids, z, bin_size=0.25).item(), abs=1e-5
+        )
+        assert binned.i_zy[k].item() == pytest.approx(
+            mi_binning(z, y, bin_size=0.25).item(), abs=1e-5
+        )
+    assert equal_width.i_xz[0].item() == pytest.approx(
+        mi_binning(ids, acts["4"], bins=7).item(), abs=1e-5
+    )
+
+
+def test_information_plane_counts_repeated_inputs_once():
+    from statlearn.info import information_plane
+
+    net, x, y = _grid_net_and_data(n_side=3, spacing=1.0)  # 9 distinct inputs
+    x2, y2 = torch.cat([x, x]), torch.cat([y, y])
+    for estimator in ("binning", "kde"):
+        plane = information_plane(net, x2, y2, ["0"], estimator, noise_variance=1e-3)
+        assert plane.i_xz[0].item() == pytest.approx(math.log2(9), abs=1e-3)
+
+
+def test_information_plane_accepts_numpy_float64_restores_mode_and_hooks():
+    from statlearn.info import information_plane
+    from statlearn.nets import mlp
+
+    torch.manual_seed(0)
+    net = mlp(4, 3, hidden=(5,), activation="tanh").train()
+    x = np.random.default_rng(0).random((20, 4))  # float64 NumPy
+    y = np.arange(20) % 3
+    plane = information_plane(net, x, y, ["2"], "kde")
+    ref = information_plane(
+        net, torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y), ["2"], "kde"
+    )
+    torch.testing.assert_close(plane.i_xz, ref.i_xz)
+    assert net.training
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(estimator="mine"), "estimator"),
+        (dict(y=torch.rand(10)), "1-D integer"),
+        (dict(y=torch.zeros(10, 2, dtype=torch.long)), "1-D integer"),
+        (dict(y=torch.zeros(9, dtype=torch.long)), "same number"),
+        (dict(x=torch.rand(1, 4), y=torch.zeros(1, dtype=torch.long)), "at least 2"),
+        (dict(layers=["9"]), "no submodule"),
+        (dict(estimator="binning", bin_size=0.0), "bin_size"),
+        (dict(estimator="binning", bin_size=None, bins=0), "bins"),
+        (dict(noise_variance=0.0), "noise_variance"),
+        (dict(noise_variance_zy=-1.0), "noise_variance_zy"),
+        (dict(batch_size=0), "batch_size"),
+    ],
+)
+def test_information_plane_value_errors(kwargs, match):
+    from statlearn.info import information_plane
+    from statlearn.nets import mlp
+
+    net = mlp(4, 3, hidden=(5,))
+    args = dict(
+        model=net,
+        x=torch.rand(10, 4),
+        y=torch.zeros(10, dtype=torch.long),
+        layers=["2"],
+        estimator="kde",
+    )
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        information_plane(**args)
+
+
+@pytest.mark.gpu
+def test_information_plane_on_cuda_matches_cpu():
+    from statlearn.info import information_plane
+    from statlearn.nets import mlp
+
+    torch.manual_seed(0)
+    net = mlp(6, 4, hidden=(8, 5), activation="tanh")
+    x = torch.rand(80, 6)
+    y = torch.randint(0, 4, (80,))
+    for estimator in ("binning", "kde"):
+        cpu = information_plane(net, x, y, ["2", "4"], estimator)
+        gpu = information_plane(net.cuda(), x, y, ["2", "4"], estimator)
+        net.cpu()
+        assert gpu.i_xz.device.type == "cuda"
+        torch.testing.assert_close(gpu.i_xz.cpu(), cpu.i_xz, atol=1e-4, rtol=0)
+        torch.testing.assert_close(gpu.i_zy.cpu(), cpu.i_zy, atol=1e-4, rtol=0)

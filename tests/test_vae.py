@@ -512,3 +512,156 @@ def test_numpy_float64_is_cast_to_the_model():
     terms = vae.loss(x)
     assert terms.total.dtype == torch.float32
     assert vae.decode(np.zeros((3, 2))).shape == (3, 4)
+
+
+# --------------------------------------------------------------------------------------
+# Autoencoder and denoising autoencoder (chapter 5)
+# --------------------------------------------------------------------------------------
+
+
+def test_linear_autoencoder_reaches_the_pca_reconstruction_error() -> None:
+    """Baldi and Hornik (1989): a linear autoencoder with a d-dimensional code can do no
+    better than PCA's d components, and at its optimum it does as well."""
+    from statlearn.latent import mlp_autoencoder
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 6, generator=g, dtype=DTYPE) * torch.tensor(
+        [3.0, 2.0, 1.0, 0.5, 0.3, 0.1], dtype=DTYPE
+    )
+    x = x @ torch.linalg.qr(torch.randn(6, 6, generator=g, dtype=DTYPE))[0]
+    x = x - x.mean(0)
+    ev = torch.linalg.svdvals(x).square() / x.shape[0]
+    pca_error = float(ev[2:].sum())  # per-sample squared error of the best rank-2 fit
+    torch.manual_seed(0)
+    ae = mlp_autoencoder(6, 2, hidden=()).to(DTYPE)
+    with torch.no_grad():
+        start = float(ae.loss(x).distortion)
+    opt = torch.optim.LBFGS(
+        ae.parameters(), max_iter=500, line_search_fn="strong_wolfe"
+    )
+
+    def closure():
+        opt.zero_grad()
+        loss = ae.loss(x).total
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        final = float(ae.loss(x).distortion)
+    assert final >= pca_error - 1e-8  # never better than PCA
+    assert final == pytest.approx(pca_error, rel=1e-3) and start > 2 * pca_error
+
+
+def test_autoencoder_shapes_loss_and_numpy_input() -> None:
+    from statlearn.latent import AELoss, Autoencoder, mlp_autoencoder
+
+    torch.manual_seed(1)
+    ae = mlp_autoencoder(64, 3, hidden=(16,), out_shape=(1, 8, 8))
+    assert isinstance(ae, Autoencoder) and ae.latent_dim == 3
+    x = torch.rand(5, 1, 8, 8)
+    assert ae.encode(x).shape == (5, 3) and ae(x).shape == (5, 1, 8, 8)
+    terms = ae.loss(x)
+    assert isinstance(terms, AELoss)
+    expected = (ae(x) - x).square().sum((1, 2, 3)).mean()
+    torch.testing.assert_close(terms.total, expected)
+    torch.testing.assert_close(terms.distortion, terms.total)
+    flat = mlp_autoencoder(4, 2, hidden=(8,))
+    z = flat.encode(x.reshape(5, 64)[:, :4].double().numpy())  # numpy float64 is cast
+    assert z.dtype == torch.float32 and z.shape == (5, 2)
+
+
+def test_denoising_loss_sees_the_corrupted_input_and_trains() -> None:
+    from statlearn.latent import mlp_autoencoder
+
+    torch.manual_seed(2)
+    ae = mlp_autoencoder(8, 2, hidden=(16,))
+    x = torch.randn(64, 8)
+    clean = ae.loss(x)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    noisy = ae.loss(x, noise=0.5, generator=g1)
+    assert noisy.total.item() != pytest.approx(clean.total.item())
+    # the same generator state gives the same corruption, hence the same loss
+    torch.testing.assert_close(noisy.total, ae.loss(x, noise=0.5, generator=g2).total)
+    # the target is the clean x: a decoder that outputs x~ itself would not score zero
+    history = fit(
+        ae,
+        x,
+        objective=functools.partial(type(ae).loss, noise=0.3, corruption="mask"),
+        epochs=30,
+        batch_size=64,
+        lr=1e-2,
+        quiet=True,
+        seed=0,
+    )
+    assert history["distortion"][-1] < 0.8 * history["distortion"][0]
+
+
+def test_corrupt_gaussian_and_mask() -> None:
+    from statlearn.latent import corrupt
+
+    x = torch.ones(200, 50, dtype=DTYPE)
+    assert corrupt(x, 0.0) is x
+    g = torch.Generator().manual_seed(0)
+    noisy = corrupt(x, 0.5, generator=g)
+    assert noisy.dtype == DTYPE and noisy.shape == x.shape
+    assert float((noisy - x).std()) == pytest.approx(0.5, rel=0.03)
+    masked = corrupt(x, 0.3, corruption="mask", generator=g)
+    assert set(masked.unique().tolist()) <= {0.0, 1.0}
+    assert float((masked == 0).double().mean()) == pytest.approx(0.3, abs=0.02)
+    assert torch.equal(corrupt(x, 0.0, corruption="mask"), x)
+
+
+def test_autoencoder_value_errors() -> None:
+    from statlearn.latent import Autoencoder, corrupt, mlp_autoencoder
+
+    x = torch.zeros(3, 4)
+    with pytest.raises(ValueError, match="corruption"):
+        corrupt(x, 0.1, corruption="salt")
+    with pytest.raises(ValueError, match="noise"):
+        corrupt(x, -0.1)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        corrupt(x, 1.0, corruption="mask")
+    with pytest.raises(TypeError, match="tensor"):
+        corrupt(x.numpy(), 0.1)
+    with pytest.raises(TypeError, match="nn.Module"):
+        Autoencoder(lambda v: v, nn.Identity(), latent_dim=2)
+    with pytest.raises(ValueError, match="latent_dim"):
+        mlp_autoencoder(4, 0)
+    with pytest.raises(ValueError, match="in_features"):
+        mlp_autoencoder(0, 2)
+    with pytest.raises(ValueError, match="in_features"):
+        Autoencoder(nn.Identity(), nn.Identity(), latent_dim=2, in_features=0)
+    ae = mlp_autoencoder(4, 2, hidden=(8,))
+    with pytest.raises(ValueError, match="2-D"):
+        ae.encode(torch.zeros(4))
+    with pytest.raises(ValueError, match="4 features per sample"):
+        ae.encode(torch.zeros(3, 5))
+    wrong_code = Autoencoder(nn.Linear(4, 3), nn.Linear(2, 4), latent_dim=2)
+    with pytest.raises(ValueError, match="latent_dim"):
+        wrong_code.encode(x)
+    wrong_out = Autoencoder(nn.Linear(4, 2), nn.Linear(2, 5), latent_dim=2)
+    with pytest.raises(ValueError, match="values per sample"):
+        wrong_out.loss(x)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_autoencoder_cuda_matches_cpu() -> None:
+    from statlearn.latent import corrupt, mlp_autoencoder
+
+    torch.manual_seed(0)
+    ae = mlp_autoencoder(16, 3, hidden=(32,))
+    x = torch.randn(64, 16)
+    cpu_code, cpu_loss = ae.encode(x), ae.loss(x).total
+    ae_gpu = ae.to("cuda")
+    torch.testing.assert_close(
+        ae_gpu.encode(x.numpy()).cpu(), cpu_code, rtol=1e-4, atol=1e-4
+    )
+    torch.testing.assert_close(
+        ae_gpu.loss(x.cuda()).total.cpu(), cpu_loss, rtol=1e-4, atol=1e-4
+    )
+    for kind in ("gaussian", "mask"):
+        assert corrupt(x.cuda(), 0.3, corruption=kind).device.type == "cuda"
+    hist = fit(ae_gpu, x.cuda(), objective=type(ae).loss, epochs=2, quiet=True)
+    assert len(hist["loss"]) == 2

@@ -63,6 +63,9 @@ __all__ = [
     "train_critic",
     "evaluate_critic",
     "BOUNDS",
+    "information_plane",
+    "InformationPlane",
+    "PLANE_ESTIMATORS",
 ]
 
 _LN2 = math.log(2.0)
@@ -369,6 +372,29 @@ def _logmeanexp_offdiag(s: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(off.flatten(), dim=0) - math.log(n * (n - 1))
 
 
+def _log_softmax_at(scores: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """Each row's log-softmax at its positive column, in nats: the core of InfoNCE.
+
+    ``_log_softmax_at(s, p)[i] = s[i, p_i] - log Σ_j e^(s_ij)``. Entries set to
+    ``-inf`` drop out of the sum (SimCLR's NT-Xent masks self-similarity this way, see
+    :func:`statlearn.info.contrastive.nt_xent`).
+
+    Parameters
+    ----------
+    scores : (N, M) tensor
+        ``scores[i, j]`` scores candidate ``j`` for row ``i``.
+    positives : (N,) int64 tensor
+        The column of each row's positive candidate.
+
+    Returns
+    -------
+    (N,) tensor
+        Differentiable in ``scores``.
+    """
+    picked = scores.gather(1, positives[:, None])[:, 0]
+    return picked - torch.logsumexp(scores, dim=1)
+
+
 def infonce(scores: Any) -> torch.Tensor:
     """The InfoNCE lower bound (van den Oord, Li and Vinyals, 2018), in bits.
 
@@ -391,7 +417,8 @@ def infonce(scores: Any) -> torch.Tensor:
     """
     s = _scores(scores)
     n = s.shape[0]
-    nce = (s.diagonal() - torch.logsumexp(s, dim=1)).mean() + math.log(n)
+    positives = torch.arange(n, device=s.device)
+    nce = _log_softmax_at(s, positives).mean() + math.log(n)
     return nce / _LN2
 
 
@@ -957,3 +984,154 @@ def evaluate_critic(
     finally:
         critic.train(was_training)
     return torch.stack(out)
+
+
+# --------------------------------------------------------------------------------------
+# The information plane of a network (chapter 20)
+# --------------------------------------------------------------------------------------
+
+
+class InformationPlane(NamedTuple):
+    """One point of the information plane per layer, in bits.
+
+    Attributes
+    ----------
+    layers : tuple of str
+        The layer names, as in ``model.named_modules()``.
+    i_xz : (L,) tensor
+        The estimate of I(X; Z_l) for each layer.
+    i_zy : (L,) tensor
+        The estimate of I(Z_l; Y) for each layer.
+    """
+
+    layers: tuple[str, ...]
+    i_xz: torch.Tensor
+    i_zy: torch.Tensor
+
+
+PLANE_ESTIMATORS = ("binning", "kde")
+"""The estimators that :func:`information_plane` accepts."""
+
+
+def information_plane(
+    model: nn.Module,
+    x: Any,
+    y: Any,
+    layers: Sequence[str],
+    estimator: str = "kde",
+    *,
+    bin_size: float | None = 0.5,
+    bins: int = 30,
+    noise_variance: float = 0.1,
+    noise_variance_zy: float | None = 1.0,
+    batch_size: int = 1024,
+) -> InformationPlane:
+    """I(X; Z_l) and I(Z_l; Y) for named layers of a deterministic network.
+
+    The layers' outputs Z_l = f_l(X) are recorded on the inputs ``x`` with
+    :func:`statlearn.nets.record_activations` (hooks, batched, model not copied) and
+    flattened to ``(N, d_l)``. X is uniform over the distinct rows of ``x`` (a row
+    repeated counts as one input), Y is the label. With ``estimator="binning"`` both
+    terms are :func:`mi_binning` of the binned activations; with ``"kde"`` they are
+    :func:`mi_kde` of Z_l plus Gaussian noise: I(X; Z_l) = H(Z_l) - H(Z_l | X) and
+    I(Z_l; Y) = H(Z_l) - Σ_c p(c) H(Z_l | Y = c), the label-conditional entropies of all
+    classes computed at once with an equality kernel on the labels (Saxe et al., 2018).
+
+    On ``N`` distinct inputs both estimates of I(X; Z_l) are at most log_2 N, and they
+    reach it whenever the bins or kernels separate every input: what they report is the
+    geometry of the activations at the chosen scale, not information a noiseless network
+    could lose. I(Z_l; Y) is at most the plug-in entropy of the labels.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network; its train/eval mode is restored afterwards.
+    x : (N, ...) array or tensor
+        Inputs, cast to the model's dtype and device.
+    y : (N,) int array or tensor
+        Labels.
+    layers : sequence of str
+        Names from ``model.named_modules()``, e.g. ``["2", "4"]`` for an
+        ``nn.Sequential``.
+    estimator : {"binning", "kde"}
+        The estimator of both terms.
+    bin_size : float, optional
+        Binning only: width of the fixed grid of bins anchored at zero, so that
+        estimates at different epochs and for different networks share their bins.
+        None uses ``bins`` equal-width bins over each layer's range instead.
+    bins : int
+        Binning only, with ``bin_size=None``: bins per layer's range, >= 1.
+    noise_variance : float
+        KDE only: variance σ^2 > 0 per unit of the noise added to Z_l for I(X; Z_l).
+    noise_variance_zy : float, optional
+        KDE only: the noise variance for I(Z_l; Y); None uses ``noise_variance``.
+    batch_size : int
+        Rows per forward pass and per block of the kernel matrices, >= 1.
+
+    Returns
+    -------
+    InformationPlane
+        ``layers``, ``i_xz`` and ``i_zy`` (two ``(L,)`` float64 tensors on the model's
+        device), in bits.
+
+    Raises
+    ------
+    ValueError
+        If ``estimator`` is unknown, ``x`` and ``y`` disagree in length, there are fewer
+        than 2 samples, ``y`` is not a 1-D integer array, a layer is not a submodule,
+        or a setting is out of range.
+    """
+    from statlearn.nets import record_activations
+
+    check_choice(estimator, "estimator", PLANE_ESTIMATORS)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if estimator == "binning":
+        bins = check_int(bins, "bins", minimum=1)
+        if bin_size is not None:
+            bin_size = check_positive(bin_size, "bin_size")
+    else:
+        noise_variance = check_positive(noise_variance, "noise_variance")
+        noise_variance_zy = (
+            noise_variance
+            if noise_variance_zy is None
+            else check_positive(noise_variance_zy, "noise_variance_zy")
+        )
+    labels, discrete = _samples(y, "y")
+    if not discrete or labels.shape[1] != 1:
+        raise ValueError(
+            "y must be a 1-D integer array of labels (N,); got "
+            f"{'floating' if not discrete else 'integer'} values of shape "
+            f"{tuple(labels.shape)}"
+        )
+    acts = record_activations(model, x, layers, batch_size=batch_size)
+    n = next(iter(acts.values())).shape[0]
+    if labels.shape[0] != n:
+        raise ValueError(
+            f"x and y must have the same number of samples; got {n} and "
+            f"{labels.shape[0]}"
+        )
+    if n < 2:
+        raise ValueError(f"x and y need at least 2 samples; got {n}")
+    x_rows = to_model(x, model).reshape(n, -1)
+    inputs = torch.unique(x_rows, dim=0, return_inverse=True)[1]
+    labels = labels[:, 0].to(inputs.device)
+    i_xz, i_zy = [], []
+    for z in acts.values():
+        z = z.reshape(n, -1)
+        if estimator == "binning":
+            i_xz.append(mi_binning(inputs, z, bins=bins, bin_size=bin_size))
+            i_zy.append(mi_binning(z, labels, bins=bins, bin_size=bin_size))
+        else:
+            i_xz.append(
+                mi_kde(inputs, z, noise_variance=noise_variance, block_size=batch_size)
+            )
+            i_zy.append(
+                mi_kde(
+                    z, labels, noise_variance=noise_variance_zy, block_size=batch_size
+                )
+            )
+    return InformationPlane(
+        tuple(acts),
+        torch.stack(i_xz).to(torch.float64),
+        torch.stack(i_zy).to(torch.float64),
+    )

@@ -8,7 +8,11 @@ standard normal prior ``p(z) = N(0, I)``. Implements
   the reparameterisation trick (Kingma and Welling, 2014; Rezende, Mohamed and Wierstra,
   2014), split into its distortion and rate terms (Alemi et al., 2018);
 * the importance-weighted bound (IWAE) of Burda, Grosse and Salakhutdinov (2016), used
-  as a held-out log-likelihood estimate.
+  as a held-out log-likelihood estimate;
+* beside the VAE, the deterministic autoencoder and the denoising autoencoder (Vincent,
+  Larochelle, Bengio and Manzagol, 2008) of chapter 5, "Representation learning", built
+  from the same MLP pieces: :class:`Autoencoder`, :func:`mlp_autoencoder`,
+  :func:`corrupt`.
 
 The Gaussian encoder pieces (:func:`gaussian_kl`, :func:`reparameterize`,
 :class:`GaussianEncoder`) are shared with the deep variational information bottleneck of
@@ -29,6 +33,7 @@ from torch.nn import functional as F
 
 __all__ = [
     "gaussian_kl",
+    "gaussian_kl_between",
     "reparameterize",
     "GaussianEncoder",
     "mlp_decoder",
@@ -36,6 +41,10 @@ __all__ = [
     "ELBO",
     "VAELoss",
     "VAE",
+    "AELoss",
+    "Autoencoder",
+    "corrupt",
+    "mlp_autoencoder",
 ]
 
 _LIKELIHOODS = ("bernoulli", "gaussian")
@@ -93,6 +102,48 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """
     _check_gaussian_params(mu, logvar)
     return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1)
+
+
+def gaussian_kl_between(
+    mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: Tensor
+) -> Tensor:
+    """KL divergence between two diagonal Gaussians, in closed form (nats).
+
+        KL(N(μ_q, diag σ_q^2) ‖ N(μ_p, diag σ_p^2))
+            = 1/2 Σ_j (log σ_p^2 / σ_q^2 + (σ_q^2 + (μ_q - μ_p)^2) / σ_p^2 - 1).
+
+    Parameters
+    ----------
+    mu_q, logvar_q : (..., d) tensors
+        Mean and natural-log variance of the first distribution.
+    mu_p, logvar_p : (..., d) tensors
+        Mean and natural-log variance of the second; broadcast against the first.
+
+    Returns
+    -------
+    (...) tensor
+        The divergence of each row, summed over the last dimension, in nats.
+
+    Raises
+    ------
+    ValueError
+        If the four tensors do not broadcast to one shape, or are 0-dimensional.
+    """
+    tensors = (mu_q, logvar_q, mu_p, logvar_p)
+    if not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("mu_q, logvar_q, mu_p and logvar_p must be torch tensors")
+    try:
+        shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+    except RuntimeError as exc:
+        raise ValueError(
+            "mu_q, logvar_q, mu_p and logvar_p must broadcast to one shape; got "
+            f"{[tuple(t.shape) for t in tensors]}"
+        ) from exc
+    if len(shape) == 0:
+        raise ValueError("the Gaussians' parameters must have a last dimension d")
+    ratio = torch.exp(logvar_q - logvar_p)
+    gap = (mu_q - mu_p).square() * torch.exp(-logvar_p)
+    return 0.5 * (ratio + gap - 1.0 - (logvar_q - logvar_p)).sum(-1)
 
 
 def reparameterize(
@@ -690,3 +741,256 @@ def mlp_vae(
     return VAE(
         encoder, decoder, latent_dim=latent_dim, likelihood=likelihood, sigma=sigma
     )
+
+
+# --------------------------------------------------------------------------------------
+# Deterministic and denoising autoencoders (chapter 5)
+# --------------------------------------------------------------------------------------
+
+_CORRUPTIONS = ("gaussian", "mask")
+
+
+class AELoss(NamedTuple):
+    """Batch-mean autoencoder objective (scalars): ``total = distortion``, the squared
+    reconstruction error of the clean input, summed over features.
+    """
+
+    total: Tensor
+    distortion: Tensor
+
+
+def corrupt(
+    x: Tensor,
+    noise: float,
+    *,
+    corruption: str = "gaussian",
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Corrupt ``x`` for a denoising autoencoder: draw ``x~ ~ C(x~ | x)``.
+
+    Parameters
+    ----------
+    x : (N, ...) tensor
+        Clean inputs.
+    noise : float
+        The corruption level, >= 0: the standard deviation of the added noise
+        (``"gaussian"``), or the probability that a value is set to zero (``"mask"``,
+        in [0, 1)). ``noise = 0`` returns ``x`` unchanged.
+    corruption : {"gaussian", "mask"}, default "gaussian"
+        Additive Gaussian noise ``x + noise * xi`` with ``xi ~ N(0, I)``, or masking
+        noise (each value independently zeroed with probability ``noise``).
+    generator : torch.Generator, optional
+        Random generator on ``x``'s device; default: torch's global one.
+
+    Returns
+    -------
+    (N, ...) tensor
+        Same shape, dtype and device as ``x``; not differentiable in ``noise``.
+    """
+    from statlearn._checks import check_choice, check_positive
+
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch tensor; got {type(x).__name__}")
+    corruption = check_choice(corruption, "corruption", _CORRUPTIONS)
+    noise = check_positive(noise, "noise", strict=False)
+    if corruption == "mask" and noise >= 1:
+        raise ValueError(f"noise must be in [0, 1) for masking noise; got {noise}")
+    if noise == 0:
+        return x
+    if corruption == "gaussian":
+        xi = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return x + noise * xi
+    keep = torch.rand(x.shape, generator=generator, device=x.device) >= noise
+    return x * keep.to(x.dtype)
+
+
+class Autoencoder(nn.Module):
+    r"""Deterministic autoencoder ``z = f_phi(x)``, ``x^ = g_theta(z)``.
+
+    Trained by :meth:`loss` to minimise the squared reconstruction error; with
+    ``noise > 0`` the encoder sees a corrupted ``x~ ~ q(x~ | x)`` and the decoder must
+    restore the clean ``x``: the denoising autoencoder. Compared with :class:`VAE`,
+    the code is a point (no encoder variance) and there is no rate term.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Maps ``x`` of shape ``(N, ...)`` to codes ``(N, latent_dim)`` (e.g.
+        :func:`statlearn.nets.mlp`).
+    decoder : nn.Module
+        Maps ``z`` of shape ``(M, latent_dim)`` to reconstructions with the data's
+        ``D`` values per sample (e.g. :func:`mlp_decoder`).
+    latent_dim : int
+        Code dimension ``d`` (>= 1).
+    in_features : int, optional
+        Number of values ``D`` per input sample; when given, inputs of another size are
+        a ``ValueError`` before they reach the encoder.
+
+    Notes
+    -----
+    Train with :func:`statlearn.training.fit`::
+
+        fit(ae, x_train, objective=Autoencoder.loss)
+        fit(dae, x_train, objective=functools.partial(Autoencoder.loss, noise=0.3))
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        *,
+        latent_dim: int,
+        in_features: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(encoder, nn.Module) or not isinstance(decoder, nn.Module):
+            raise TypeError(
+                "encoder and decoder must be torch.nn.Module instances; got "
+                f"{type(encoder).__name__} and {type(decoder).__name__}"
+            )
+        self.latent_dim = _check_int(latent_dim, "latent_dim", 1)
+        self.in_features = (
+            None if in_features is None else _check_int(in_features, "in_features", 1)
+        )
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def _prepare(self, x: object) -> Tensor:
+        from statlearn._checks import to_model
+
+        x = to_model(x, self, name="x")
+        if x.ndim < 2:
+            raise ValueError(
+                f"x must be at least 2-D (n_samples, ...); got shape {tuple(x.shape)}"
+            )
+        if self.in_features is not None and x[0].numel() != self.in_features:
+            raise ValueError(
+                f"x must have {self.in_features} features per sample; got shape "
+                f"{tuple(x.shape)}"
+            )
+        return x
+
+    def _encode(self, x: Tensor) -> Tensor:
+        z = self.encoder(x)
+        if z.ndim != 2 or z.shape != (x.shape[0], self.latent_dim):
+            raise ValueError(
+                "the encoder must return codes of shape (N, latent_dim) = "
+                f"({x.shape[0]}, {self.latent_dim}); got {tuple(z.shape)}"
+            )
+        return z
+
+    def _decode(self, z: Tensor, x: Tensor) -> Tensor:
+        out = self.decoder(z)
+        if out.shape[0] != x.shape[0] or out[0].numel() != x[0].numel():
+            raise ValueError(
+                f"the decoder must return {x[0].numel()} values per sample (the data's "
+                f"size); got output of shape {tuple(out.shape)}"
+            )
+        return out.reshape(x.shape)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The code ``z = f_phi(x)`` of clean inputs.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+            Cast to the model's dtype and device.
+
+        Returns
+        -------
+        (N, latent_dim) tensor
+        """
+        return self._encode(self._prepare(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The reconstruction ``g_theta(f_phi(x))``.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+
+        Returns
+        -------
+        (N, ...) tensor of ``x``'s shape
+        """
+        x = self._prepare(x)
+        return self._decode(self._encode(x), x)
+
+    def loss(
+        self,
+        x: Tensor,
+        *batch_rest: object,
+        noise: float = 0.0,
+        corruption: str = "gaussian",
+        generator: torch.Generator | None = None,
+    ) -> AELoss:
+        """Batch-mean squared error of reconstructing the clean ``x`` (from a corrupted
+        one when ``noise > 0``), for :func:`statlearn.training.fit`.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+        *batch_rest
+            Ignored (e.g. labels), so ``objective=Autoencoder.loss`` works.
+        noise : float, default 0.0
+            Corruption level, as in :func:`corrupt`; 0 is the plain autoencoder.
+        corruption : {"gaussian", "mask"}, default "gaussian"
+            The corruption, as in :func:`corrupt`.
+        generator : torch.Generator, optional
+            For the corruption's random draws.
+
+        Returns
+        -------
+        AELoss
+            ``(total, distortion)``: ``distortion`` is ``||x - g(f(x~))||^2`` summed
+            over features and averaged over the batch.
+        """
+        x = self._prepare(x)
+        x_tilde = corrupt(x, noise, corruption=corruption, generator=generator)
+        recon = self._decode(self._encode(x_tilde), x)
+        distortion = (recon - x).flatten(1).square().sum(-1).mean()
+        return AELoss(distortion, distortion)
+
+
+def mlp_autoencoder(
+    in_features: int,
+    latent_dim: int,
+    hidden: Sequence[int] = (256,),
+    *,
+    activation: str = "relu",
+    out_shape: Sequence[int] | None = None,
+) -> Autoencoder:
+    """An :class:`Autoencoder` with an MLP encoder and an :func:`mlp_decoder` of
+    mirrored widths (the deterministic twin of :func:`mlp_vae`).
+
+    Parameters
+    ----------
+    in_features : int
+        Data features ``D``.
+    latent_dim : int
+        Code dimension ``d`` (>= 1).
+    hidden : sequence of int, default (256,)
+        Encoder hidden widths; the decoder uses them reversed.
+    activation : str, default "relu"
+        Hidden activation, as in :func:`statlearn.nets.mlp`.
+    out_shape : sequence of int, optional
+        Decoder per-sample output shape (e.g. ``(1, 8, 8)``).
+
+    Returns
+    -------
+    Autoencoder
+        Its encoder's output layer is linear, so codes are unbounded real vectors.
+    """
+    from statlearn.nets import mlp
+
+    in_features = _check_int(in_features, "in_features", 1)
+    latent_dim = _check_int(latent_dim, "latent_dim", 1)
+    encoder = mlp(in_features, latent_dim, hidden=tuple(hidden), activation=activation)
+    decoder = mlp_decoder(
+        latent_dim,
+        in_features,
+        tuple(hidden)[::-1],
+        activation=activation,
+        out_shape=out_shape,
+    )
+    return Autoencoder(encoder, decoder, latent_dim=latent_dim, in_features=in_features)

@@ -1,0 +1,406 @@
+"""Tests for statlearn.info.contrastive: SimCLR, the von Mises-Fisher pieces and
+C-SimCLR (chapter 9).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import integrate, special
+from torch.nn import functional as F
+
+from statlearn.info.contrastive import (
+    Augment,
+    ContrastiveLoss,
+    ContrastiveNet,
+    csimclr_loss,
+    gaussian_noise,
+    nt_xent,
+    random_erase,
+    random_shift,
+    residual_information,
+    simclr_loss,
+    vmf_kl,
+    vmf_log_normalizer,
+    vmf_log_prob,
+    vmf_mean_resultant_length,
+    vmf_sample,
+)
+from statlearn.info.estimators import infonce
+from statlearn.training import fit
+
+LN2 = math.log(2.0)
+
+
+def unit(n, d, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return F.normalize(torch.randn(n, d, generator=g, dtype=dtype), dim=1)
+
+
+# --- the von Mises-Fisher distribution ------------------------------------------------
+
+
+@pytest.mark.parametrize("kappa", [0.5, 4.0, 30.0])
+def test_vmf_density_integrates_to_one_on_the_sphere_d3(kappa):
+    mu = unit(1, 3, seed=1)
+    theta = torch.linspace(0, math.pi, 801, dtype=torch.float64)
+    phi = torch.linspace(0, 2 * math.pi, 1601, dtype=torch.float64)
+    t, p = torch.meshgrid(theta, phi, indexing="ij")
+    z = torch.stack([t.sin() * p.cos(), t.sin() * p.sin(), t.cos()], dim=-1).reshape(
+        -1, 3
+    )
+    dens = vmf_log_prob(z, mu, kappa).exp().reshape(t.shape) * t.sin()
+    total = torch.trapezoid(torch.trapezoid(dens, phi, dim=1), theta)
+    assert float(total) == pytest.approx(1.0, abs=2e-4)
+
+
+@pytest.mark.parametrize("kappa", [0.1, 3.0, 200.0])
+def test_log_normalizer_d3_closed_form(kappa):
+    # C_3(kappa) = kappa / (4 pi sinh kappa), written stably for large kappa
+    expected = (
+        math.log(kappa)
+        - math.log(2 * math.pi)
+        - kappa
+        - math.log1p(-math.exp(-2 * kappa))
+    )
+    assert vmf_log_normalizer(kappa, 3) == pytest.approx(expected, rel=1e-10)
+
+
+def test_log_normalizer_integrates_in_d16():
+    # the density of w = mu^T z is C_d(k) |S^(d-2)| e^(k w) (1 - w^2)^((d-3)/2)
+    d, kappa = 16, 10.0
+    area = 2 * math.pi ** ((d - 1) / 2) / math.gamma((d - 1) / 2)
+    log_c = vmf_log_normalizer(kappa, d)
+    total, _ = integrate.quad(
+        lambda w: math.exp(log_c + kappa * w) * area * (1 - w * w) ** ((d - 3) / 2),
+        -1,
+        1,
+    )
+    assert total == pytest.approx(1.0, rel=1e-8)
+
+
+@pytest.mark.parametrize("dim,kappa", [(3, 2.0), (16, 10.0), (16, 256.0), (5, 0.3)])
+def test_sampler_mean_resultant_length_matches_bessel_ratio(dim, kappa):
+    n = 20000
+    mu = unit(n, dim, seed=2).repeat(1, 1)
+    z = vmf_sample(mu, kappa, generator=0)
+    assert z.shape == (n, dim)
+    assert torch.allclose(z.norm(dim=1), torch.ones(n, dtype=z.dtype), atol=1e-10)
+    cos = (z * mu).sum(1)
+    a = special.iv(dim / 2, kappa) / special.iv(dim / 2 - 1, kappa)
+    assert vmf_mean_resultant_length(kappa, dim) == pytest.approx(a, rel=1e-10)
+    se = float(cos.std()) / math.sqrt(n)
+    assert abs(float(cos.mean()) - a) < 4 * se + 1e-12
+
+
+def test_sampler_is_symmetric_about_the_mean_and_seeded():
+    mu = unit(1, 4, seed=3).expand(20000, 4)
+    z = vmf_sample(mu, 5.0, generator=1)
+    a = vmf_mean_resultant_length(5.0, 4)
+    # E[z] = A_d(kappa) mu: the part orthogonal to mu averages out
+    assert torch.allclose(z.mean(0), a * mu[0], atol=0.02)
+    assert torch.equal(z, vmf_sample(mu, 5.0, generator=1))
+    assert not torch.equal(z, vmf_sample(mu, 5.0, generator=2))
+
+
+def test_sampler_is_reparameterised_in_mu():
+    raw = torch.randn(8, 6, dtype=torch.float64, requires_grad=True)
+    z = vmf_sample(raw, 20.0, generator=0)
+    (z[:, 0].sum()).backward()
+    assert raw.grad is not None and torch.isfinite(raw.grad).all()
+    assert raw.grad.abs().sum() > 0
+    # the same noise, moved with mu: a finite-difference check of dz/dmu
+    eps = 1e-6
+    bumped = raw.detach().clone()
+    bumped[0, 1] += eps
+    z1 = vmf_sample(bumped, 20.0, generator=0)
+    fd = (z1[:, 0].sum() - z.detach()[:, 0].sum()) / eps
+    assert float(fd) == pytest.approx(float(raw.grad[0, 1]), rel=1e-4, abs=1e-6)
+
+
+def test_sampler_keeps_dtype_and_handles_mu_at_e1():
+    mu = torch.zeros(3, 4)
+    mu[:, 0] = 1.0  # the Householder reflection degenerates: identity
+    z = vmf_sample(mu, 50.0, generator=0)
+    assert z.dtype == torch.float32
+    assert torch.isfinite(z).all()
+    assert float((z[:, 0]).min()) > 0.5
+
+
+def test_kl_closed_form_matches_monte_carlo_and_floor():
+    d, ke, kb = 16, 256.0, 10.0
+    mu_e = unit(4000, d, seed=4)
+    mu_b = F.normalize(mu_e + 0.3 * unit(4000, d, seed=5), dim=1)
+    z = vmf_sample(mu_e, ke, generator=3)
+    mc = residual_information(z, mu_e, mu_b, ke, kb)
+    exact = vmf_kl(mu_e, ke, mu_b, kb).mean()
+    per_sample = (vmf_log_prob(z, mu_e, ke) - vmf_log_prob(z, mu_b, kb)) / LN2
+    se = float(per_sample.std()) / math.sqrt(len(z))
+    assert abs(float(mc) - float(exact)) < 4 * se
+    # with identical means the KL is the floor log C(ke) - log C(kb) + A(ke)(ke - kb)
+    floor_nats = (
+        vmf_log_normalizer(ke, d)
+        - vmf_log_normalizer(kb, d)
+        + vmf_mean_resultant_length(ke, d) * (ke - kb)
+    )
+    at_floor = vmf_kl(mu_e, ke, mu_e, kb)
+    assert torch.allclose(at_floor, torch.full_like(at_floor, floor_nats / LN2))
+    assert bool((vmf_kl(mu_e, ke, mu_b, kb) > at_floor).all())
+    assert floor_nats == pytest.approx(14.84, abs=0.01)  # the chapter's number
+
+
+def test_residual_information_of_identical_encoders_is_zero():
+    mu = unit(50, 8, seed=6)
+    z = vmf_sample(mu, 7.0, generator=0)
+    r = residual_information(z, mu, mu, 7.0, 7.0)
+    assert float(r) == pytest.approx(0.0, abs=1e-10)
+    # and it is the log-density difference in bits
+    other = unit(50, 8, seed=7)
+    r2 = residual_information(z, mu, other, 7.0, 3.0)
+    by_hand = (vmf_log_prob(z, mu, 7.0) - vmf_log_prob(z, other, 3.0)).mean() / LN2
+    assert float(r2) == pytest.approx(float(by_hand), rel=1e-12)
+
+
+# --- losses ---------------------------------------------------------------------------
+
+
+def test_nt_xent_equals_a_direct_cross_entropy():
+    b = 5
+    s = torch.randn(2 * b, 2 * b, generator=torch.Generator().manual_seed(0))
+    logits = s.clone()
+    logits.fill_diagonal_(-1e9)
+    targets = torch.cat([torch.arange(b, 2 * b), torch.arange(b)])
+    expected = F.cross_entropy(logits, targets) / LN2
+    assert float(nt_xent(s)) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_simclr_loss_is_cosine_nt_xent_with_temperature():
+    g = torch.Generator().manual_seed(1)
+    z1, z2 = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    for tau in (0.1, 0.5):
+        logits = (z @ z.T / tau).fill_diagonal_(float("-inf"))
+        targets = torch.cat([torch.arange(6, 12), torch.arange(6)])
+        expected = F.cross_entropy(logits, targets) / LN2
+        assert float(simclr_loss(z1, z2, tau)) == pytest.approx(float(expected), 1e-6)
+    # scaling the embeddings changes nothing (cosine similarity)
+    assert float(simclr_loss(3 * z1, z2, 0.1)) == pytest.approx(
+        float(simclr_loss(z1, z2, 0.1)), rel=1e-6
+    )
+
+
+def test_nt_xent_with_one_negative_per_view_is_infonce():
+    # B = 1: each anchor has one candidate, its positive; InfoNCE on a 1-column matrix
+    # is log 1 = 0, and so is NT-Xent
+    assert float(nt_xent(torch.randn(2, 2))) == pytest.approx(0.0, abs=1e-7)
+    # infonce is unchanged by the shared core
+    s = torch.randn(7, 7, generator=torch.Generator().manual_seed(2))
+    direct = (s.diagonal() - s.logsumexp(dim=1)).mean() + math.log(7)
+    assert float(infonce(s)) == pytest.approx(float(direct) / LN2, rel=1e-6)
+
+
+def test_simclr_loss_is_differentiable_and_accepts_numpy():
+    z1 = torch.randn(4, 3, requires_grad=True)
+    loss = simclr_loss(z1, np.random.default_rng(0).normal(size=(4, 3)), 0.2)
+    loss.backward()
+    assert torch.isfinite(z1.grad).all()
+
+
+# --- augmentations --------------------------------------------------------------------
+
+
+def digits_like(n=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 1, 8, 8)
+    x[:, :, 2:6, 2:6] = torch.rand(n, 1, 4, 4, generator=g)
+    return x
+
+
+def test_random_shift_moves_content_by_at_most_max_shift():
+    x = digits_like()
+    out = random_shift(x, 1, generator=0)
+    assert out.shape == x.shape
+    # content away from the border: nothing is lost, only moved
+    assert torch.allclose(out.sum((1, 2, 3)), x.sum((1, 2, 3)))
+    for i in range(len(x)):
+        hits = [
+            (dy, dx)
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if torch.equal(out[i], torch.roll(x[i], (dy, dx), (1, 2)))
+        ]
+        assert hits
+    shifts = {
+        tuple(torch.nonzero(random_shift(x, 2, generator=s)[0, 0])[0].tolist())
+        for s in range(30)
+    }
+    assert len(shifts) > 5
+    assert torch.equal(random_shift(x, 0), x)
+    assert torch.equal(random_shift(x, 1, generator=3), random_shift(x, 1, generator=3))
+
+
+def test_random_erase_zeroes_a_square():
+    x = torch.ones(20, 1, 8, 8)
+    out = random_erase(x, 3, 1.0, generator=0)
+    assert torch.all((1 - out).sum((1, 2, 3)) == 9)
+    assert torch.equal(random_erase(x, 3, 0.0, generator=0), x)
+    half = random_erase(torch.ones(400, 1, 8, 8), 3, 0.5, generator=1)
+    frac = float(((1 - half).sum((1, 2, 3)) > 0).float().mean())
+    assert 0.4 < frac < 0.6
+
+
+def test_gaussian_noise_stays_in_pixel_space():
+    x = torch.full((100, 64), 0.5)
+    out = gaussian_noise(x, 0.1, generator=0)
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+    assert float((out - x).std()) == pytest.approx(0.1, rel=0.05)
+    raw = gaussian_noise(torch.zeros(100, 64), 0.3, clip=False, generator=0)
+    assert float(raw.min()) < 0
+
+
+def test_augment_flat_and_image_inputs():
+    aug = Augment(max_shift=1, erase_size=3, erase_p=0.5, noise_sigma=0.1)
+    x = digits_like(10)
+    flat = aug(x.reshape(10, 64), generator=5)
+    img = aug(x, generator=5)
+    assert flat.shape == (10, 64) and img.shape == x.shape
+    assert torch.equal(flat.reshape(10, 1, 8, 8), img)
+    assert not torch.equal(aug(x, generator=5), aug(x, generator=6))
+    assert "max_shift=1" in repr(aug)
+    identity = Augment(max_shift=0, erase_p=0.0, noise_sigma=0.0)
+    assert torch.equal(identity(x), x)
+
+
+# --- the C-SimCLR loss ----------------------------------------------------------------
+
+
+def small_net(seed=0, **kw):
+    torch.manual_seed(seed)
+    return ContrastiveNet(64, hidden=(32,), rep_dim=16, head_hidden=(16,), latent_dim=4)
+
+
+def test_contrastive_net_shapes():
+    net = small_net()
+    x = digits_like(5).reshape(5, 64)
+    assert net.represent(x).shape == (5, 16)
+    mu = net(x)
+    assert mu.shape == (5, 4)
+    assert torch.allclose(mu.norm(dim=1), torch.ones(5), atol=1e-6)
+
+
+def test_csimclr_without_sampling_is_simclr_on_the_same_views():
+    net, aug = small_net(), Augment()
+    x = digits_like(8).reshape(8, 64)
+    out = csimclr_loss(net, x, augment=aug, sample=False, kappa_b=10.0, generator=0)
+    g = torch.Generator().manual_seed(0)
+    v1, v2 = aug(x, generator=g), aug(x, generator=g)
+    expected = simclr_loss(net(v1), net(v2), temperature=0.1)
+    assert isinstance(out, ContrastiveLoss)
+    assert out.contrastive.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert out.total.item() == pytest.approx(out.contrastive.item())
+    assert out.residual.item() > 0
+
+
+def test_csimclr_total_and_terms():
+    net, aug = small_net(), Augment()
+    x = digits_like(8).reshape(8, 64)
+    out = csimclr_loss(net, x, augment=aug, beta=0.5, generator=0)
+    assert out.total.item() == pytest.approx(
+        (out.contrastive + 0.5 * out.residual).item(), rel=1e-6
+    )
+    out.total.backward()
+    grads = [p.grad for p in net.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    # the residual is at least the floor of the two concentrations (in expectation;
+    # with 16 samples, allow the Monte Carlo error)
+    floor = float(vmf_kl(torch.eye(4)[:1], 256.0, torch.eye(4)[:1], 10.0))
+    assert out.residual.item() > floor - 0.5
+
+
+def test_fit_trains_with_the_loss_drawing_its_views():
+    net, aug = small_net(), Augment()
+    x = torch.rand(64, 64)
+    objective = functools.partial(csimclr_loss, augment=aug, beta=0.1)
+    history = fit(
+        net, x, objective=objective, epochs=3, batch_size=32, quiet=True, seed=0
+    )
+    assert set(history) >= {"loss", "contrastive", "residual"}
+    assert len(history["residual"]) == 3
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def test_value_errors():
+    x = digits_like(4)
+    with pytest.raises(ValueError, match="4-D"):
+        random_shift(x.reshape(4, 64))
+    with pytest.raises(ValueError, match="max_shift"):
+        random_shift(x, -1)
+    with pytest.raises(ValueError, match="size"):
+        random_erase(x, 9)
+    with pytest.raises(ValueError, match="p must"):
+        random_erase(x, 3, 1.5)
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_noise(x, -0.1)
+    with pytest.raises(ValueError, match="image_shape"):
+        Augment(image_shape=(8, 8))
+    with pytest.raises(ValueError, match="C\\*H\\*W"):
+        Augment()(torch.rand(3, 60))
+    with pytest.raises(ValueError, match="x must be"):
+        Augment()(torch.rand(3, 8, 8))
+    with pytest.raises(ValueError, match="kappa"):
+        vmf_log_normalizer(0.0, 3)
+    with pytest.raises(ValueError, match="dim"):
+        vmf_mean_resultant_length(1.0, 1)
+    with pytest.raises(ValueError, match="mu must"):
+        vmf_log_prob(torch.rand(3, 4), torch.rand(2, 4), 1.0)
+    with pytest.raises(ValueError, match="d >= 2"):
+        vmf_sample(torch.rand(3, 1), 1.0)
+    with pytest.raises(ValueError, match="kappa"):
+        vmf_sample(torch.rand(3, 3), -1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        vmf_kl(torch.rand(3, 4), 1.0, torch.rand(2, 4), 1.0)
+    with pytest.raises(ValueError, match="2B, 2B"):
+        nt_xent(torch.rand(3, 3))
+    with pytest.raises(ValueError, match="2B, 2B"):
+        nt_xent(torch.rand(4, 2))
+    with pytest.raises(ValueError, match="same shape"):
+        simclr_loss(torch.rand(3, 4), torch.rand(4, 4))
+    with pytest.raises(ValueError, match="temperature"):
+        simclr_loss(torch.rand(3, 4), torch.rand(3, 4), 0.0)
+    with pytest.raises(ValueError, match="mu_b must"):
+        residual_information(torch.rand(3, 4), torch.rand(3, 4), torch.rand(2, 4), 1, 1)
+    with pytest.raises(ValueError, match="kappa_b"):
+        residual_information(torch.rand(3, 4), torch.rand(3, 4), torch.rand(3, 4), 1, 0)
+    with pytest.raises(ValueError, match="latent_dim"):
+        ContrastiveNet(64, latent_dim=1)
+    net, aug, flat = small_net(), Augment(), x.reshape(4, 64)
+    with pytest.raises(ValueError, match="beta"):
+        csimclr_loss(net, flat, augment=aug, beta=-1.0)
+    with pytest.raises(ValueError, match="sample=True"):
+        csimclr_loss(net, flat, augment=aug, beta=0.1, sample=False)
+    with pytest.raises(ValueError, match="kappa_e"):
+        csimclr_loss(net, flat, augment=aug, kappa_e=0.0)
+    with pytest.raises(ValueError, match="2B"):
+        csimclr_loss(torch.nn.Sequential(torch.nn.Flatten(0)), flat, augment=aug)
+    with pytest.raises(TypeError, match="augment"):
+        csimclr_loss(net, flat, augment=None)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    mu = unit(64, 16, seed=8, dtype=torch.float32)
+    cpu = vmf_sample(mu, 256.0, generator=0)
+    gpu = vmf_sample(mu.cuda(), 256.0, generator=0)
+    assert gpu.device.type == "cuda"
+    assert torch.allclose(gpu.cpu(), cpu, atol=1e-5)
+    net = small_net()
+    x = digits_like(8).reshape(8, 64)
+    a = csimclr_loss(net, x, augment=Augment(), beta=0.3, generator=0)
+    b = csimclr_loss(net.cuda(), x.cuda(), augment=Augment(), beta=0.3, generator=0)
+    assert float(b.total) == pytest.approx(float(a.total), rel=1e-4)

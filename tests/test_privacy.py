@@ -1,0 +1,273 @@
+"""Tests for statlearn.info.privacy: the deep variational CLUB and the leakage probe
+(chapter 10).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import distributions as D
+from torch.nn import functional as F
+
+from statlearn.info.privacy import DVCLUB, DVCLUBLoss, Leakage, fit_dvclub, leakage
+
+
+def batch(n=48, d=12, c=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, d, generator=g)
+    y = torch.randint(0, c, (n,), generator=g)
+    s = torch.randint(0, 2, (n,), generator=g)
+    return x, y, s
+
+
+def make(seed=0, **kw):
+    torch.manual_seed(seed)
+    kw.setdefault("latent_dim", 3)
+    kw.setdefault("hidden", (16,))
+    kw.setdefault("adversary_hidden", (8,))
+    kw.setdefault("x_decoder_hidden", (8,))
+    return DVCLUB(12, 4, **kw)
+
+
+def test_complexity_is_the_closed_form_gaussian_kl_in_bits():
+    x, y, s = batch()
+    model = make(beta=0.5)
+    mu, logvar = model.encode(x)
+    q = D.Normal(mu, (0.5 * logvar).exp())
+    expected = D.kl_divergence(q, D.Normal(0.0, 1.0)).sum(1).mean() / math.log(2)
+    out = model.loss(x, y, s)
+    assert isinstance(out, DVCLUBLoss)
+    assert out.rate.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_without_weights_the_model_is_a_plain_classifier():
+    x, y, s = batch()
+    model = make(beta=0.0, beta_l=0.0)
+    model.train()
+    torch.manual_seed(1)
+    out = model.loss(x, y, s)
+    torch.manual_seed(1)
+    mu, logvar = model.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    ce = F.cross_entropy(model.decoder(z), y) / math.log(2)
+    assert out.total.item() == pytest.approx(ce.item(), rel=1e-6)
+    assert out.total.item() == pytest.approx(out.distortion.item(), rel=1e-6)
+    # same gradients as the plain cross-entropy, and none reach the adversary
+    params = model.main_parameters()
+    g_total = torch.autograd.grad(out.total, params, allow_unused=True)
+    g_ce = torch.autograd.grad(ce, params, allow_unused=True)
+    for a, b in zip(g_total, g_ce):
+        assert (a is None and b is None) or torch.allclose(a, b, atol=1e-7)
+    adv = [p for p in model.parameters() if not any(p is q for q in params)]
+    assert adv and len(params) + len(adv) == len(list(model.parameters()))
+
+
+def test_adversarial_leakage_is_minus_the_adversary_cross_entropy():
+    x, y, s = batch()
+    model = make(beta=0.1, beta_l=2.0)
+    torch.manual_seed(3)
+    out = model.loss(x, y, s)
+    torch.manual_seed(3)
+    mu, logvar = model.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    adv = F.cross_entropy(model.adversary(z), s) / math.log(2)
+    assert out.leakage.item() == pytest.approx(-adv.item(), rel=1e-5)
+    total = out.distortion + 0.1 * out.rate + 2.0 * out.leakage
+    assert out.total.item() == pytest.approx(total.item(), rel=1e-5)
+    assert out.reconstruction.item() == 0.0
+
+
+@pytest.mark.parametrize("conditional", [True, False])
+def test_decoder_bound_is_rate_plus_gaussian_reconstruction(conditional):
+    x, y, s = batch()
+    model = make(leakage="decoder", conditional=conditional, sigma_x=0.2, beta_l=1.0)
+    assert model.adversary is None
+    torch.manual_seed(4)
+    out = model.loss(x, y, s)
+    torch.manual_seed(4)
+    mu, logvar = model.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    inp = torch.cat([z, F.one_hot(s, 2).float()], 1) if conditional else z
+    nll = -D.Normal(model.x_decoder(inp), 0.2).log_prob(x).sum(1).mean()
+    assert out.reconstruction.item() == pytest.approx(nll.item() / math.log(2), 1e-5)
+    assert out.leakage.item() == pytest.approx(
+        (out.rate + out.reconstruction).item(), rel=1e-5
+    )
+
+
+def test_decoder_sees_s_only_when_conditional():
+    assert make(leakage="decoder").x_decoder[1].in_features == 3 + 2
+    assert make(leakage="decoder", conditional=False).x_decoder[1].in_features == 3
+
+
+def test_alternating_training_teaches_the_adversary_and_the_decoder():
+    x, y, s = batch(n=128)
+    s = (x[:, 0] > 0.5).long()  # S is part of the utility label, so z keeps it
+    y = 2 * s + (x[:, 1] > 0.5).long()
+    model = make(latent_dim=4)
+    before = [p.detach().clone() for p in model.adversary.parameters()]
+    history = fit_dvclub(model, (x, y, s), epochs=40, batch_size=32, lr=1e-2, seed=0)
+    assert set(history) == {
+        "loss",
+        "distortion",
+        "rate",
+        "leakage",
+        "reconstruction",
+        "adversary",
+    }
+    assert history.epochs == 40 and not model.training
+    assert history["adversary"][-1] < 0.5 * history["adversary"][0]
+    assert history["distortion"][-1] < history["distortion"][0]
+    after = list(model.adversary.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+
+
+def test_training_is_reproducible_and_accepts_numpy():
+    x, y, s = batch()
+    runs = []
+    for _ in range(2):
+        model = make(beta_l=0.5)
+        fit_dvclub(model, (x.numpy(), y.numpy(), s.numpy()), epochs=2, seed=0)
+        runs.append(model.release(x, generator=0))
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_release_mean_and_sample():
+    x, _, _ = batch()
+    model = make()
+    mu, _ = model.encode(x)
+    assert torch.equal(model.release(x, mean=True), mu.detach())
+    a, b = model.release(x, generator=5), model.release(x, generator=5)
+    assert torch.equal(a, b) and not torch.equal(a, mu)
+    assert not a.requires_grad
+
+
+def test_eval_forward_averages_probabilities():
+    x, _, _ = batch()
+    model = make(n_samples_eval=7).eval()
+    out = model(x)
+    assert out.shape == (48, 4)
+    assert torch.allclose(out.exp().sum(1), torch.ones(48), atol=1e-5)
+
+
+def test_leakage_reaches_one_when_z_contains_s_and_chance_when_independent():
+    g = torch.Generator().manual_seed(0)
+    n = 800
+    s = torch.randint(0, 2, (n,), generator=g)
+    z = torch.randn(n, 4, generator=g)
+    z_with_s = torch.cat([z, s[:, None].float() * 3.0], 1)
+    full = leakage(z_with_s, s, random_state=0)
+    assert isinstance(full, Leakage)
+    assert full.accuracy == 1.0
+    none = leakage(z, s, random_state=0)
+    assert abs(none.accuracy - 0.5) < 0.1
+    assert none.accuracy <= none.chance + 0.08
+    assert 1 <= none.epochs <= 200
+
+
+def test_leakage_floor_from_the_utility_label():
+    g = torch.Generator().manual_seed(1)
+    n = 600
+    y = torch.randint(0, 10, (n,), generator=g)
+    flip = torch.rand(n, generator=g) < 0.1
+    s = (y % 2) ^ flip.long()
+    z = F.one_hot(y, 10).float() + 0.05 * torch.randn(n, 10, generator=g)
+    out = leakage(
+        z[:400], s[:400], z_test=z[400:], s_test=s[400:], y=y[:400], y_test=y[400:]
+    )
+    expected = ((y[400:] % 2) == s[400:]).float().mean().item()
+    assert out.floor == pytest.approx(expected)
+    # a representation that holds Y (and nothing else about S) reaches the floor only
+    assert out.accuracy == pytest.approx(out.floor, abs=0.03)
+    assert math.isnan(leakage(z, s, random_state=0).floor)
+
+
+def test_leakage_accepts_numpy_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(200, 3))
+    s = (z[:, 0] > 0).astype(int)
+    a = leakage(z, s, random_state=3)
+    b = leakage(torch.from_numpy(z), torch.from_numpy(s), random_state=3)
+    assert (a.accuracy, a.chance, a.epochs) == (b.accuracy, b.chance, b.epochs)
+    assert a.accuracy > 0.9
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(leakage="both"), "leakage must be one of"),
+        (dict(beta=-1.0), "beta must be >= 0"),
+        (dict(beta_l=-0.1), "beta_l must be >= 0"),
+        (dict(sigma_x=0.0), "sigma_x must be > 0"),
+        (dict(num_sensitive=1), "num_sensitive must be >= 2"),
+        (dict(num_classes=1), "num_classes must be >= 2"),
+        (dict(n_samples_eval=0), "n_samples_eval must be >= 1"),
+    ],
+)
+def test_constructor_errors(kw, match):
+    args = dict(in_features=12, num_classes=4, latent_dim=3)
+    args.update(kw)
+    with pytest.raises(ValueError, match=match):
+        DVCLUB(**args)
+
+
+def test_loss_and_fit_errors():
+    x, y, s = batch()
+    model = make()
+    with pytest.raises(ValueError, match="s must hold labels"):
+        model.loss(x, y, s + 2)
+    with pytest.raises(ValueError, match="y must have 48 labels"):
+        model.loss(x, y[:5], s)
+    with pytest.raises(ValueError, match="beta_l must be >= 0"):
+        model.loss(x, y, s, beta_l=-1.0)
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        model.loss(x, y, s, beta=-1.0)
+    with pytest.raises(ValueError, match="x must be a batch"):
+        model.encode(torch.rand(12))
+    with pytest.raises(ValueError, match="needs leakage='adversary'"):
+        make(leakage="decoder").adversary_loss(x, s)
+    with pytest.raises(ValueError, match=r"train must be a tuple \(x, y, s\)"):
+        fit_dvclub(model, (x, y))
+    with pytest.raises(ValueError, match="adversary_steps must be >= 1"):
+        fit_dvclub(model, (x, y, s), adversary_steps=0)
+    with pytest.raises(ValueError, match="adversary_lr must be > 0"):
+        fit_dvclub(model, (x, y, s), adversary_lr=0.0)
+    with pytest.raises(ValueError, match=r"train\[2\] \(s\) must have 48"):
+        fit_dvclub(model, (x, y, s[:3]))
+    with pytest.raises(ValueError, match="train\\[0\\] \\(x\\) must be"):
+        fit_dvclub(model, (torch.rand(12), y, s))
+    with pytest.raises(TypeError, match="model must be a DVCLUB"):
+        fit_dvclub(torch.nn.Linear(2, 2), (x, y, s))
+
+
+def test_leakage_errors():
+    z, s = torch.randn(50, 2), torch.arange(50) % 2
+    with pytest.raises(ValueError, match="z must be 2-D"):
+        leakage(torch.randn(50), s)
+    with pytest.raises(ValueError, match="s must have 50 labels"):
+        leakage(z, s[:10])
+    with pytest.raises(ValueError, match="given together"):
+        leakage(z, s, z_test=z)
+    with pytest.raises(ValueError, match="width of z"):
+        leakage(z, s, z_test=torch.randn(5, 3), s_test=s[:5])
+    with pytest.raises(ValueError, match="at least two sensitive values"):
+        leakage(z, torch.zeros(50, dtype=torch.long))
+    with pytest.raises(ValueError, match="y_test must be given"):
+        leakage(z, s, z_test=z, s_test=s, y=s)
+    with pytest.raises(ValueError, match="val_fraction must be in"):
+        leakage(z, s, val_fraction=1.0)
+    with pytest.raises(ValueError, match="test_fraction must be in"):
+        leakage(z, s, test_fraction=0.0)
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        leakage(z, s, patience=0)
+    with pytest.raises(ValueError, match="max_epochs must be >= 1"):
+        leakage(z, s, max_epochs=0)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        leakage(z, s, lr=-1.0)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        leakage(z, s, batch_size=0)
+    with pytest.raises(ValueError, match="no training rows"):
+        leakage(z[:2], s[:2], test_fraction=0.9)
