@@ -12,6 +12,7 @@ al., 2019] J. Cohen, E. Rosenfeld, ...", sorted by author, year and title.
 from __future__ import annotations
 
 import codecs
+import pathlib
 from collections import Counter
 from typing import Any
 
@@ -43,20 +44,46 @@ def author_year(entry: Any) -> str:
     return f"{who}, {entry.fields.get('year', 'n.d.')}"
 
 
+# Labels for the whole bibliography, set when the builder starts: a label is shared by
+# every list an entry appears in, so two entries with one author-year pair are 2017a and
+# 2017b on every page (sphinxcontrib-bibtex rejects one label for two keys book-wide).
+_BOOK_LABELS: dict[str, str] = {}
+
+
+def _disambiguated(entries: list[Any]) -> dict[str, str]:
+    """Author-year label per key; entries sharing one get a, b, ... by title."""
+    labels = {e.key: author_year(e) for e in entries}
+    count = Counter(labels.values())
+    seen: Counter = Counter()
+    out = {}
+    for e in sorted(entries, key=lambda e: (labels[e.key], e.fields.get("title", ""))):
+        label = labels[e.key]
+        if count[label] > 1:
+            seen[label] += 1
+            label += "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
+        out[e.key] = label
+    return out
+
+
 class AuthorYearLabelStyle(BaseLabelStyle):
     """Author-year labels; two entries with the same label get 2019a, 2019b."""
 
     def format_labels(self, sorted_entries):
         entries = list(sorted_entries)
-        labels = [author_year(e) for e in entries]
-        count = Counter(labels)
-        seen: Counter = Counter()
-        for label in labels:
-            if count[label] > 1:
-                seen[label] += 1
-                yield label + "abcdefghijklmnopqrstuvwxyz"[seen[label] - 1]
-            else:
-                yield label
+        local = _disambiguated(entries)
+        for e in entries:
+            yield _BOOK_LABELS.get(e.key, local[e.key])
+
+
+def _read_book_labels(app: Sphinx) -> None:
+    from pybtex.database import parse_file
+
+    entries = []
+    for name in app.config.bibtex_bibfiles:
+        path = pathlib.Path(app.srcdir) / name
+        entries += list(parse_file(str(path), bib_format="bibtex").entries.values())
+    _BOOK_LABELS.clear()
+    _BOOK_LABELS.update(_disambiguated(entries))
 
 
 class AuthorYearStyle(PlainStyle):
@@ -67,4 +94,5 @@ class AuthorYearStyle(PlainStyle):
 def setup(app: Sphinx) -> dict[str, Any]:
     register_plugin("pybtex.style.labels", "author_year", AuthorYearLabelStyle)
     register_plugin("pybtex.style.formatting", "author_year", AuthorYearStyle)
+    app.connect("builder-inited", _read_book_labels)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
