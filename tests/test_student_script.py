@@ -273,6 +273,351 @@ def test_vib(digits_np):
     called("VIB", "vib_loss", "VIBLoss")
 
 
+def test_linear_probe(digits_np, trained):
+    x, y = digits_np
+    probe = training.linear_probe(x[:160], y[:160], Cs=3, cv=3)
+    assert probe.score(x[160:], y[160:]) > 0.6
+    logits = training.predict_logits(trained, x)  # a tensor with the model's dtype
+    on_logits = training.linear_probe(logits[:160], y[:160], Cs=3, cv=3)
+    assert on_logits.score(logits[160:].numpy(), y[160:]) > 0.5
+    called("linear_probe")
+
+
+def test_augmentations_and_vmf(digits_np):
+    x = digits_np[0][:16]
+    images = x.reshape(16, 1, 8, 8)  # float64 NumPy images
+    shifted = info.random_shift(images, 1, generator=0)
+    erased = info.random_erase(images, 3, 1.0, generator=0)
+    noisy = info.gaussian_noise(x, 0.1, generator=0)
+    for out, shape in ((shifted, images.shape), (erased, images.shape)):
+        assert out.shape == shape and out.dtype == torch.float64
+    assert noisy.shape == x.shape and noisy.dtype == torch.float64
+    assert float(noisy.min()) >= 0 and float(noisy.max()) <= 1
+    assert bool((erased <= torch.as_tensor(images)).all())
+    assert float(shifted.sum()) <= float(images.sum()) + 1e-9  # zeros come in
+    augment = info.Augment(max_shift=1, erase_size=3, erase_p=0.5, noise_sigma=0.1)
+    view = augment(x, generator=0)
+    assert view.shape == (16, 64) and not torch.equal(view, torch.as_tensor(x))
+    assert np.isfinite(info.vmf_log_normalizer(10.0, 8))
+    assert 0 < info.vmf_mean_resultant_length(10.0, 8) < 1
+    mu = np.random.default_rng(0).normal(size=(16, 8))  # float64 mean directions
+    z = info.vmf_sample(mu, 50.0, generator=0)
+    assert z.shape == (16, 8) and z.dtype == torch.float64
+    assert torch.allclose(z.norm(dim=1), torch.ones(16, dtype=torch.float64))
+    log_p = info.vmf_log_prob(z, mu, 50.0)
+    kl = info.vmf_kl(mu, 50.0, mu, 10.0)
+    assert log_p.shape == kl.shape == (16,) and bool(torch.isfinite(log_p).all())
+    assert bool((kl > 0).all())  # kappa_e != kappa_b: a floor above zero
+    residual = info.residual_information(z, mu, mu, 50.0, 10.0)
+    assert residual.ndim == 0 and bool(torch.isfinite(residual))
+    assert float(info.residual_information(z, mu, mu, 50.0, 50.0)) == pytest.approx(0)
+    scores = np.random.default_rng(1).normal(size=(8, 8))
+    assert np.isfinite(float(info.nt_xent(scores)))
+    loss = info.simclr_loss(mu[:8], mu[8:], temperature=0.5)
+    assert loss.ndim == 0 and float(loss) > 0
+    called(
+        "random_shift",
+        "random_erase",
+        "gaussian_noise",
+        "Augment",
+        "vmf_log_normalizer",
+        "vmf_mean_resultant_length",
+        "vmf_sample",
+        "vmf_log_prob",
+        "vmf_kl",
+        "residual_information",
+        "nt_xent",
+        "simclr_loss",
+    )
+
+
+def test_contrastive(digits_np):
+    x, y = digits_np
+    torch.manual_seed(0)
+    net = info.ContrastiveNet(
+        64, hidden=(32,), rep_dim=16, head_hidden=(16,), latent_dim=8
+    )
+    augment = info.Augment(max_shift=1, erase_size=3, erase_p=0.5, noise_sigma=0.1)
+    objective = functools.partial(info.csimclr_loss, augment=augment, beta=0.1)
+    hist = training.fit(
+        net, x, objective=objective, epochs=8, batch_size=60, lr=1e-2, quiet=True
+    )
+    assert {"contrastive", "residual"} <= set(hist)
+    # at the start no better than chance among the 2B - 1 = 119 other views
+    assert hist["contrastive"][0] == pytest.approx(np.log2(119), abs=0.1)
+    assert hist["loss"][-1] < hist["loss"][0]
+    out = info.csimclr_loss(net, x[:16], augment=augment, beta=0.1, generator=0)
+    assert isinstance(out, info.ContrastiveLoss)
+    assert _is_model_tensor(out.total, net) and out.total.ndim == 0
+    mu = net(x[:4])
+    assert _is_model_tensor(mu, net) and mu.shape == (4, 8)
+    probe = training.linear_probe(net.represent(x[:160]), y[:160], Cs=3, cv=3)
+    assert probe.score(net.represent(x[160:]).detach().numpy(), y[160:]) > 0.3
+    called("ContrastiveNet", "csimclr_loss", "ContrastiveLoss")
+
+
+def test_privacy(digits_np):
+    x, y = digits_np
+    s = (y % 2).astype(np.int64)  # the sensitive attribute: the digit's parity
+    torch.manual_seed(0)
+    model = info.DVCLUB(
+        64,
+        10,
+        latent_dim=4,
+        hidden=(32,),
+        adversary_hidden=(16,),
+        beta=1e-3,
+        beta_l=0.5,
+        n_samples_eval=4,
+    )
+    hist = info.fit_dvclub(model, (x, y, s), epochs=4, batch_size=60, lr=1e-2, seed=0)
+    assert len(hist["loss"]) == 4 and {"adversary", "rate", "leakage"} <= set(hist)
+    assert hist["distortion"][-1] < hist["distortion"][0]
+    terms = model.loss(x[:16], y[:16], s[:16])
+    assert isinstance(terms, info.DVCLUBLoss) and _is_model_tensor(terms.total, model)
+    assert _is_model_tensor(model(x[:4]), model)
+    z = model.release(x, generator=0)
+    assert _is_model_tensor(z, model) and z.shape == (240, 4)
+    leak = info.leakage(z, s, y=y, hidden=(), max_epochs=20, patience=5, random_state=0)
+    raw = info.leakage(
+        x[:160],
+        s[:160],
+        z_test=x[160:],
+        s_test=s[160:],
+        y=y[:160],
+        y_test=y[160:],
+        hidden=(),
+        max_epochs=20,
+        patience=5,
+        random_state=0,
+    )
+    for result in (leak, raw):
+        assert isinstance(result, info.Leakage) and 0 <= result.accuracy <= 1
+        assert 0 < result.chance <= 1 and result.floor == pytest.approx(1.0)
+    assert raw.accuracy > raw.chance
+    called("DVCLUB", "fit_dvclub", "DVCLUBLoss", "leakage", "Leakage")
+
+
+def test_wyner(digits_np):
+    images = digits_np[0].reshape(240, 8, 8)
+    left = images[:, :, :4].reshape(240, 32)  # two views of one digit, float64
+    right = images[:, :, 4:].reshape(240, 32)
+    torch.manual_seed(0)
+    model = info.WynerModel(32, 32, common_dim=2, local_dim=2, hidden=(32,))
+    hist = training.fit(
+        model,
+        (left, right),
+        objective=info.wyner_loss,
+        epochs=5,
+        lr=1e-2,
+        quiet=True,
+        seed=0,
+    )
+    assert hist["loss"][-1] < hist["loss"][0] and "common_rate" in set(hist)
+    terms = info.wyner_loss(model, left[:16], right[:16], beta=0.5)
+    assert isinstance(terms, info.WynerLoss) and _is_model_tensor(terms.total, model)
+    y_hat = model.sample_y_given_x(left[:4], random_state=0)
+    assert _is_model_tensor(y_hat, model) and y_hat.shape == (4, 32)
+    a, b, k = info.rotated_mixture_pairs(100, random_state=0)
+    assert a.shape == b.shape == (100, 2) and k.dtype == torch.int64
+    assert set(k.tolist()) <= {0, 1, 2, 3}
+    called("WynerModel", "wyner_loss", "WynerLoss", "rotated_mixture_pairs")
+
+
+def test_transfer_entropy():
+    # the student simulates y_(t+1) = 0.8 y_t + x_t + 0.5 xi_t in NumPy (float64)
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=204)
+    target = np.zeros(204)
+    for t in range(203):
+        target[t + 1] = 0.8 * target[t] + source[t] + 0.5 * rng.normal()
+    windows = np.lib.stride_tricks.sliding_window_view
+    x_past, y_past = windows(source, 3)[:200], windows(target, 3)[:200]
+    y_next = target[3:203, None]
+    torch.manual_seed(0)
+    teb = info.TEB(3, 3, 1, latent_dim=2, hidden=(16,), beta=0.1)
+    hist = training.fit(
+        teb,
+        (x_past, y_past, y_next),
+        objective=info.teb_loss,
+        epochs=8,
+        lr=1e-2,
+        quiet=True,
+        seed=0,
+    )
+    assert hist["loss"][-1] < hist["loss"][0] and "rate" in hist
+    base = info.GaussianPredictor(3, 1, (16,))
+    base_hist = training.fit(
+        base,
+        (y_past, y_next),
+        objective=info.predictor_loss,
+        epochs=8,
+        lr=1e-2,
+        quiet=True,
+        seed=0,
+    )
+    assert base_hist["loss"][-1] < base_hist["loss"][0]
+    terms = info.teb_loss(teb, x_past[:16], y_past[:16], y_next[:16])
+    assert isinstance(terms, info.TEBLoss) and _is_model_tensor(terms.total, teb)
+    assert _is_model_tensor(base(y_past[:4]), base)
+    gain = info.log_likelihood_gain(
+        teb, base, x_past, y_past, y_next, n_samples=4, random_state=0
+    )
+    te = info.linear_gaussian_transfer_entropy(1.0, noise_sd=0.5)
+    assert te == pytest.approx(0.5 * np.log(5.0)) and np.isfinite(gain)
+    xs, ys, yn = info.linear_gaussian_streams(50, c=1.0, history=3, random_state=0)
+    assert xs.shape == ys.shape == (50, 3) and yn.shape == (50, 1)
+    assert torch.equal(yn[:-1, 0], ys[1:, -1])  # y_next is the next window's last
+    called(
+        "TEB",
+        "teb_loss",
+        "TEBLoss",
+        "GaussianPredictor",
+        "predictor_loss",
+        "log_likelihood_gain",
+        "linear_gaussian_transfer_entropy",
+        "linear_gaussian_streams",
+    )
+
+
+def test_information_plane(digits_np, trained):
+    x, y = digits_np
+    for estimator in info.PLANE_ESTIMATORS:
+        plane = info.information_plane(trained, x, y, ["2", "3"], estimator)
+        assert isinstance(plane, info.InformationPlane)
+        assert plane.layers == ("2", "3")
+        for values, top in ((plane.i_xz, np.log2(240)), (plane.i_zy, np.log2(10))):
+            assert values.shape == (2,) and values.dtype == torch.float64
+            assert values.device == next(trained.parameters()).device
+            assert bool((values >= -1e-6).all() and (values <= top + 1e-6).all())
+    called("information_plane", "InformationPlane", "PLANE_ESTIMATORS")
+
+
+def test_adaptive_attacks(digits_np, trained):
+    x, y = digits_np[0][:32], digits_np[1][:32]
+    noise = functools.partial(info.gaussian_noise, sigma=0.1)
+    eot = robust.EOT(trained, noise, n_attack=4, n_eval=8)
+    with torch.no_grad():
+        log_p = eot(x)
+    assert _is_model_tensor(log_p, trained) and log_p.shape == (32, 10)
+    assert torch.allclose(log_p.exp().sum(1), torch.ones(32))
+    x_adv = robust.pgd(eot, x, y, eps=0.1, steps=2)
+    assert _is_model_tensor(x_adv, trained) and x_adv.shape == x.shape
+    # the averaged prediction of draws, as the model's logits (tensors)
+    draws = torch.stack([training.predict_logits(trained, noise(x)) for _ in range(3)])
+    for lms in (info.log_mean_softmax, robust.log_mean_softmax):
+        avg = lms(draws, dim=0)
+        expected = torch.softmax(draws, -1).mean(0).log()
+        assert avg.shape == (32, 10) and torch.allclose(avg, expected, atol=1e-5)
+    squeeze = functools.partial(robust.bit_depth, bits=2)
+    defended = torch.nn.Sequential(robust.bpda(squeeze), trained)
+    x_t = torch.as_tensor(x, dtype=torch.float32).requires_grad_(True)
+    out = robust.bpda(squeeze)(x_t)
+    out.sum().backward()
+    assert torch.equal(out, squeeze(x_t.detach()))
+    assert torch.equal(x_t.grad, torch.ones_like(x_t))  # the identity's gradient
+    x_bpda = robust.pgd(defended, x, y, eps=0.1, steps=3)
+    assert _is_model_tensor(x_bpda, trained) and x_bpda.shape == x.shape
+    assert robust.robust_accuracy(defended, x_bpda, y) <= 1
+    called("EOT", "log_mean_softmax", "bpda")
+
+
+def test_feature_squeezing(digits_np, trained):
+    x, y = digits_np
+    two_bits = robust.bit_depth(x, 2)
+    assert two_bits.shape == x.shape and two_bits.dtype == torch.float64
+    assert set(robust.bit_depth(x, 1).unique().tolist()) <= {0.0, 1.0}
+    assert float((two_bits - torch.as_tensor(x)).abs().max()) <= 1 / 6 + 1e-12
+    median = robust.median_filter(x, 2, image_shape=(8, 8))
+    from scipy import ndimage
+
+    expected = ndimage.median_filter(x.reshape(240, 8, 8), size=(1, 2, 2))
+    assert median.dtype == torch.float64
+    assert np.array_equal(median.numpy(), expected.reshape(240, 64))
+    squeezers = [
+        functools.partial(robust.bit_depth, bits=2),
+        functools.partial(robust.median_filter, size=2, image_shape=(8, 8)),
+    ]
+    detector = robust.FeatureSqueezing(trained, squeezers).calibrate(x[160:], 0.1)
+    assert 0 <= detector.threshold_ <= 2 and detector.n_calibration_ == 80
+    distances = detector.distances(x[:16])
+    scores = detector.score(x[:16])
+    assert _is_model_tensor(scores, trained) and distances.shape == (16, 2)
+    assert torch.allclose(scores, distances.amax(1))
+    x_adv = robust.fgsm(trained, x[:16], y[:16], eps=0.2)
+    flags = detector.detect(x_adv)
+    assert flags.dtype == torch.bool and flags.shape == (16,)
+    assert int(detector.detect(x[160:]).sum()) <= 8  # fpr 0.1 of 80 clean rows
+    called("bit_depth", "median_filter", "FeatureSqueezing")
+
+
+def test_gaussian_model_theory():
+    theta = np.ones(10)  # theta* of chapter 18, float64
+    rng = np.random.default_rng(0)
+    labels = rng.choice([-1, 1], size=200)  # the student's own Gaussian-model draw
+    points = labels[:, None] * theta + rng.normal(size=(200, 10))
+    w = robust.averaging_learner(points, labels)
+    assert w.shape == (10,) and w.dtype == torch.float64
+    x_g, y_g = robust.sample_gaussian_model(200, theta, 1.0, random_state=0)
+    assert x_g.shape == (200, 10) and x_g.dtype == torch.float64
+    assert set(y_g.tolist()) <= {-1, 1}
+    w_g = robust.averaging_learner(x_g, y_g)
+    assert float((w_g - torch.as_tensor(theta)).abs().max()) < 0.5
+    standard = robust.linear_standard_error(w, theta, 1.0)
+    robust_err = robust.linear_robust_error(w, theta, 1.0, 0.1)
+    assert standard.ndim == 0 and 0 < float(standard) < float(robust_err) < 1
+    ws = robust.sample_averaging_learner(200, theta, 1.0, draws=50, random_state=0)
+    assert ws.shape == (50, 10) and ws.dtype == torch.float64
+    errors = robust.linear_robust_error(ws, theta, 1.0, 0.1, norm="l2")
+    assert errors.shape == (50,) and bool(((errors > 0) & (errors < 1)).all())
+    n_standard = robust.samples_needed(10, 1.0, 0.1, 0.05, robust=False, draws=20)
+    n_robust = robust.samples_needed(10, 1.0, 0.1, 0.05, draws=20)
+    both = robust.samples_needed(np.array([4, 10]), 1.0, 0.1, 0.05, draws=20)
+    assert 1 <= n_standard <= n_robust and both.shape == (2,)
+    called(
+        "averaging_learner",
+        "sample_gaussian_model",
+        "linear_standard_error",
+        "linear_robust_error",
+        "sample_averaging_learner",
+        "samples_needed",
+    )
+
+
+def test_robust_and_nonrobust_features(digits_np, trained):
+    x, y = digits_np[0][:16], digits_np[1][:16]
+    for mode in ("rand", "det"):
+        x_adv, target = robust.relabel_adversarially(
+            trained, x, y, 1.0, mode, steps=10, random_state=0
+        )
+        assert _is_model_tensor(x_adv, trained) and target.dtype == torch.int64
+        assert x_adv.shape[0] == target.shape[0] <= 16 and x_adv.shape[1:] == (64,)
+        assert bool((training.predict_logits(trained, x_adv).argmax(1) == target).all())
+    start = digits_np[0][16:32]
+    inverted = robust.invert_representation(trained, x, start, "2", steps=10)
+    assert _is_model_tensor(inverted, trained) and inverted.shape == (16, 64)
+    assert float(inverted.min()) >= 0 and float(inverted.max()) <= 1
+    called("relabel_adversarially", "invert_representation")
+
+
+def test_bpda_takes_numpy(digits_np):
+    x = digits_np[0][:8]
+    squeeze = functools.partial(robust.bit_depth, bits=2)
+    out = robust.bpda(squeeze)(x)
+    assert out.dtype == torch.float64
+    np.testing.assert_array_equal(out.numpy(), np.asarray(squeeze(x)))
+
+
+def test_log_mean_softmax_takes_numpy():
+    logits = np.random.default_rng(0).normal(size=(3, 4, 10))  # 3 draws, float64
+    out = info.log_mean_softmax(logits, dim=0)
+    assert out.shape == (4, 10) and out.dtype == torch.float64
+    expected = np.log(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).mean(0)
+    assert not np.allclose(out.numpy(), expected)  # log of the mean, not mean of logs
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(out.numpy(), np.log(probs.mean(0)), rtol=1e-12)
+
+
 def test_every_public_routine_was_called():
     """Runs last (file order): every name that training, robust and info export was
     exercised by the tests above.

@@ -21,13 +21,19 @@ prediction averages the softmax over L samples. Rate and distortion are reported
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from statlearn._checks import check_int, check_labels, check_positive, to_model
+from statlearn._checks import (
+    as_tensor,
+    check_int,
+    check_labels,
+    check_positive,
+    to_model,
+)
 from statlearn.latent.vae import GaussianEncoder, gaussian_kl, reparameterize
 
 __all__ = ["VIB", "VIBLoss", "vib_loss", "log_mean_softmax"]
@@ -35,7 +41,7 @@ __all__ = ["VIB", "VIBLoss", "vib_loss", "log_mean_softmax"]
 _LN2 = math.log(2.0)
 
 
-def log_mean_softmax(logits: Tensor, dim: int = 0) -> Tensor:
+def log_mean_softmax(logits: Any, dim: int = 0) -> Tensor:
     """The log of the softmax averaged over draws: log 1/L Σ_(l=1)^L softmax(f_l).
 
     The prediction of a stochastic classifier from L draws (the VIB's samples of z,
@@ -47,8 +53,9 @@ def log_mean_softmax(logits: Tensor, dim: int = 0) -> Tensor:
 
     Parameters
     ----------
-    logits : (..., L, ..., C) tensor
-        Logits of each draw; classes on the last axis.
+    logits : (..., L, ..., C) array or tensor
+        Logits of each draw; classes on the last axis. A tensor keeps its device and
+        dtype; a NumPy array becomes a tensor (float64 stays float64).
     dim : int
         The axis of the L draws (not the last one).
 
@@ -57,6 +64,8 @@ def log_mean_softmax(logits: Tensor, dim: int = 0) -> Tensor:
     tensor
         ``logits``'s shape without ``dim``: log-probabilities.
     """
+    if not isinstance(logits, Tensor):
+        logits = as_tensor(logits, name="logits")
     if logits.ndim < 2:
         raise ValueError(
             "logits must have a draws axis and a class axis; got shape "

@@ -611,13 +611,16 @@ class _BPDA(nn.Module):
 
         Parameters
         ----------
-        x : (N, ...) tensor
+        x : (N, ...) array or tensor
+            A NumPy array becomes a tensor (float64 stays float64).
 
         Returns
         -------
         tensor
             ``fn(x)``, exactly.
         """
+        if not isinstance(x, Tensor):
+            x = _checks.as_tensor(x, name="x")
         return _BPDAFunction.apply(x, self.fn, self.approx)
 
     def extra_repr(self) -> str:
