@@ -22,6 +22,8 @@ __all__ = [
     "decision_regions",
     "gaussian_ellipses",
     "training_curves",
+    "diagram_box",
+    "diagram_arrow",
 ]
 
 
@@ -327,4 +329,76 @@ def training_curves(
     ax.set_xlabel("epoch")
     ax.set_ylabel("value")
     ax.legend()
+    return ax
+
+
+def diagram_box(
+    ax: "Axes",
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    text: str,
+    color: str = "white",
+    *,
+    fontsize: float = 9,
+) -> "Axes":
+    """A rounded box with centred text, for the architecture diagrams of the chapters.
+
+    Parameters
+    ----------
+    ax : Axes
+        The axes to draw on (data coordinates, usually with the axis turned off).
+    x, y : float
+        The box's centre.
+    w, h : float
+        Its width and height.
+    text : str
+        The label (matplotlib mathtext allowed).
+    color : str
+        The fill colour.
+    fontsize : float
+        The label's font size.
+
+    Returns
+    -------
+    Axes
+        ``ax``.
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    patch = FancyBboxPatch(
+        (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05", fc=color, ec="k", lw=1
+    )
+    ax.add_patch(patch)
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+    return ax
+
+
+def diagram_arrow(
+    ax: "Axes", x0: float, y0: float, x1: float, y1: float, **kwargs: Any
+) -> "Axes":
+    """An arrow from ``(x0, y0)`` to ``(x1, y1)`` between the boxes of a diagram.
+
+    Parameters
+    ----------
+    ax : Axes
+        The axes to draw on.
+    x0, y0, x1, y1 : float
+        Tail and head, in data coordinates.
+    **kwargs
+        Passed to ``matplotlib.patches.FancyArrowPatch`` (e.g. ``color``, ``ls``).
+
+    Returns
+    -------
+    Axes
+        ``ax``.
+    """
+    from matplotlib.patches import FancyArrowPatch
+
+    ax.add_patch(
+        FancyArrowPatch(
+            (x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, **kwargs
+        )
+    )
     return ax

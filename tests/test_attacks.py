@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import statlearn
-from statlearn.robust import cw_l2, fgsm, pgd, robust_accuracy
+from statlearn.robust import cw_l2, fgsm, margin_loss, pgd, robust_accuracy
 
 D, C = 6, 3
 
@@ -910,3 +910,17 @@ def test_adaptive_pgd_stays_in_the_threat_model(seed, n, eps, norm, restarts):
     assert bool((dist <= eps + 1e-5).all())
     assert x_adv.min() >= 0 and x_adv.max() <= 1
     assert no_param_grads(base)
+
+
+def test_margin_loss_is_minus_the_logit_margin():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 3.0, 1.0]], requires_grad=True)
+    y = torch.tensor([0, 2])
+    loss = margin_loss(logits, y)
+    torch.testing.assert_close(loss, torch.tensor([0.5 - 2.0, 3.0 - 1.0]))
+    loss.sum().backward()
+    expected = torch.tensor([[-1.0, 1.0, 0.0], [0.0, 1.0, -1.0]])
+    torch.testing.assert_close(logits.grad, expected)
+    with pytest.raises(ValueError, match="logits must be"):
+        margin_loss(torch.zeros(3), y)
+    with pytest.raises(ValueError, match="y must be"):
+        margin_loss(torch.zeros(3, 2), y)

@@ -74,3 +74,18 @@ def test_decision_regions_feeds_a_module_at_its_dtype():
     model = torch.nn.Linear(2, 3).double()
     ax = plotting.decision_regions(model, xlim=(-1, 1), ylim=(-1, 1), resolution=10)
     assert ax.collections
+
+
+def test_diagram_box_and_arrow_draw_on_the_axes():
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots()
+    assert plotting.diagram_box(ax, 1.0, 2.0, 0.8, 0.4, "$x$", "#dce9f5") is ax
+    assert plotting.diagram_arrow(ax, 0.0, 0.0, 1.0, 1.0, color="C3") is ax
+    box, arrow = ax.patches
+    assert isinstance(box, FancyBboxPatch) and isinstance(arrow, FancyArrowPatch)
+    assert (box.get_x(), box.get_y()) == pytest.approx((0.6, 1.8))
+    assert (box.get_width(), box.get_height()) == pytest.approx((0.8, 0.4))
+    assert ax.texts[0].get_text() == "$x$" and ax.texts[0].get_position() == (1.0, 2.0)
+    plt.close(fig)

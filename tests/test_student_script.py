@@ -519,7 +519,10 @@ def test_adaptive_attacks(digits_np, trained):
     x_bpda = robust.pgd(defended, x, y, eps=0.1, steps=3)
     assert _is_model_tensor(x_bpda, trained) and x_bpda.shape == x.shape
     assert robust.robust_accuracy(defended, x_bpda, y) <= 1
-    called("EOT", "log_mean_softmax", "bpda")
+    x_margin = robust.pgd(trained, x, y, eps=0.1, steps=3, loss_fn=robust.margin_loss)
+    margins = robust.margin_loss(training.predict_logits(trained, x_margin), y)
+    assert margins.shape == (len(y),) and bool(torch.isfinite(margins).all())
+    called("EOT", "log_mean_softmax", "bpda", "margin_loss")
 
 
 def test_feature_squeezing(digits_np, trained):

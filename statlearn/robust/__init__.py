@@ -11,6 +11,7 @@ _EXPORTS = {
         "pgd",
         "cw_l2",
         "robust_accuracy",
+        "margin_loss",
         "bpda",
         "EOT",
         "log_mean_softmax",

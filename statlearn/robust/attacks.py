@@ -37,7 +37,16 @@ from torch import Tensor, nn
 from statlearn import _checks
 from statlearn.info.vib import log_mean_softmax
 
-__all__ = ["fgsm", "pgd", "cw_l2", "robust_accuracy", "bpda", "EOT", "log_mean_softmax"]
+__all__ = [
+    "fgsm",
+    "pgd",
+    "cw_l2",
+    "robust_accuracy",
+    "margin_loss",
+    "bpda",
+    "EOT",
+    "log_mean_softmax",
+]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 SuccessFn = Callable[[Tensor, Tensor], Tensor]
@@ -435,6 +444,43 @@ def _margin(logits: Tensor, y: Tensor, targeted: bool) -> Tensor:
         F.one_hot(y, logits.shape[1]).bool(), float("-inf")
     ).amax(dim=1)
     return z_y - others if targeted else others - z_y
+
+
+def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
+    """The logit-margin loss ``-Delta_y = max_{c != y} f_c - f_y``, per row.
+
+    The "simplest loss that works" of adaptive attacks: pass it as ``pgd``'s
+    ``loss_fn``. Unlike the cross-entropy it does not saturate when the softmax does
+    (a distilled network's huge logits), and it is positive exactly on misclassified
+    rows.
+
+    Parameters
+    ----------
+    logits : (N, C) tensor
+        The classifier's logits ``f(x)``.
+    y : (N,) int array or tensor
+        The true classes; moved to ``logits``' device.
+
+    Returns
+    -------
+    (N,) tensor
+        ``max_{c != y} f_c(x) - f_y(x)``; differentiable in ``logits``.
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` is not (N, C) with C >= 2 or ``y`` has the wrong length.
+    """
+    if logits.ndim != 2 or logits.shape[1] < 2:
+        raise ValueError(
+            f"logits must be (N, C) with C >= 2; got {tuple(logits.shape)}"
+        )
+    y = torch.as_tensor(y, dtype=torch.long, device=logits.device)
+    if y.shape != (logits.shape[0],):
+        raise ValueError(
+            f"y must be (N,) with N = {logits.shape[0]}; got {tuple(y.shape)}"
+        )
+    return _margin(logits, y, targeted=False)
 
 
 def cw_l2(
