@@ -2,7 +2,8 @@
 
 Small, tested, GPU-ready implementations of the models in the book, grouped as the book
 is: ``statlearn.latent`` (Part I), ``statlearn.info`` (Part II) and ``statlearn.robust``
-(Part III), on top of shared ``data``, ``nets``, ``training`` and ``plotting`` modules.
+(Part III), on top of shared ``data``, ``nets``, ``training``, ``plotting`` and
+``functional`` (the formulas every Part uses) modules.
 
 ``import statlearn`` is cheap: it imports torch and numpy only; the subpackages and
 modules are imported on first use (``statlearn.latent.GaussianMixture`` works after a
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from statlearn._checks import _mps_available, check_device
+from statlearn._checks import mps_available, check_device
 
 __version__ = "0.1.0"
 
@@ -42,6 +43,7 @@ _SUBMODULES = (
     "training",
     "plotting",
     "book",
+    "functional",
 )
 
 
@@ -80,7 +82,7 @@ def device(prefer: str | torch.device | None = None) -> torch.device:
     if choice is None:
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if _mps_available():
+        if mps_available():
             return torch.device("mps")
         return torch.device("cpu")
     return check_device(choice, "prefer" if prefer is not None else f"${_DEVICE_ENV}")

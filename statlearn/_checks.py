@@ -16,7 +16,9 @@ Two helpers carry the package's array and device rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import inspect
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ __all__ = [
     "check_device",
     "model_dtype_device",
     "to_model",
+    "as_float",
     "check_positive",
     "check_unit_interval",
     "check_probability",
@@ -34,6 +37,8 @@ __all__ = [
     "check_int",
     "check_choice",
     "as_generator",
+    "accepts_keyword",
+    "seeded",
     "RandomStateError",
 ]
 
@@ -53,6 +58,7 @@ def as_tensor(
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
     allow_nonfinite: bool = False,
+    min_ndim: int | None = None,
 ) -> torch.Tensor:
     """Convert array-like input to a floating tensor and check its rank and values.
 
@@ -71,6 +77,8 @@ def as_tensor(
         Move the result to this device.
     allow_nonfinite : bool
         Accept NaN and infinite values.
+    min_ndim : int, optional
+        The least number of dimensions (2 for a batch ``(N, ...)`` of examples).
 
     Returns
     -------
@@ -113,6 +121,12 @@ def as_tensor(
         if t.ndim not in allowed:
             want = " or ".join(_NDIM_HINT.get(k, f"{k}-D") for k in allowed)
             raise ValueError(f"{name} must be {want}; got shape {tuple(t.shape)}")
+    if min_ndim is not None and t.ndim < min_ndim:
+        what = "a batch (N, ...)" if min_ndim == 2 else f"at least {min_ndim}-D"
+        raise ValueError(
+            f"{name} must be {what} with at least {min_ndim} dimensions; got shape "
+            f"{tuple(t.shape)}"
+        )
     if t.numel() == 0:
         raise ValueError(f"{name} must not be empty; got shape {tuple(t.shape)}")
     if not allow_nonfinite and not bool(torch.isfinite(t).all()):
@@ -120,7 +134,7 @@ def as_tensor(
     return t
 
 
-def _mps_available() -> bool:
+def mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
@@ -167,14 +181,22 @@ def check_device(device: Any, name: str = "device") -> torch.device:
                 f"{name} asks for {str(device)!r} but this machine has "
                 f"{torch.cuda.device_count()} CUDA device(s)"
             )
-    elif dev.type == "mps" and not _mps_available():
+    elif dev.type == "mps" and not mps_available():
         raise ValueError(
             f"{name} asks for {str(device)!r} but MPS is not available on this "
             "machine; use 'cpu'"
         )
-    elif dev.type not in ("cpu", "cuda", "mps", "meta"):
+    elif dev.type not in ("cpu", "cuda", "mps", "meta", _privateuse1_name()):
         raise ValueError(f"{name} must be 'cpu', 'cuda' or 'mps'; got {str(device)!r}")
     return dev
+
+
+def _privateuse1_name() -> str:
+    """The name an out-of-tree backend (PyTorch's PrivateUse1 key) registered, e.g. a
+    vendor's accelerator or the test suite's simulated device; "privateuseone" if
+    none did."""
+    getter = getattr(torch._C, "_get_privateuse1_backend_name", None)
+    return getter() if getter is not None else "privateuseone"
 
 
 def model_dtype_device(model: Any) -> tuple[torch.dtype | None, torch.device | None]:
@@ -207,6 +229,7 @@ def to_model(
     name: str = "x",
     ndim: int | Iterable[int] | None = None,
     allow_nonfinite: bool = False,
+    min_ndim: int | None = None,
 ) -> torch.Tensor:
     """The boundary of every neural routine: ``x`` as a tensor in the model's dtype and
     on its device.
@@ -229,6 +252,8 @@ def to_model(
         The accepted number(s) of dimensions.
     allow_nonfinite : bool
         Accept NaN and infinite values.
+    min_ndim : int, optional
+        The least number of dimensions (2 for a batch ``(N, ...)`` of examples).
 
     Returns
     -------
@@ -252,10 +277,31 @@ def to_model(
         dtype=dtype,
         device=device,
         allow_nonfinite=allow_nonfinite,
+        min_ndim=min_ndim,
     )
 
 
-def _as_float(value: Any, name: str) -> float:
+def as_float(value: Any, name: str) -> float:
+    """``value`` as a finite Python float: a number or a one-element tensor.
+
+    Parameters
+    ----------
+    value : float, int or one-element tensor
+        The value.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a number or has more than one element.
+    ValueError
+        If ``value`` is NaN or infinite.
+    """
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise TypeError(
@@ -285,7 +331,7 @@ def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
     strict : bool
         Require ``value > 0`` (else ``value >= 0``).
     """
-    v = _as_float(value, name)
+    v = as_float(value, name)
     if (strict and v <= 0) or (not strict and v < 0):
         raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}; got {v}")
     return v
@@ -303,7 +349,7 @@ def check_probability(value: Any, name: str, *, open_interval: bool = True) -> f
     open_interval : bool
         Exclude the end points 0 and 1.
     """
-    v = _as_float(value, name)
+    v = as_float(value, name)
     if (open_interval and not 0 < v < 1) or (not open_interval and not 0 <= v <= 1):
         raise ValueError(
             f"{name} must be in {'(0, 1)' if open_interval else '[0, 1]'}; got {v}"
@@ -441,47 +487,142 @@ class RandomStateError(TypeError, ValueError):
     ``AxisError`` is both a ``ValueError`` and an ``IndexError``)."""
 
 
-def as_generator(random_state: Any, name: str = "random_state") -> torch.Generator:
-    """A CPU ``torch.Generator`` from a seed, a generator, a NumPy state or ``None``.
+def as_generator(
+    random_state: Any,
+    name: str = "random_state",
+    *,
+    device: torch.device | str | None = None,
+    none_is_global: bool = False,
+) -> torch.Generator | None:
+    """The one randomness rule: a ``torch.Generator`` from any ``random_state``.
+
+    Every statlearn routine that draws random numbers takes ``random_state`` and turns
+    it into a generator here.
 
     Parameters
     ----------
-    random_state : int, torch.Generator, np.random.RandomState or Generator, or None
-        An int seeds a new generator; a torch generator is returned as it is; a NumPy
-        ``RandomState`` or ``Generator`` is advanced by one draw, which seeds the new
-        generator (so fitting twice with one instance gives two different starts, as in
-        scikit-learn); ``None`` seeds a new generator from torch's global random state,
-        so that ``statlearn.seed_everything`` controls it.
+    random_state : None, int, np.random.RandomState or Generator, or torch.Generator
+        ``None`` seeds a new generator from torch's global CPU generator (so
+        ``statlearn.seed_everything`` controls it, and so does
+        ``fit(random_state=...)``, which forks that generator for the run); an int
+        in [0, 2**63) seeds a new generator; a NumPy ``RandomState`` or
+        ``Generator`` is advanced by one draw, which seeds the new generator
+        (fitting twice with one instance gives two different starts, as in
+        scikit-learn); a ``torch.Generator`` on ``device`` is
+        returned as it is (its state advances as the routine draws), and one on
+        another device is advanced by one draw that seeds a new generator on
+        ``device``.
     name : str
         The argument's name, used in error messages.
+    device : torch.device or str, optional
+        Where the generator must live (the device the routine draws on). Default: the
+        CPU. Routines that draw on the CPU and move the numbers give the same results
+        for a seed on every device; their docstrings say so.
+    none_is_global : bool
+        With ``random_state=None``, return ``None``: the routine then draws from
+        torch's own default generator on its device (what ``torch.randn(...)`` uses),
+        which ``seed_everything`` and ``fit(random_state=...)`` set too. For routines
+        that draw in every step of a loop (attacks' random starts, the noise of
+        randomized smoothing), so that no generator is made per call.
 
     Returns
     -------
-    torch.Generator
-        Drawing on the CPU and then moving the numbers gives the same results on every
-        device.
+    torch.Generator or None
 
     Raises
     ------
     RandomStateError
         A ``TypeError`` and ``ValueError``, if ``random_state`` is none of the above.
     """
+    if random_state is None and none_is_global:
+        return None
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
     if isinstance(random_state, torch.Generator):
-        return random_state
-    g = torch.Generator()
-    if random_state is None:
-        g.manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
+        if _same_device(random_state.device, dev):
+            return random_state
+        seed = int(
+            torch.randint(
+                0, 2**62, (1,), generator=random_state, device=random_state.device
+            ).item()
+        )
+    elif random_state is None:
+        seed = int(torch.randint(0, 2**62, (1,)).item())
     elif isinstance(random_state, np.random.RandomState):
-        g.manual_seed(int(random_state.randint(0, 2**31 - 1)))
+        seed = int(random_state.randint(0, 2**31 - 1))
     elif isinstance(random_state, np.random.Generator):
-        g.manual_seed(int(random_state.integers(0, 2**63 - 1)))
+        seed = int(random_state.integers(0, 2**63 - 1))
     elif isinstance(random_state, (int, np.integer)) and not isinstance(
         random_state, bool
     ):
-        g.manual_seed(check_int(random_state, name, minimum=0))
+        seed = check_int(random_state, name, minimum=0)
+        if seed >= 2**63:
+            raise ValueError(f"{name} must be below 2**63; got {seed}")
     else:
         raise RandomStateError(
             f"{name} must be an int, None, a torch.Generator or a NumPy "
             f"RandomState/Generator; {random_state!r} cannot be used to seed one"
         )
-    return g
+    return torch.Generator(device=dev).manual_seed(seed)
+
+
+def accepts_keyword(fn: Any, name: str) -> bool:
+    """Whether a callable (a function, a ``functools.partial`` of one, any callable)
+    takes a keyword argument ``name``; ``False`` where no signature can be read.
+
+    Parameters
+    ----------
+    fn : callable
+        The callable.
+    name : str
+        The keyword's name.
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins and some C callables have none
+        return False
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    if a.type != "cuda":
+        return True
+    ia = a.index if a.index is not None else torch.cuda.current_device()
+    ib = b.index if b.index is not None else torch.cuda.current_device()
+    return ia == ib
+
+
+@contextlib.contextmanager
+def seeded(random_state: Any, name: str = "random_state") -> Iterator[None]:
+    """Run a block under torch's global generators seeded from ``random_state``.
+
+    The block's draws from torch's default generators (``torch.randn``, dropout, the
+    ``random_state=None`` of every statlearn routine) repeat for a given seed, on the
+    CPU and on every CUDA device; the caller's global random state is restored on exit.
+    With ``random_state=None`` nothing is forked: the block follows the global state
+    (``statlearn.seed_everything``).
+
+    Parameters
+    ----------
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        As in :func:`as_generator`.
+    name : str
+        The argument's name, used in error messages.
+    """
+    if random_state is None:
+        yield
+        return
+    g = as_generator(random_state, name)
+    seed = int(torch.randint(0, 2**62, (1,), generator=g).item())
+    devices = (
+        list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    )
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

@@ -9,6 +9,8 @@ book reads it with ``{glue:text}`path/to/chapter.ipynb::name:.3f```.
 drawn once, kept as a PNG, and the slider switches between them in the browser (an
 ipywidgets ``Stack`` whose ``selected_index`` is linked to the slider with ``jslink``).
 It behaves the same on Colab, in Jupyter and on the static pages of the book.
+
+Chapters 1 to 20 use ``glue``; the chapters with sliders use ``frames``.
 """
 
 from __future__ import annotations

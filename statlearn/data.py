@@ -49,6 +49,19 @@ __all__ = [
 ]
 
 
+def _numpy_seed(random_state: Any) -> int:
+    """An int seed for scikit-learn from any ``random_state``: an int is kept as it is
+    (so a split is scikit-learn's for that seed); anything else gives one draw."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(
+        random_state, bool
+    ):
+        seed = check_int(random_state, "random_state", minimum=0)
+        if seed < 2**32:
+            return seed
+    g = as_generator(random_state)
+    return int(torch.randint(0, 2**31 - 1, (1,), generator=g).item())
+
+
 class Split(NamedTuple):
     """A train/test split: inputs in [0, 1] and int64 labels."""
 
@@ -79,16 +92,16 @@ def digits(
     flat: bool = True,
     test_size: float = 0.25,
     binarize: bool = False,
-    seed: int = 0,
+    random_state: Any = 0,
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> Split:
     """Scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), split for the
     book.
 
-    The split is stratified by class and fixed by ``seed``; with the defaults it has
-    1,347 training and 450 test images. Pixels (0 to 16 in the raw data) are scaled to
-    [0, 1].
+    The split is stratified by class and fixed by ``random_state``; with the defaults
+    it has 1,347 training and 450 test images. Pixels (0 to 16 in the raw data) are
+    scaled to [0, 1].
 
     Parameters
     ----------
@@ -98,8 +111,9 @@ def digits(
         Fraction of the data held out for testing, in (0, 1).
     binarize : bool
         Threshold pixels at 0.5, giving values in {0, 1} (for Bernoulli models).
-    seed : int
-        Seed of the stratified split.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        Fixes the stratified split (statlearn's randomness rule; default 0, so that
+        every chapter splits the digits alike).
     device : torch.device or str, optional
         Where to put the tensors (default: the CPU).
     dtype : torch.dtype
@@ -135,7 +149,7 @@ def digits(
             "training images"
         )
     x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=test_size, stratify=y, random_state=seed
+        x, y, test_size=test_size, stratify=y, random_state=_numpy_seed(random_state)
     )
 
     def prepare(a: np.ndarray) -> torch.Tensor:
@@ -349,7 +363,8 @@ def load(name: str, **kwargs: Any) -> Split:
     name : str
         The dataset's name, a key of ``DATASETS``.
     **kwargs
-        Passed on to the loader (``flat``, ``binarize``, ``seed``, ``device``, ...).
+        Passed on to the loader (``flat``, ``binarize``, ``random_state``,
+        ``device``, ...).
 
     Returns
     -------
@@ -364,12 +379,12 @@ def load(name: str, **kwargs: Any) -> Split:
 
 
 def gaussian_ring(
-    n: int,
+    n_samples: int,
     *,
     n_modes: int = 8,
     radius: float = 2.0,
     std: float = 0.05,
-    seed: int | None = None,
+    random_state: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Samples from an equal-weight mixture of ``n_modes`` isotropic Gaussians on a
     circle.
@@ -379,7 +394,7 @@ def gaussian_ring(
 
     Parameters
     ----------
-    n : int
+    n_samples : int
         Number of samples.
     n_modes : int
         Number of mixture components.
@@ -387,20 +402,21 @@ def gaussian_ring(
         Radius of the circle of centres.
     std : float
         Standard deviation of each component, >= 0.
-    seed : int, optional
-        Seed of a private generator; ``None`` follows ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        Statlearn's randomness rule; ``None`` follows ``statlearn.seed_everything``.
+        Draws on the CPU, so a seed gives the same points wherever they are used.
 
     Returns
     -------
-    x : (n, 2) float32 tensor
-    mode : (n,) int64 tensor
+    x : (n_samples, 2) float32 tensor
+    mode : (n_samples,) int64 tensor
         The mode each sample came from.
     """
-    n = check_int(n, "n", minimum=1)
+    n = check_int(n_samples, "n_samples", minimum=1)
     n_modes = check_int(n_modes, "n_modes", minimum=1)
     radius = check_positive(radius, "radius")
     std = check_positive(std, "std", strict=False)
-    g = as_generator(seed, "seed")
+    g = as_generator(random_state)
     mode = torch.randint(n_modes, (n,), generator=g)
     angle = 2 * torch.pi * mode.double() / n_modes
     centres = radius * torch.stack([angle.cos(), angle.sin()], dim=1)
@@ -427,29 +443,30 @@ def ring_modes(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
 
 
 def two_moons(
-    n: int, *, noise: float = 0.1, seed: int | None = None
+    n_samples: int, *, noise: float = 0.1, random_state: Any = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Two interleaving half circles (as scikit-learn's ``make_moons``), classes
     balanced up to one point.
 
     Parameters
     ----------
-    n : int
+    n_samples : int
         Number of samples, >= 2.
     noise : float
         Standard deviation of the Gaussian noise added to each point, >= 0.
-    seed : int, optional
-        Seed of a private generator; ``None`` follows ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        Statlearn's randomness rule; ``None`` follows ``statlearn.seed_everything``.
+        Draws on the CPU, so a seed gives the same points wherever they are used.
 
     Returns
     -------
-    x : (n, 2) float32 tensor
-    y : (n,) int64 tensor
+    x : (n_samples, 2) float32 tensor
+    y : (n_samples,) int64 tensor
         0 for the upper moon, 1 for the lower one.
     """
-    n = check_int(n, "n", minimum=2)
+    n = check_int(n_samples, "n_samples", minimum=2)
     noise = check_positive(noise, "noise", strict=False)
-    g = as_generator(seed, "seed")
+    g = as_generator(random_state)
     n_out = n // 2
     n_in = n - n_out
     t_out = torch.rand(n_out, generator=g, dtype=torch.float64) * torch.pi
@@ -467,39 +484,45 @@ def two_moons(
 
 
 def mixture_samples(
-    n: int,
+    n_samples: int,
     weights: Any,
     means: Any,
     covariances: Any,
     *,
-    seed: int | None = None,
+    random_state: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw from a Gaussian mixture with full covariances.
 
     Parameters
     ----------
-    n : int
+    n_samples : int
         Number of samples.
     weights : (K,) array-like
         Mixture weights, non-negative and summing to one.
     means : (K, D) array-like
     covariances : (K, D, D) array-like
         Symmetric positive-definite matrices (symmetric up to a relative 1e-8).
-    seed : int, optional
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        Statlearn's randomness rule; ``None`` follows ``statlearn.seed_everything``.
+        The draws are made on the CPU in float64 and moved to ``means``'s device, so a
+        seed gives the same samples on every device.
 
     Returns
     -------
-    x : (n, D) tensor
-        float64 if ``means`` is float64, else float32.
-    z : (n,) int64 tensor
-        The component of each sample.
+    x : (n_samples, D) tensor
+        float64 if ``means`` is float64, else float32; on ``means``'s device.
+    z : (n_samples,) int64 tensor
+        The component of each sample, on the same device.
     """
-    n = check_int(n, "n", minimum=1)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
     w = as_tensor(weights, name="weights", ndim=1, dtype=torch.float64)
     mu = as_tensor(means, name="means", ndim=2)
-    out_dtype = mu.dtype
-    mu = mu.double()
-    cov = as_tensor(covariances, name="covariances", ndim=3, dtype=torch.float64)
+    out_dtype, out_device = mu.dtype, mu.device
+    mu = mu.double().cpu()
+    w = w.cpu()
+    cov = as_tensor(
+        covariances, name="covariances", ndim=3, dtype=torch.float64, device="cpu"
+    )
     K, D = mu.shape
     if w.shape[0] != K or cov.shape != (K, D, D):
         raise ValueError(
@@ -524,11 +547,11 @@ def mixture_samples(
     chol, info = torch.linalg.cholesky_ex(cov)
     if bool((info != 0).any()):
         raise ValueError("covariances must be symmetric positive-definite")
-    g = as_generator(seed, "seed")
-    z = torch.multinomial(w, n, replacement=True, generator=g)
-    eps = torch.randn(n, D, generator=g, dtype=torch.float64)
-    x = mu[z] + torch.einsum("nij,nj->ni", chol[z], eps)
-    return x.to(out_dtype), z
+    g = as_generator(random_state)
+    z = torch.multinomial(w, n_samples, replacement=True, generator=g)
+    noise = torch.randn(n_samples, D, generator=g, dtype=torch.float64)
+    x = mu[z] + torch.einsum("nij,nj->ni", chol[z], noise)
+    return x.to(device=out_device, dtype=out_dtype), z.to(out_device)
 
 
 class Manifold(NamedTuple):
@@ -553,7 +576,7 @@ _MANIFOLD_KINDS = ("tanh", "sine")
 
 def _feature_manifold(
     kind: str,
-    n: int,
+    n_samples: int,
     *,
     dim: int,
     latent_dim: int,
@@ -564,7 +587,7 @@ def _feature_manifold(
     random_state: Any,
 ) -> Manifold:
     """``x = A^T act(S^T u + b) + noise``: a random one-hidden-layer map of ``u``."""
-    n = check_int(n, "n", minimum=1)
+    n = check_int(n_samples, "n_samples", minimum=1)
     dim = check_int(dim, "dim", minimum=1)
     latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
     hidden = check_int(hidden, "hidden", minimum=1)
@@ -591,7 +614,7 @@ def _feature_manifold(
 
 
 def tanh_manifold(
-    n: int,
+    n_samples: int,
     *,
     dim: int = 50,
     latent_dim: int = 2,
@@ -614,7 +637,7 @@ def tanh_manifold(
 
     Parameters
     ----------
-    n : int
+    n_samples : int
         Number of points, >= 1.
     dim : int
         Dimension ``D`` of the observations, >= 1.
@@ -628,11 +651,11 @@ def tanh_manifold(
     noise : float
         Noise level relative to the signal, >= 0: ``noise_std = noise * s``, where
         ``s`` is the root-mean-square over the ``dim`` coordinates of the clean
-        points' standard deviation, measured on these ``n`` points. ``noise = 2`` is
-        noise at twice the signal's standard deviation.
-    random_state : int, torch.Generator, numpy random state or None
-        Seed of the map and of the points; ``None`` follows
-        ``statlearn.seed_everything``.
+        points' standard deviation, measured on these ``n_samples`` points.
+        ``noise = 2`` is noise at twice the signal's standard deviation.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        Seeds the map and the points (statlearn's randomness rule; drawn on the
+        CPU); ``None`` follows ``statlearn.seed_everything``.
 
     Returns
     -------
@@ -641,7 +664,7 @@ def tanh_manifold(
     """
     return _feature_manifold(
         "tanh",
-        n,
+        n_samples,
         dim=dim,
         latent_dim=latent_dim,
         hidden=hidden,
@@ -653,7 +676,7 @@ def tanh_manifold(
 
 
 def sine_manifold(
-    n: int,
+    n_samples: int,
     *,
     dim: int = 50,
     latent_dim: int = 2,
@@ -672,7 +695,7 @@ def sine_manifold(
 
     Parameters
     ----------
-    n : int
+    n_samples : int
         Number of points, >= 1.
     dim : int
         Dimension ``D`` of the observations, >= 1.
@@ -685,9 +708,9 @@ def sine_manifold(
         more.
     noise : float
         Noise level relative to the signal, >= 0, as in :func:`tanh_manifold`.
-    random_state : int, torch.Generator, numpy random state or None
-        Seed of the map and of the points; ``None`` follows
-        ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        Seeds the map and the points (statlearn's randomness rule; drawn on the
+        CPU); ``None`` follows ``statlearn.seed_everything``.
 
     Returns
     -------
@@ -696,7 +719,7 @@ def sine_manifold(
     """
     return _feature_manifold(
         "sine",
-        n,
+        n_samples,
         dim=dim,
         latent_dim=latent_dim,
         hidden=hidden,

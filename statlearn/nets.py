@@ -3,11 +3,17 @@
 Every classifier in the book maps pixels in [0, 1] to logits; when a chapter wants
 normalised inputs it puts a :class:`Normalize` layer first, so that attacks and
 smoothing still work in pixel space.
+
+Used by chapters 6, 8 and 13 to 20. The activation recorder
+(:class:`ActivationRecorder`, :func:`record_activations`) serves chapters 19
+(representation inversion) and 20 (the information plane); :func:`eval_mode` is the
+package's one eval-mode guard.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -27,6 +33,7 @@ __all__ = [
     "ACTIVATIONS",
     "ActivationRecorder",
     "record_activations",
+    "eval_mode",
 ]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -187,6 +194,50 @@ def cnn(
     return nn.Sequential(*layers)
 
 
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for a block and restore its train/eval flags after.
+
+    Every module's own ``training`` flag is restored, also when the block raises, so a
+    model with some submodules frozen in eval mode comes back exactly as it was. This
+    is the one eval-mode guard of the package: attacks, smoothing, evaluation and the
+    activation recorder use it.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model.
+
+    Yields
+    ------
+    nn.Module
+        ``model`` itself, in eval mode.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+
+    Examples
+    --------
+    >>> net = mlp(4, 2)
+    >>> with eval_mode(net):
+    ...     net.training
+    False
+    >>> net.training
+    True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
 class ActivationRecorder:
     """Keep the outputs of named layers during forward passes: a context manager.
 
@@ -304,14 +355,9 @@ def record_activations(
         raise ValueError("x must have a sample axis, (N, ...); got a 0-d value")
     names = _check_layers(model, layers)
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in names}
-    was_training = model.training
-    model.eval()
-    try:
-        with ActivationRecorder(model, names) as rec:
-            for start in range(0, x.shape[0], batch_size):
-                model(x[start : start + batch_size])
-                for name in names:
-                    parts[name].append(rec.outputs[name])
-    finally:
-        model.train(was_training)
+    with eval_mode(model), ActivationRecorder(model, names) as rec:
+        for start in range(0, x.shape[0], batch_size):
+            model(x[start : start + batch_size])
+            for name in names:
+                parts[name].append(rec.outputs[name])
     return {name: torch.cat(chunks) for name, chunks in parts.items()}

@@ -2,7 +2,7 @@
 called).
 
 Each helper draws one idea on one Axes and returns it, so a chapter can label and
-combine them.
+combine them. Used by chapters 1, 3, 4, 8, 9, 10, 12, 13, 14, 15, 17 and 19.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+from statlearn._checks import check_device
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -144,13 +146,15 @@ def density_2d(
     ax: "Axes | None" = None,
     levels: int = 20,
     cmap: str = "viridis",
+    device: torch.device | str | None = None,
 ) -> "Axes":
     """Filled contours of a 2-D density given its log-density.
 
     Parameters
     ----------
     log_prob_fn : callable
-        Maps an ``(M, 2)`` float32 tensor of points to their ``(M,)`` log-densities.
+        Maps an ``(M, 2)`` float32 tensor of points (on ``device``) to their ``(M,)``
+        log-densities (on any device).
     xlim, ylim : (low, high)
     resolution : int
         Grid points per axis.
@@ -158,12 +162,17 @@ def density_2d(
     levels : int
         Number of contour levels of the density (not the log-density).
     cmap : str
+    device : torch.device or str, optional
+        Where the grid of points goes (the device of the model behind
+        ``log_prob_fn``); default: the CPU.
 
     Returns
     -------
     Axes
     """
     gx, gy, pts = _grid(xlim, ylim, resolution)
+    if device is not None:
+        pts = pts.to(check_device(device))
     with torch.no_grad():
         logp = _numpy(log_prob_fn(pts)).reshape(gx.shape)
     ax = _axes(ax)
@@ -307,9 +316,13 @@ def training_curves(
 ) -> "Axes":
     """Plot per-epoch curves from a :class:`statlearn.training.History`.
 
+    The objective's terms are labelled with their unit (``history.units``, "bits" or
+    "nats"); accuracies and the learning rate have none.
+
     Parameters
     ----------
     history : dict of str to sequence of float
+        A ``History`` (or any dict; a ``units`` attribute is used when present).
     keys : sequence of str, optional
         Which curves (default: all).
     ax : Axes, optional
@@ -322,12 +335,20 @@ def training_curves(
     missing = [k for k in keys if k not in history]
     if missing:
         raise ValueError(f"history has no {missing}; it has {sorted(history)}")
+    units = getattr(history, "units", None)
+    unitless = {"accuracy", "lr"}
     ax = _axes(ax)
     for key in keys:
         values = list(history[key])
-        ax.plot(range(1, len(values) + 1), values, label=key)
+        plain = key.removeprefix("val_") in unitless or units is None
+        label = key if plain else f"{key} ({units})"
+        ax.plot(range(1, len(values) + 1), values, label=label)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("value")
+    measured = [k for k in keys if k.removeprefix("val_") not in unitless]
+    if units is not None and measured and len(measured) == len(keys):
+        ax.set_ylabel(units)
+    else:
+        ax.set_ylabel("value")
     ax.legend()
     return ax
 

@@ -5,11 +5,12 @@ objective, such as a VAE's negative ELBO or a VIB's distortion + beta * rate. An
 objective may return a NamedTuple of named terms; each term's per-epoch mean lands in
 the returned :class:`History`, so a chapter can plot rate and distortion separately. A
 per-batch ``transform`` is the hook for adversarial training and noise augmentation
-(Part III).
+(Part III). Used by chapters 3 to 6 and 8 to 20 (:func:`linear_probe` by chapter 5).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -21,14 +22,17 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from statlearn._checks import (
+    as_generator,
     as_tensor,
     check_device,
     check_int,
     check_labels,
     check_positive,
     model_dtype_device,
+    seeded,
     to_model,
 )
+from statlearn.nets import eval_mode
 
 __all__ = [
     "History",
@@ -38,6 +42,7 @@ __all__ = [
     "predict_logits",
     "accuracy",
     "evaluate",
+    "Evaluation",
     "linear_probe",
 ]
 
@@ -54,7 +59,12 @@ class History(dict):
 
     ``history["loss"]`` is always there (the minimised quantity); other keys are the
     objective's named terms, and ``val_<term>`` when validation data was given.
+    ``history.units`` is the unit of the terms (``"bits"``, ``"nats"`` or
+    ``"squared error"``) as the objective's NamedTuple declares it (its ``units``
+    class attribute), or ``None`` when the objective declares none.
     """
+
+    units: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -63,12 +73,13 @@ class History(dict):
 
 
 class ClassificationLoss(NamedTuple):
-    """The default objective's terms: mean cross-entropy (minimised) and accuracy of the
-    batch.
+    """The default objective's terms: mean cross-entropy (minimised, in nats) and
+    accuracy of the batch.
     """
 
     total: torch.Tensor
     accuracy: torch.Tensor
+    units = "nats"
 
 
 def cross_entropy(
@@ -96,9 +107,10 @@ def cross_entropy(
     return ClassificationLoss(loss, acc)
 
 
-def _terms(result: Any) -> tuple[torch.Tensor, dict[str, float]]:
+def _terms(result: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Split an objective's result into the tensor to minimise and the named terms to
-    record.
+    record, all detached and left on the device (no host sync: the caller sums them
+    on the device and reads the sums once per epoch).
     """
     if isinstance(result, torch.Tensor):
         if result.numel() != 1:
@@ -111,21 +123,27 @@ def _terms(result: Any) -> tuple[torch.Tensor, dict[str, float]]:
         fields = result._fields
         total = getattr(result, "total") if "total" in fields else result[0]
         first = "total" if "total" in fields else fields[0]
+        if not isinstance(total, torch.Tensor) or total.numel() != 1:
+            raise ValueError(f"the objective's '{first}' term must be a scalar tensor")
         terms = {}
         for name, value in zip(fields, result):
             if name == first:
                 continue
             if isinstance(value, torch.Tensor):
-                value = value.detach().float().mean().item()
-            terms[name] = float(value)
-        if not isinstance(total, torch.Tensor) or total.numel() != 1:
-            raise ValueError(f"the objective's '{first}' term must be a scalar tensor")
+                value = value.detach().mean()
+            terms[name] = value
         return total, terms
     raise TypeError(
         "an objective must return a scalar tensor or a NamedTuple whose 'total' (or "
         "first) field is one; "
         f"got {type(result).__name__}"
     )
+
+
+def _units(result: Any) -> str | None:
+    """The unit an objective's NamedTuple declares (its ``units`` class attribute)."""
+    units = getattr(type(result), "units", None)
+    return units if isinstance(units, str) else None
 
 
 def _as_data(
@@ -251,7 +269,7 @@ def fit(
     scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
     device: torch.device | str | None = None,
     quiet: bool = False,
-    seed: int | None = None,
+    random_state: Any = None,
 ) -> History:
     """Train ``model`` by minibatch gradient descent and return the per-epoch history.
 
@@ -296,9 +314,14 @@ def fit(
         default the model stays where it is and the data follows it.
     quiet : bool
         Hide the progress bar.
-    seed : int, optional
-        Seed of the shuffling order (model initialisation is the caller's: use
-        ``seed_everything``).
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        Makes the whole run repeatable: the shuffling order and every draw the
+        objective and ``transform`` make from torch's default generators (dropout,
+        augmentations, reparameterisation noise, attacks' random starts: every
+        statlearn routine called with ``random_state=None``) come from a generator
+        seeded by it, and the caller's global random state is restored afterwards
+        (see statlearn's randomness rule). ``None`` follows the global state
+        (``statlearn.seed_everything``). Model initialisation is the caller's.
 
     Returns
     -------
@@ -326,10 +349,8 @@ def fit(
         model.to(check_device(device))
     objective = cross_entropy if objective is None else objective
 
-    generator = None
-    if seed is not None:
-        generator = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
-    epoch_batches, _ = _batches(train, batch_size, generator, model)
+    shuffle = as_generator(random_state, "random_state")
+    epoch_batches, _ = _batches(train, batch_size, shuffle, model)
     if val is not None:
         val = _as_dataset(val, "val", model)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -339,51 +360,84 @@ def fit(
     sched = scheduler(opt) if scheduler is not None else None
 
     history = History()
-
-    def record(prefix: str, sums: dict[str, float], count: int) -> None:
-        for key, value in sums.items():
-            history.setdefault(prefix + key, []).append(value / max(count, 1))
-
     bar = tqdm(range(epochs), disable=quiet, desc=type(model).__name__, leave=False)
-    for _ in bar:
-        model.train()
-        sums: dict[str, float] = {}
-        count = 0
-        for batch in epoch_batches():
-            if transform is not None:
-                x, y = transform(model, batch[0], batch[1] if len(batch) > 1 else None)
-                batch = (x,) + ((y,) if len(batch) > 1 else ()) + tuple(batch[2:])
-                model.train()
-            total, terms = _terms(objective(model, *batch))
-            if not torch.isfinite(total):
-                raise FloatingPointError(
-                    f"the training loss became {total.item()} at epoch "
-                    f"{history.epochs + 1}; "
-                    "lower lr or check the objective"
-                )
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            if grad_clip is not None:
-                nn.utils.clip_grad_norm_(params, grad_clip)
-            opt.step()
-            n = batch[0].shape[0]
-            count += n
-            sums["loss"] = sums.get("loss", 0.0) + total.item() * n
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + value * n
-        record("", sums, count)
-        if sched is not None:
-            history.setdefault("lr", []).append(opt.param_groups[0]["lr"])
-            sched.step()
-        if val is not None:
-            record(
-                "val_",
-                _score(model, objective, val, batch_size=max(batch_size, 1024)),
-                1,
+    with seeded(None if random_state is None else shuffle):
+        for _ in bar:
+            means, units = _train_epoch(
+                model, epoch_batches, objective, transform, opt, params, grad_clip
             )
-        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
+            history.units = history.units or units
+            for key, value in means.items():
+                history.setdefault(key, []).append(value)
+            if not math.isfinite(history["loss"][-1]):
+                raise FloatingPointError(
+                    f"the training loss became {history['loss'][-1]} in epoch "
+                    f"{history.epochs}; lower lr or check the objective"
+                )
+            if sched is not None:
+                history.setdefault("lr", []).append(opt.param_groups[0]["lr"])
+                sched.step()
+            if val is not None:
+                scores = _score(model, objective, val, batch_size=max(batch_size, 1024))
+                for key, value in scores.items():
+                    history.setdefault("val_" + key, []).append(value)
+            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
     model.eval()
     return history
+
+
+def _train_epoch(
+    model: nn.Module,
+    epoch_batches: Callable[[], Iterable],
+    objective: Objective,
+    transform: Transform | None,
+    opt: torch.optim.Optimizer,
+    params: list[torch.Tensor],
+    grad_clip: float | None,
+) -> tuple[dict[str, float], str | None]:
+    """One pass over the data: the per-example means of the loss and of each term,
+    and the objective's unit. The terms are summed on the device and read once, at
+    the end of the epoch: no host synchronisation per step."""
+    model.train()
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
+    units = None
+    for batch in epoch_batches():
+        if transform is not None:
+            x, y = transform(model, batch[0], batch[1] if len(batch) > 1 else None)
+            batch = (x,) + ((y,) if len(batch) > 1 else ()) + tuple(batch[2:])
+            model.train()
+        result = objective(model, *batch)
+        units = units or _units(result)
+        total, terms = _terms(result)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(params, grad_clip)
+        opt.step()
+        n = batch[0].shape[0]
+        count += n
+        _accumulate(sums, "loss", total.detach(), n)
+        for key, value in terms.items():
+            _accumulate(sums, key, value, n)
+    return _means(sums, count), units
+
+
+def _accumulate(sums: dict[str, torch.Tensor], key: str, value: Any, n: int) -> None:
+    """Add ``n`` times a term (a device tensor or a number) to its running sum, kept
+    in float64 on the term's device."""
+    value = torch.as_tensor(value).detach().to(torch.float64).reshape(())
+    sums[key] = sums[key] + value * n if key in sums else value * n
+
+
+def _means(sums: dict[str, torch.Tensor], count: int) -> dict[str, float]:
+    """Every running sum divided by ``count``, read from the device in one copy."""
+    if not sums:
+        return {}
+    keys = list(sums)
+    device = sums["loss"].device if "loss" in sums else sums[keys[0]].device
+    values = torch.stack([sums[k].to(device) for k in keys]).cpu().tolist()
+    return {k: v / max(count, 1) for k, v in zip(keys, values)}
 
 
 @torch.no_grad()
@@ -394,20 +448,18 @@ def _score(
     *,
     batch_size: int,
 ) -> dict[str, float]:
-    """Mean of the objective's terms over ``data``, in eval mode."""
-    was_training = model.training
-    model.eval()
+    """Mean of the objective's terms over ``data``, in eval mode (restored after)."""
     n = data[0].shape[0]
-    sums: dict[str, float] = {}
-    for start in range(0, n, batch_size):
-        batch = tuple(t[start : start + batch_size] for t in data)
-        total, terms = _terms(objective(model, *batch))
-        m = batch[0].shape[0]
-        sums["loss"] = sums.get("loss", 0.0) + total.item() * m
-        for key, value in terms.items():
-            sums[key] = sums.get(key, 0.0) + value * m
-    model.train(was_training)
-    return {k: v / n for k, v in sums.items()}
+    sums: dict[str, torch.Tensor] = {}
+    with eval_mode(model):
+        for start in range(0, n, batch_size):
+            batch = tuple(t[start : start + batch_size] for t in data)
+            total, terms = _terms(objective(model, *batch))
+            m = batch[0].shape[0]
+            _accumulate(sums, "loss", total, m)
+            for key, value in terms.items():
+                _accumulate(sums, key, value, m)
+    return _means(sums, n)
 
 
 @torch.no_grad()
@@ -433,12 +485,8 @@ def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 1024) -> torch
     x = to_model(x, model)
     if x.ndim == 0:
         raise ValueError("x must have a sample axis, (N, ...); got a 0-d value")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         outs = [model(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(outs)
 
 
@@ -485,9 +533,15 @@ def accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024) -> flo
     return (logits.argmax(dim=1) == y).float().mean().item()
 
 
-def evaluate(
-    model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024
-) -> dict[str, float]:
+class Evaluation(NamedTuple):
+    """A classifier's scores on a data set: mean cross-entropy (nats) and accuracy."""
+
+    loss: float
+    accuracy: float
+    units = "nats"
+
+
+def evaluate(model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024) -> Evaluation:
     """Mean cross-entropy (nats) and accuracy of a classifier on ``(x, y)``.
 
     Parameters
@@ -503,8 +557,8 @@ def evaluate(
 
     Returns
     -------
-    dict
-        ``{"loss": float, "accuracy": float}``
+    Evaluation
+        ``loss`` (nats) and ``accuracy``, as floats.
 
     Raises
     ------
@@ -512,10 +566,10 @@ def evaluate(
         If ``y`` does not hold one label in ``[0, C)`` per row of ``x``.
     """
     logits, y = _logits_and_labels(model, x, y, batch_size)
-    return {
-        "loss": F.cross_entropy(logits, y).item(),
-        "accuracy": (logits.argmax(dim=1) == y).float().mean().item(),
-    }
+    loss = F.cross_entropy(logits, y)
+    acc = (logits.argmax(dim=1) == y).to(loss.dtype).mean()
+    loss, acc = torch.stack([loss, acc]).tolist()
+    return Evaluation(loss, acc)
 
 
 def _as_numpy(value: Any, name: str) -> np.ndarray:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import statlearn
+from api import module_names
 
 
 def test_version():
@@ -31,7 +32,7 @@ def test_device_default_is_available(monkeypatch):
     expected = (
         "cuda"
         if torch.cuda.is_available()
-        else ("mps" if statlearn._mps_available() else "cpu")
+        else ("mps" if statlearn.mps_available() else "cpu")
     )
     assert dev.type == expected
     torch.zeros(1, device=dev)
@@ -95,24 +96,8 @@ SUBPACKAGES = ("statlearn.latent", "statlearn.info", "statlearn.robust")
 
 # the modules whose docstrings this file holds to help()'s standard (the classical
 # estimators' modules, mixture and hmm, have their own tests)
-DOC_MODULES = (
-    "statlearn",
-    "statlearn._checks",
-    "statlearn._lazy",
-    "statlearn.data",
-    "statlearn.nets",
-    "statlearn.training",
-    "statlearn.plotting",
-    "statlearn.info.measures",
-    "statlearn.info.estimators",
-    "statlearn.info.bottleneck",
-    "statlearn.info.vib",
-    "statlearn.robust.attacks",
-    "statlearn.robust.defenses",
-    "statlearn.robust.smoothing",
-    "statlearn.latent.vae",
-    "statlearn.latent.diffusion",
-)
+# every module of the package, the private helpers _checks and _lazy included
+DOC_MODULES = tuple(module_names(include_private=True))
 
 
 def test_subpackages_are_lazy_attributes_of_statlearn(tmp_path):

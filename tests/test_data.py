@@ -17,11 +17,11 @@ def test_digits_split_shapes_and_range():
 
 
 def test_digits_is_stratified_and_fixed():
-    a, b = data.digits(seed=0), data.digits(seed=0)
+    a, b = data.digits(random_state=0), data.digits(random_state=0)
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
     counts = torch.bincount(a.y_test, minlength=10).float()
     assert counts.min() >= 43 and counts.max() <= 47  # ~45 per class out of 450
-    c = data.digits(seed=1)
+    c = data.digits(random_state=1)
     assert not torch.equal(a.y_train, c.y_train)
     # no image is in both halves
     tr = {tuple(r.tolist()) for r in a.x_train}
@@ -134,18 +134,18 @@ def test_cache_dir(monkeypatch, tmp_path):
 
 
 def test_gaussian_ring():
-    x, mode = data.gaussian_ring(4000, n_modes=8, radius=2.0, std=0.05, seed=0)
+    x, mode = data.gaussian_ring(4000, n_modes=8, radius=2.0, std=0.05, random_state=0)
     assert x.shape == (4000, 2) and mode.shape == (4000,)
     centres = data.ring_modes(8, 2.0)
     assert (x - centres[mode]).norm(dim=1).max() < 0.4
     counts = torch.bincount(mode, minlength=8)
     assert counts.min() > 400
-    x2, _ = data.gaussian_ring(4000, seed=0)
+    x2, _ = data.gaussian_ring(4000, random_state=0)
     assert torch.equal(x, x2)
 
 
 def test_two_moons():
-    x, y = data.two_moons(301, noise=0.0, seed=0)
+    x, y = data.two_moons(301, noise=0.0, random_state=0)
     assert x.shape == (301, 2) and set(y.tolist()) == {0, 1}
     upper = x[y == 0]
     assert torch.allclose(upper.norm(dim=1), torch.ones(len(upper)), atol=1e-5)
@@ -157,7 +157,7 @@ def test_mixture_samples_moments():
     w = [0.3, 0.7]
     mu = torch.tensor([[0.0, 0.0], [5.0, 5.0]], dtype=torch.float64)
     cov = torch.stack([torch.eye(2), torch.tensor([[2.0, 0.5], [0.5, 1.0]])]).double()
-    x, z = data.mixture_samples(200_000, w, mu, cov, seed=0)
+    x, z = data.mixture_samples(200_000, w, mu, cov, random_state=0)
     assert x.dtype == torch.float64
     assert abs(float((z == 0).double().mean()) - 0.3) < 0.01
     assert torch.allclose(torch.cov(x[z == 1].T), cov[1], atol=0.05)
@@ -184,10 +184,10 @@ def test_mixture_samples_rejects_a_non_symmetric_covariance():
     """
     with pytest.raises(ValueError, match="symmetric"):
         data.mixture_samples(
-            10, [1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.0, 1.0]]], seed=0
+            10, [1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.0, 1.0]]], random_state=0
         )
     x, z = data.mixture_samples(
-        10, [1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.5, 1.0]]], seed=0
+        10, [1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.5, 1.0]]], random_state=0
     )
     assert x.shape == (10, 2)
 

@@ -28,7 +28,7 @@ def test_density_and_regions():
         lambda p: -(p**2).sum(1), xlim=(-2, 2), ylim=(-2, 2), resolution=30
     )
     assert ax.get_xlabel() == "$x_1$"
-    x, y = data.two_moons(50, seed=0)
+    x, y = data.two_moons(50, random_state=0)
     ax = plotting.decision_regions(
         lambda p: (p[:, 1] > 0).long(),
         xlim=(-1.5, 2.5),

@@ -24,7 +24,7 @@ def test_fit_classifier_learns_digits(digits):
         lr=3e-3,
         val=(digits.x_test, digits.y_test),
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     assert hist.epochs == 15 and set(hist) == {
         "loss",
@@ -37,7 +37,7 @@ def test_fit_classifier_learns_digits(digits):
     acc = training.accuracy(model, digits.x_test, digits.y_test)
     assert acc > 0.9
     ev = training.evaluate(model, digits.x_test, digits.y_test)
-    assert ev["accuracy"] == pytest.approx(acc) and ev["loss"] == pytest.approx(
+    assert ev.accuracy == pytest.approx(acc) and ev.loss == pytest.approx(
         hist["val_loss"][-1], rel=1e-5
     )
 
@@ -47,7 +47,11 @@ def test_fit_is_repeatable(digits):
         statlearn.seed_everything(1)
         model = nets.mlp(64, 10, (16,))
         return training.fit(
-            model, (digits.x_train, digits.y_train), epochs=2, quiet=True, seed=1
+            model,
+            (digits.x_train, digits.y_train),
+            epochs=2,
+            quiet=True,
+            random_state=1,
         )["loss"]
 
     assert run() == run()
@@ -183,7 +187,7 @@ def test_fit_on_gpu_matches_cpu(digits):
             (digits.x_train, digits.y_train),
             epochs=3,
             quiet=True,
-            seed=0,
+            random_state=0,
             device=dev,
         )
         return training.predict_logits(model, digits.x_test.to(dev)).cpu()
@@ -223,12 +227,12 @@ def test_numpy_float64_is_cast_to_the_model():
     predict_logits raised AttributeError '.to' on NumPy arrays."""
     x, y = _numpy_digits()
     model = nets.mlp(64, 10, (16,))
-    hist = training.fit(model, (x, y), epochs=2, quiet=True, seed=0, val=(x, y))
+    hist = training.fit(model, (x, y), epochs=2, quiet=True, random_state=0, val=(x, y))
     assert hist.epochs == 2 and "val_accuracy" in hist
     logits = training.predict_logits(model, x)
     assert logits.dtype == torch.float32 and logits.shape == (120, 10)
     acc = training.accuracy(model, x, y)
-    assert training.evaluate(model, x, y)["accuracy"] == pytest.approx(acc)
+    assert training.evaluate(model, x, y).accuracy == pytest.approx(acc)
     # a float64 model keeps float64, whatever comes in
     model64 = nets.mlp(64, 10, (16,)).double()
     assert training.predict_logits(model64, x.astype("float32")).dtype == torch.float64
