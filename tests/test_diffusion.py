@@ -176,11 +176,11 @@ def test_ddpm_value_errors():
         model.loss(x, t=torch.full((4,), 10))
     with pytest.raises(ValueError, match="examples of shape"):
         model.loss(torch.randn(4, 3))
-    with pytest.raises(ValueError, match="batch dimension"):
+    with pytest.raises(ValueError, match="batch"):
         model.loss(torch.randn(2))
     with pytest.raises(ValueError, match="NaN"):
         model.loss(torch.tensor([[0.0, float("nan")]]))
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="n_samples must be"):
         model.sample(0)
     with pytest.raises(ValueError, match="steps"):
         model.sample(3, steps=0)
@@ -191,7 +191,7 @@ def test_ddpm_value_errors():
     with pytest.raises(ValueError, match="variance"):
         model.sample(3, variance="learned")
     with pytest.raises(
-        ValueError, match=r"x_T must have shape \(n, \*shape\) = \(3, 2\)"
+        ValueError, match=r"x_T must have shape \(n_samples, \*shape\) = \(3, 2\)"
     ):
         model.sample(3, x_T=torch.randn(4, 2))
     shapeless = DDPM(RecordingDenoiser(), timesteps=5)
@@ -303,12 +303,22 @@ def test_loss_is_the_epsilon_mse():
     out = model.loss(x0, t=t, noise=noise)
     expected = ((model.denoiser(model.q_sample(x0, t, noise), t) - noise) ** 2).mean()
     assert torch.allclose(out.total, expected)
+    # forward is the loss, t and noise drawn alike
+    assert torch.equal(
+        model(x0, random_state=5).total, model.loss(x0, random_state=5).total
+    )
     torch.manual_seed(5)
     via_forward = model(x0).total
     torch.manual_seed(5)
+    assert torch.equal(via_forward, model.loss(x0).total)  # None follows the global
+    # one generator draws t, then the noise
+    g = torch.Generator().manual_seed(11)
+    t11 = torch.randint(0, 25, (7,), generator=g)
+    noise11 = torch.randn(7, 2, generator=g)
     assert torch.equal(
-        via_forward, model.loss(x0).total
-    )  # forward is the loss, t and noise drawn alike
+        model.loss(x0, random_state=11).total,
+        model.loss(x0, t=t11, noise=noise11).total,
+    )
     out.total.backward()
     assert all(p.grad is not None for p in model.denoiser.parameters())
 
@@ -335,7 +345,7 @@ def test_fit_trains_a_ddpm():
         batch_size=64,
         lr=3e-3,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     with torch.no_grad():
         after = model.loss(xe, t=t, noise=noise).total.item()
@@ -502,7 +512,7 @@ def test_sample_rejects_a_wrongly_shaped_x_T():
     """Defect: DDPM.sample with a wrongly shaped x_T failed deep inside a matmul."""
     model = DDPM(MLPDenoiser(64, hidden=(8,)), timesteps=10)
     with pytest.raises(
-        ValueError, match=r"x_T must have shape \(n, \*shape\) = \(3, 64\)"
+        ValueError, match=r"x_T must have shape \(n_samples, \*shape\) = \(3, 64\)"
     ):
         model.sample(3, x_T=torch.zeros(3, 5))
     with pytest.raises(ValueError, match="x_T must have shape"):
@@ -546,3 +556,194 @@ def test_numpy_time_steps_and_float64_data():
     assert model.q_sample(x0, np.array([0, 1, 2, 9])).shape == (4, 2)
     assert torch.isfinite(model.loss(torch.from_numpy(x0)).total)
     assert model.predict_x0(x0, 5).dtype == torch.float32
+
+
+# --------------------------------------------------------------------------------------
+# one set of conventions: random_state, noise, units, validate once
+
+
+def test_fit_with_a_random_state_repeats_a_whole_ddpm_run():
+    """The loss's draws of t and noise follow fit's random_state, whatever the global
+    random state was before the run."""
+    from statlearn.training import fit
+
+    x = 0.5 * torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+
+    def run(outer, random_state):
+        torch.manual_seed(0)  # the initialisation is the caller's
+        model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=10)
+        torch.manual_seed(outer)  # must not matter
+        hist = fit(
+            model,
+            x,
+            objective=lambda m, x: m.loss(x),
+            epochs=2,
+            batch_size=16,
+            quiet=True,
+            random_state=random_state,
+        )
+        assert hist.units == "squared error"
+        return {
+            k: v.clone() for k, v in model.state_dict().items() if k != "_extra_state"
+        }
+
+    a, b, c = run(1, 0), run(2, 0), run(1, 1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def _ddpm_draws(name):
+    torch.manual_seed(0)
+    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=6)
+    x = torch.randn(5, 2)
+    return {
+        "q_sample": lambda rs: model.q_sample(x, 3, random_state=rs),
+        "forward_trajectory": lambda rs: model.forward_trajectory(x, random_state=rs),
+        "loss": lambda rs: model.loss(x, random_state=rs).total,
+        "forward": lambda rs: model(x, random_state=rs).total,
+        "p_sample": lambda rs: model.p_sample(x, 4, random_state=rs),
+        "sample": lambda rs: model.sample(4, random_state=rs),
+        "sample_ddim": lambda rs: model.sample(4, random_state=rs, steps=3, eta=1.0),
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "q_sample",
+        "forward_trajectory",
+        "loss",
+        "forward",
+        "p_sample",
+        "sample",
+        "sample_ddim",
+    ],
+)
+def test_random_state_accepts_every_kind_and_repeats(name):
+    import numpy as np
+
+    draw = _ddpm_draws(name)
+    with torch.no_grad():
+        same = [draw(7), draw(torch.Generator().manual_seed(7)), draw(np.int64(7))]
+        assert all(torch.equal(same[0], s) for s in same[1:])
+        assert not torch.equal(draw(7), draw(8))
+        for rs in (None, np.random.default_rng(0), np.random.RandomState(0)):
+            assert draw(rs).shape == same[0].shape
+        g = torch.Generator().manual_seed(7)
+        assert not torch.equal(draw(g), draw(g))
+        torch.manual_seed(3)
+        first = draw(None)
+        torch.manual_seed(3)
+        assert torch.equal(first, draw(None))
+        with pytest.raises(TypeError, match="random_state"):
+            draw("seven")
+
+
+def test_public_api_calls_the_noise_noise_and_samples_n_samples():
+    """Rule 1 and 4: `noise` (never `eps`), `random_state` (never `generator` or
+    `seed`), `sample(n_samples=1, *, random_state=None, ...)`."""
+    import inspect
+
+    from statlearn.latent import diffusion as module
+
+    for name in module.__all__:
+        obj = getattr(module, name)
+        members = [obj]
+        if inspect.isclass(obj):
+            members = [
+                m
+                for n, m in vars(obj).items()
+                if callable(m) and (not n.startswith("_") or n == "__init__")
+            ]
+        for member in members:
+            params = set(inspect.signature(member).parameters)
+            assert not params & {"generator", "seed", "eps", "n"}, (name, params)
+    assert "noise" in inspect.signature(DDPM.predict_x0).parameters
+    sig = inspect.signature(DDPM.sample)
+    assert list(sig.parameters)[:3] == ["self", "n_samples", "random_state"]
+    assert sig.parameters["n_samples"].default == 1
+    assert sig.parameters["random_state"].kind is inspect.Parameter.KEYWORD_ONLY
+    others = list(sig.parameters.values())[3:]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in others)
+    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=5)
+    assert model.sample().shape == (1, 2)
+
+
+def test_predict_x0_inverts_q_sample_with_the_given_noise():
+    torch.manual_seed(0)
+    model = DDPM(MLPDenoiser(3, hidden=(8,)), timesteps=20).double()
+    x0, noise = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 3)
+    t = torch.tensor([0, 5, 10, 19])
+    x_t = model.q_sample(x0, t, noise)
+    assert torch.allclose(model.predict_x0(x_t, t, noise=noise), x0, atol=1e-8)
+    with pytest.raises(ValueError, match="noise must have"):
+        model.predict_x0(x_t, t, noise=torch.randn(4, 2))
+
+
+def test_ddpm_loss_declares_its_units():
+    assert DDPMLoss.units == "squared error"  # a mean squared error, not nats
+    assert DDPMLoss._fields == ("total",)
+
+
+def _count_isfinite(monkeypatch):
+    calls = []
+    real = torch.isfinite
+
+    def counting(t):
+        calls.append(1)
+        return real(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    return calls
+
+
+def test_each_public_call_checks_its_input_once(monkeypatch):
+    """Rule 3: the loss, a reverse step and a whole sampling run check their tensor
+    input once; the per-step cores do not."""
+    torch.manual_seed(0)
+    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=10)
+    x = torch.randn(6, 2)
+    calls = _count_isfinite(monkeypatch)
+    with torch.no_grad():
+        for call in (
+            lambda: model.loss(x),
+            lambda: model.loss(x, t=3, noise=torch.randn(6, 2)),
+            lambda: model.p_sample(x, 3),
+            lambda: model.sample(6, x_T=x),
+            lambda: model.sample(6, x_T=x, steps=4, eta=1.0),
+        ):
+            calls.clear()
+            call()
+            assert len(calls) == 1
+        calls.clear()
+        model.sample(6)  # nothing to check: x_T is drawn
+        assert len(calls) == 0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_any_random_state_with_cuda_data():
+    """A CPU generator, an int or a NumPy generator drive the draws on the GPU; an int
+    gives what a CUDA generator seeded with it gives."""
+    import numpy as np
+
+    torch.manual_seed(0)
+    model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=10).cuda()
+    x = torch.randn(6, 2, device="cuda")
+    with torch.no_grad():
+        for rs in (
+            0,
+            np.random.default_rng(0),
+            torch.Generator().manual_seed(0),
+            torch.Generator("cuda").manual_seed(0),
+            None,
+        ):
+            assert model.loss(x, random_state=rs).total.device.type == "cuda"
+            assert model.sample(3, random_state=rs).device.type == "cuda"
+            assert model.forward_trajectory(x, random_state=rs).device.type == "cuda"
+        a = model.sample(3, random_state=5)
+        b = model.sample(3, random_state=torch.Generator("cuda").manual_seed(5))
+        assert torch.equal(a, b)
+        c = model.p_sample(x, 4, random_state=torch.Generator().manual_seed(2))
+        d = model.p_sample(x, 4, random_state=torch.Generator().manual_seed(2))
+        assert torch.equal(c, d)

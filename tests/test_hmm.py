@@ -1,6 +1,7 @@
 """Tests for statlearn.latent.hmm.
 
-hmmlearn cross-checks, brute force, scan vs sequential, robustness.
+hmmlearn cross-checks, brute force, scan vs sequential, robustness, and the models'
+E-step against the taught log-space posteriors.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from statlearn.latent import (
     posteriors,
     viterbi,
 )
-from statlearn.latent import hmm as hmm_module
+from statlearn.latent.hmm import _fast
 
 hmmlearn_hmm = pytest.importorskip("hmmlearn.hmm")
+
+F64 = dict(dtype=torch.float64)
 
 
 def _random_params(K: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +133,9 @@ def test_one_baum_welch_step_matches_hmmlearn(kind):
     else:
         np.testing.assert_allclose(ours.means_, ref.means_, atol=1e-9)
         np.testing.assert_allclose(ours.covars_, ref.covars_, atol=1e-8)
-    assert ours.history_[0] == pytest.approx(ref.monitor_.history[0], rel=1e-10)
+    assert ours.history_["log_likelihood"][0] == pytest.approx(
+        ref.monitor_.history[0], rel=1e-10
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -305,22 +310,87 @@ def test_model_fast_paths_match_log_space():
     log_pi, log_A, E, lengths = _random_core(3, 4, 50, 3)
     mask = torch.arange(50) < lengths[:, None]
     ref = posteriors(log_pi, log_A, E, lengths=lengths, method="sequential")
-    fast = hmm_module._posteriors_scaled(log_pi.expand(4, 3), log_A, E, mask, True)
-    scan = hmm_module._posteriors_prob_scan(log_pi.expand(4, 3), log_A, E, mask)
+    fast = _fast.posteriors_scaled(log_pi.expand(4, 3), log_A, E, mask, True)
+    scan = _fast.posteriors_prob_scan(log_pi.expand(4, 3), log_A, E, mask)
     for other in (fast, scan):
         torch.testing.assert_close(other.log_likelihood, ref.log_likelihood)
         torch.testing.assert_close(other.gamma, ref.gamma)
         torch.testing.assert_close(other.xi, ref.xi)
     torch.testing.assert_close(
-        hmm_module._log_likelihood_reduce(log_pi.expand(4, 3), log_A, E, mask),
+        _fast.log_likelihood_reduce(log_pi.expand(4, 3), log_A, E, mask),
         ref.log_likelihood,
     )
     for T in (1, 2, 17, 50):  # blockwise products need unpadded sequences
         full = posteriors(log_pi, log_A, E[:, :T], method="sequential").log_likelihood
         torch.testing.assert_close(
-            hmm_module._log_likelihood_blocked(log_pi.expand(4, 3), log_A, E[:, :T]),
+            _fast.log_likelihood_blocked(log_pi.expand(4, 3), log_A, E[:, :T]),
             full,
         )
+
+
+def _random_model(kind: str, seed: int, K: int = 3):
+    """A model with random parameters (not fitted), and random data for it."""
+    rng = np.random.default_rng(seed)
+    pi, A = _random_params(K, rng)
+    if kind == "categorical":
+        F = 5
+        model = CategoricalHMM(K, n_features=F)
+        model.emissionprob_ = rng.dirichlet(np.ones(F), size=K)
+        draw = lambda n: rng.integers(0, F, size=(n, 1))  # noqa: E731
+    else:
+        D = 2
+        model = GaussianHMM(K, covariance_type=kind)
+        model.means_ = rng.normal(size=(K, D)) * 2
+        if kind == "diag":
+            model.covars_ = rng.uniform(0.5, 2.0, size=(K, D))
+        else:
+            G = rng.normal(size=(K, D, D))
+            model.covars_ = G @ G.transpose(0, 2, 1) + 0.5 * np.eye(D)
+        draw = lambda n: rng.normal(size=(n, D)) * 3  # noqa: E731
+    model.startprob_, model.transmat_ = pi, A
+    return model, draw
+
+
+@pytest.mark.parametrize("kind", ["categorical", "diag", "full"])
+@pytest.mark.parametrize(
+    "lengths",
+    # ragged and equal-length sequences take the scaled recursion, long ones the
+    # probability scan
+    [[61, 1, 38, 100], [50, 50, 50], [1500, 700]],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_model_e_step_equals_the_taught_posteriors(kind, lengths, seed):
+    """The models' E-step (the fast paths through _do_estep, score_samples and score)
+    gives the log-likelihood and posteriors of the log-space ``posteriors`` that
+    chapter 2 teaches, on random parameters and random data."""
+    model, draw = _random_model(kind, seed)
+    X = draw(sum(lengths))
+    Xt, _, lay = model._prepare(X, lengths)
+    current = model._check_params(torch.float64, torch.device("cpu"))
+    stats, log_prob = model._do_estep(Xt, lay, current, model._param_letters)
+    pi, A, em = current
+    # the taught route: pad the emissions of each sequence, then forward-backward
+    E = model._log_emission(Xt, em)
+    E_pad = torch.zeros(len(lengths), max(lengths), model.n_components, **F64)
+    for n, piece in enumerate(torch.split(E, lengths)):
+        E_pad[n, : len(piece)] = piece
+    ref = posteriors(pi.log(), A.log(), E_pad, lengths=lengths)
+    gamma = torch.cat([ref.gamma[n, :L] for n, L in enumerate(lengths)])
+
+    assert log_prob == pytest.approx(float(ref.log_likelihood.sum()), rel=1e-12)
+    assert model.score(X, lengths) == pytest.approx(log_prob, rel=1e-12)
+    lp, post = model.score_samples(X, lengths)
+    assert lp == pytest.approx(log_prob, rel=1e-12)
+    np.testing.assert_allclose(post, gamma.numpy(), rtol=0, atol=1e-10)
+    tight = dict(rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(stats["start"], ref.gamma[:, 0].sum(0), **tight)
+    torch.testing.assert_close(stats["trans"], ref.xi.sum(0), **tight)
+    if kind == "categorical":
+        one_hot = torch.nn.functional.one_hot(Xt, 5).to(torch.float64)
+        torch.testing.assert_close(stats["obs"], gamma.T @ one_hot, **tight)
+    else:
+        torch.testing.assert_close(stats["post"], gamma.sum(0), **tight)
+        torch.testing.assert_close(stats["obs"], gamma.T @ Xt, **tight)
 
 
 def test_long_ragged_sequences_in_models_match_hmmlearn():
@@ -440,7 +510,7 @@ def test_unvisited_state_and_outlier_during_fit_stay_finite():
     for name in ("startprob_", "transmat_", "means_"):
         assert np.isfinite(getattr(model, name)).all(), name
     assert np.isfinite(model.covars_).all()
-    assert all(math.isfinite(h) for h in model.history_)
+    assert all(math.isfinite(h) for h in model.history_["log_likelihood"])
     # symbols 2..4 unseen
     cat = CategoricalHMM(3, n_features=5, random_state=0).fit(
         rng.integers(0, 2, size=(300, 1))
@@ -462,7 +532,7 @@ def test_baum_welch_is_monotone(seed):
     truth.emissionprob_ = np.vstack([np.full(6, 1 / 6), [0.1] * 5 + [0.5]])
     X, _ = truth.sample(2000, random_state=seed)
     cat = CategoricalHMM(2, n_iter=60, tol=-1.0, random_state=seed).fit(X, [500] * 4)
-    h = np.array(cat.history_)
+    h = np.array(cat.history_["log_likelihood"])
     assert len(h) == 60 and np.all(np.diff(h) >= -1e-3 * np.abs(h[1:]) * 1e-3)
     Xg = np.concatenate(
         [rng.normal(0, 1, size=(300, 2)), rng.normal(4, 1, size=(300, 2))]
@@ -471,7 +541,7 @@ def test_baum_welch_is_monotone(seed):
         g = GaussianHMM(
             3, covariance_type=cov, n_iter=30, tol=-1.0, random_state=seed
         ).fit(Xg, [200, 400])
-        hg = np.array(g.history_)
+        hg = np.array(g.history_["log_likelihood"])
         assert np.all(np.diff(hg) >= -1e-6 * np.abs(hg[1:])), cov
 
 
@@ -655,7 +725,7 @@ def test_cuda_matches_cpu():
         torch.testing.assert_close(b.xi.cpu(), a.xi)
     fit = GaussianHMM(3, random_state=0, n_iter=5).fit(Xc.float(), lengths)
     assert fit.means_.device.type == "cuda" and all(
-        math.isfinite(h) for h in fit.history_
+        math.isfinite(h) for h in fit.history_["log_likelihood"]
     )
     # NumPy in, computed on the GPU by device=: NumPy out
     on_gpu = GaussianHMM(3, random_state=0, n_iter=5, device="cuda").fit(X, lengths)
@@ -672,14 +742,12 @@ def test_scaled_fast_path_falls_back_to_log_space_on_underflow():
     E[0, :5, 1] = -1000.0
     E[0, 5:, 0] = -1000.0  # sequence 0 must switch once; sequence 1 is uninformative
     mask = torch.ones(2, 10, dtype=torch.bool)
-    fast = hmm_module._posteriors_scaled(log_pi, log_A, E, mask, True)
+    fast = _fast.posteriors_scaled(log_pi, log_A, E, mask, True)
     assert math.isnan(float(fast.log_likelihood[0])) and math.isfinite(
         float(fast.log_likelihood[1])
     )
     for per_sequence in (True, False):
-        post = hmm_module._model_posteriors(
-            log_pi, log_A, E, mask, per_sequence=per_sequence
-        )
+        post = _fast.model_posteriors(log_pi, log_A, E, mask, per_sequence=per_sequence)
         ref = posteriors(log_pi, log_A, E)
         torch.testing.assert_close(post.log_likelihood, ref.log_likelihood)
         torch.testing.assert_close(post.gamma, ref.gamma)

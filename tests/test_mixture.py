@@ -1,8 +1,9 @@
-"""Tests for statlearn.latent.mixture: KMeans, GaussianMixture, BernoulliMixture.
+"""Tests for statlearn.latent.mixture (GaussianMixture, BernoulliMixture) and
+statlearn.latent.kmeans (KMeans).
 
 Cross-checks against scikit-learn on identical inputs and parameters, EM invariants,
-degenerate
-inputs and every ValueError path.
+degenerate inputs, every ValueError path, and the EM driver's shared pieces
+(statlearn.latent._em: verbose output, history_).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
-from statlearn.latent import BernoulliMixture, GaussianMixture, KMeans
+from statlearn.latent import (
+    BernoulliMixture,
+    GaussianHMM,
+    GaussianMixture,
+    KMeans,
+    _em,
+)
 from statlearn.latent.mixture import ConvergenceWarning
 
 sk_mixture = pytest.importorskip("sklearn.mixture")
@@ -297,8 +304,11 @@ def test_sample_moments_match_parameters(cov):
             Sk.mean(0), gm.means_[k], atol=0.05 * np.sqrt(full.diagonal().max())
         )
         assert np.abs(emp - full).max() < 0.05 * np.abs(full).max()
-    # an integer random_state gives the same draws every call
+    # an integer random_state gives the same draws every call, and is what
+    # random_state=None falls back to
     np.testing.assert_array_equal(gm.sample(10)[0], gm.sample(10)[0])
+    np.testing.assert_array_equal(gm.sample(10)[0], gm.sample(10, random_state=0)[0])
+    assert not np.array_equal(gm.sample(10)[0], gm.sample(10, random_state=1)[0])
 
 
 def test_float32_and_float64_agree():
@@ -340,10 +350,10 @@ def test_integer_input_is_computed_in_float64():
 
 def test_torch_input_and_chunking():
     """The chunked E-step (several blocks of rows) equals scikit-learn's unchunked."""
-    from statlearn.latent.mixture import _chunk_size
+    from statlearn.latent._em import chunk_size
 
     X, _ = blobs(n=60_000, d=16, k=3, seed=11)
-    assert _chunk_size(3, 16) < 30_000
+    assert chunk_size(3, 16) < 30_000
     Xt = torch.from_numpy(X)
     gm = GaussianMixture(3, random_state=0, max_iter=5, tol=0)
     with warnings.catch_warnings():
@@ -675,19 +685,64 @@ def test_verbose_prints_progress(capsys):
     X, _ = blobs(n=200, d=2, k=2, seed=28)
     GaussianMixture(2, verbose=2, verbose_interval=1, random_state=0).fit(X)
     out = capsys.readouterr().out
-    assert "Initialization 0" in out and "Iteration 1" in out and "converged" in out
+    assert "Initialization 0" in out and "Iteration 1  lower bound" in out
+    assert "converged after" in out and "time lapse" in out
     KMeans(2, verbose=1, random_state=0).fit(X)
-    assert "Iteration 0, inertia" in capsys.readouterr().out
+    assert "Iteration 1  inertia" in capsys.readouterr().out
     GaussianMixture(2, random_state=0).fit(X)
+    KMeans(2, random_state=0).fit(X)
+    GaussianHMM(2, n_iter=3, tol=-1.0, random_state=0).fit(X)
     assert capsys.readouterr().out == ""
 
 
-def test_history_has_a_trailing_underscore():
-    """Issue 14, defect 3: `history` was a fitted attribute without the underscore."""
+def test_verbose_output_goes_through_one_shared_helper(capsys, monkeypatch):
+    """The mixtures, KMeans and the HMMs print only through statlearn.latent._em's
+    EMProgress: with its print replaced, nothing reaches stdout, and every estimator's
+    lines arrive there."""
+    X, _ = blobs(n=200, d=2, k=2, seed=28)
+    lines = []
+    monkeypatch.setattr(_em, "print", lines.append, raising=False)
+    fits = {
+        "GaussianMixture": lambda: GaussianMixture(
+            2, verbose=2, verbose_interval=1, random_state=0
+        ).fit(X),
+        "BernoulliMixture": lambda: BernoulliMixture(
+            2, verbose=1, verbose_interval=1, random_state=0
+        ).fit((X > 0).astype(float)),
+        "KMeans": lambda: KMeans(2, verbose=2, random_state=0).fit(X),
+        "GaussianHMM": lambda: GaussianHMM(
+            2, n_iter=4, tol=-1.0, verbose=True, random_state=0
+        ).fit(X),
+    }
+    for name, fit in fits.items():
+        lines.clear()
+        fit()
+        assert any("Iteration 1" in line for line in lines), name
+        assert any("converge" in line for line in lines), name
+    assert capsys.readouterr().out == ""
+
+
+def test_history_is_a_dict_with_the_hmms_key():
+    """The mixtures' and the HMMs' history_ are dicts; "log_likelihood" is the total
+    log-likelihood of the training data at each iteration in both."""
     X, _ = blobs(n=200, d=2, k=2, seed=29)
     gm = GaussianMixture(2, random_state=0).fit(X)
-    assert gm.history_ == {"lower_bound": gm.lower_bounds_}
+    assert set(gm.history_) == {"log_likelihood", "lower_bound"}
+    assert gm.history_["lower_bound"] == gm.lower_bounds_
+    np.testing.assert_allclose(
+        gm.history_["log_likelihood"], np.array(gm.lower_bounds_) * len(X), rtol=1e-12
+    )
+    # the bound after an E-step is the mean log-likelihood of the parameters it used
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = GaussianMixture(2, max_iter=1, random_state=0).fit(X)
+        start = GaussianMixture(2, max_iter=0, random_state=0).fit(X)
+    assert one.history_["log_likelihood"][0] == pytest.approx(
+        start.score(X) * len(X), rel=1e-10
+    )
     assert not hasattr(gm, "history")  # no chapter reads the old name any more
+    hmm = GaussianHMM(2, n_iter=5, tol=-1.0, random_state=0).fit(X)
+    assert hmm.history_ == {"log_likelihood": hmm.monitor_.history}
 
 
 # --------------------------------------------------------------------------------------
@@ -903,7 +958,9 @@ def test_bernoulli_means_stay_inside_unit_interval_and_sample():
     X[:25, :3] = (
         1.0  # columns that are constant within a component push the MLE to 0 or 1
     )
-    bm = BernoulliMixture(2, init_params="kmeans", random_state=0, alpha=0.0).fit(X)
+    bm = BernoulliMixture(
+        2, init_params="kmeans", random_state=0, pseudo_count=0.0
+    ).fit(X)
     assert (bm.means_ > 0).all() and (bm.means_ < 1).all()
     assert np.isfinite(bm.score_samples(X)).all()
     S, labels = bm.sample(5000)
@@ -1079,7 +1136,7 @@ def test_kmeans_value_errors():
 def test_bernoulli_value_errors():
     Xb = (X_OK > 0).astype(float)
     for kwargs, match in [
-        ({"alpha": -1.0}, "alpha"),
+        ({"pseudo_count": -1.0}, "pseudo_count"),
         ({"init_params": "magic"}, "init_params"),
         ({"n_components": 20}, "n_samples >= n_components"),
         ({"means_init": np.full((2, 2), 1.0)}, r"inside \(0, 1\)"),

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.distributions import Independent, MultivariateNormal, Normal, kl_divergence
 
+from statlearn.functional import gaussian_kl
 from statlearn.latent import (
     ELBO,
     VAE,
     GaussianEncoder,
     VAELoss,
-    gaussian_kl,
     mlp_decoder,
     mlp_vae,
     reparameterize,
@@ -76,17 +76,17 @@ def test_reparameterize_shapes_moments_and_gradient() -> None:
         [[0.0, math.log(4.0)], [math.log(0.25), 1.0]], dtype=DTYPE, requires_grad=True
     )
     g = torch.Generator().manual_seed(0)
-    assert reparameterize(mu, logvar, generator=g).shape == (2, 2)
-    z = reparameterize(mu, logvar, 20000, generator=g)
+    assert reparameterize(mu, logvar, random_state=g).shape == (2, 2)
+    z = reparameterize(mu, logvar, 20000, random_state=g)
     assert z.shape == (20000, 2, 2) and z.dtype == DTYPE
     torch.testing.assert_close(z.mean(0), mu.detach(), atol=0.05, rtol=0)
     torch.testing.assert_close(z.var(0), logvar.detach().exp(), rtol=0.05, atol=0)
     z.mean(0).sum().backward()  # d/dmu of E[z] is one
     torch.testing.assert_close(mu.grad, torch.ones_like(mu))
     assert logvar.grad is not None and bool(torch.isfinite(logvar.grad).all())
-    # a generator makes draws reproducible
-    a = reparameterize(mu, logvar, 3, generator=torch.Generator().manual_seed(7))
-    b = reparameterize(mu, logvar, 3, generator=torch.Generator().manual_seed(7))
+    # a random_state makes draws reproducible
+    a = reparameterize(mu, logvar, 3, random_state=torch.Generator().manual_seed(7))
+    b = reparameterize(mu, logvar, 3, random_state=torch.Generator().manual_seed(7))
     assert torch.equal(a, b)
 
 
@@ -150,7 +150,7 @@ def test_ppca_iwae_weights_are_exact_at_the_posterior() -> None:
     vae, marginal, x, _, _ = _ppca()
     exact = marginal.log_prob(x)
     # with q = p(z | x), every importance weight p(x, z) / q(z | x) equals p(x)
-    log_w = vae.log_weights(x, 7, generator=torch.Generator().manual_seed(1))
+    log_w = vae.log_weights(x, 7, random_state=torch.Generator().manual_seed(1))
     torch.testing.assert_close(log_w, exact.expand(7, -1), rtol=0, atol=1e-10)
     torch.testing.assert_close(vae.iwae(x, 3), exact, rtol=0, atol=1e-10)
 
@@ -161,7 +161,7 @@ def test_ppca_elbo_below_exact_and_reaches_it_at_the_optimal_encoder() -> None:
     exact = marginal.log_prob(x)
     g = torch.Generator().manual_seed(2)
     with torch.no_grad():
-        at_opt = vae.elbo(x, 20000, generator=g)
+        at_opt = vae.elbo(x, 20000, random_state=g)
     assert isinstance(at_opt, ELBO)
     torch.testing.assert_close(at_opt.elbo, -(at_opt.distortion + at_opt.rate))
     # the analytic rate at the posterior, and the ELBO equal to log p(x) up to Monte-
@@ -179,7 +179,7 @@ def test_ppca_elbo_below_exact_and_reaches_it_at_the_optimal_encoder() -> None:
         lin.bias[2:] += torch.tensor([0.5, -0.8], dtype=DTYPE)
         mu_q, logvar_q = vae.encode(x)
         gap = _kl_diag(mu_q, logvar_q.exp(), post_mu, post_cov)
-        off = vae.elbo(x, 20000, generator=g)
+        off = vae.elbo(x, 20000, random_state=g)
     assert bool((gap > 0.2).all())
     assert bool((off.elbo < exact - gap / 2).all())
     assert (off.elbo - (exact - gap)).abs().max() < 0.15
@@ -188,7 +188,7 @@ def test_ppca_elbo_below_exact_and_reaches_it_at_the_optimal_encoder() -> None:
     # and tighten with k
     with torch.no_grad():
         bounds = [
-            torch.stack([vae.iwae(x, k, generator=g) for _ in range(50)]).mean(0)
+            torch.stack([vae.iwae(x, k, random_state=g) for _ in range(50)]).mean(0)
             for k in (10, 1000)
         ]
     assert off.elbo.mean() < bounds[0].mean() < bounds[1].mean() < exact.mean()
@@ -248,13 +248,13 @@ def test_iwae_non_decreasing_in_k_on_average() -> None:
         batch_size=50,
         lr=1e-2,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
-        elbo = torch.stack([vae.elbo(x, generator=g).elbo for _ in range(20)]).mean()
+        elbo = torch.stack([vae.elbo(x, random_state=g).elbo for _ in range(20)]).mean()
         bounds = [
-            torch.stack([vae.iwae(x, k, generator=g) for _ in range(20)]).mean()
+            torch.stack([vae.iwae(x, k, random_state=g) for _ in range(20)]).mean()
             for k in (1, 4, 16, 64)
         ]
     # L_1 is the ELBO (up to Monte-Carlo error), and L_k grows with k
@@ -269,8 +269,10 @@ def test_iwae_chunking_is_the_same_estimate() -> None:
     x = _binary_data(20)
     vae = mlp_vae(16, 3, hidden=(8,))
     with torch.no_grad():
-        a = vae.iwae(x, 10, generator=torch.Generator().manual_seed(5))
-        b = vae.iwae(x, 10, chunk_size=10, generator=torch.Generator().manual_seed(5))
+        a = vae.iwae(x, 10, random_state=torch.Generator().manual_seed(5))
+        b = vae.iwae(
+            x, 10, chunk_size=10, random_state=torch.Generator().manual_seed(5)
+        )
         c = vae.iwae(x, 10, chunk_size=3)
     torch.testing.assert_close(a, b)
     assert c.shape == (20,) and bool(torch.isfinite(c).all())
@@ -305,10 +307,10 @@ def test_elbo_terms_shapes_and_bernoulli_likelihood() -> None:
     # the distortion at one sample matches torch's Bernoulli log-probability
     g = torch.Generator().manual_seed(0)
     mu, logvar = vae.encode(x)
-    z = reparameterize(mu, logvar, generator=g)
+    z = reparameterize(mu, logvar, random_state=g)
     expected = -torch.distributions.Bernoulli(logits=vae.decoder(z)).log_prob(x).sum(-1)
     torch.testing.assert_close(
-        vae.elbo(x, generator=torch.Generator().manual_seed(0)).distortion, expected
+        vae.elbo(x, random_state=torch.Generator().manual_seed(0)).distortion, expected
     )
 
 
@@ -323,9 +325,9 @@ def test_gaussian_likelihood_matches_torch_normal() -> None:
         sigma=0.3,
     )
     mu, logvar = vae.encode(x)
-    z = reparameterize(mu, logvar, generator=torch.Generator().manual_seed(1))
+    z = reparameterize(mu, logvar, random_state=torch.Generator().manual_seed(1))
     expected = -Normal(vae.decoder(z), 0.3).log_prob(x).sum(-1)
-    got = vae.elbo(x, generator=torch.Generator().manual_seed(1)).distortion
+    got = vae.elbo(x, random_state=torch.Generator().manual_seed(1)).distortion
     torch.testing.assert_close(got, expected)
     learned = mlp_vae(5, 2, (8,), likelihood="gaussian")
     assert any(name == "log_sigma" for name, _ in learned.named_parameters())
@@ -343,7 +345,7 @@ def test_fit_trains_the_vae_and_records_terms() -> None:
         batch_size=32,
         lr=1e-2,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     assert {"loss", "distortion", "rate"} <= set(hist)
     assert hist["loss"][-1] < hist["loss"][0] - 1.0
@@ -378,8 +380,8 @@ def test_sample_decode_reconstruct_shapes_images_float64() -> None:
     assert vae.decode(torch.zeros(3, 2)).shape == (3, 1, 8, 8)
     assert vae.elbo(x).elbo.dtype == DTYPE
     assert vae.iwae(x, 4).shape == (7,)
-    a = vae.sample(4, generator=torch.Generator().manual_seed(0))
-    b = vae.sample(4, generator=torch.Generator().manual_seed(0))
+    a = vae.sample(4, random_state=torch.Generator().manual_seed(0))
+    b = vae.sample(4, random_state=torch.Generator().manual_seed(0))
     assert torch.equal(a, b)
 
 
@@ -419,15 +421,17 @@ def test_value_errors() -> None:
         vae.loss(torch.rand(8, 16))
     with pytest.raises(ValueError, match="NaN"):
         vae.elbo(torch.full((2, 16), float("nan")))
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="batch"):
         vae.elbo(x[0])
     with pytest.raises(ValueError, match="n_samples"):
         vae.elbo(x, 0)
-    with pytest.raises(ValueError, match="k must be"):
+    with pytest.raises(ValueError, match="n_samples must be"):
         vae.iwae(x, 0)
+    with pytest.raises(ValueError, match="n_samples must be"):
+        vae.log_weights(x, 0)
     with pytest.raises(ValueError, match="chunk_size"):
         vae.iwae(x, 4, chunk_size=0)
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="n_samples must be"):
         vae.sample(0)
     with pytest.raises(ValueError, match="z must be"):
         vae.decode(torch.zeros(3, 5))
@@ -579,10 +583,12 @@ def test_denoising_loss_sees_the_corrupted_input_and_trains() -> None:
     x = torch.randn(64, 8)
     clean = ae.loss(x)
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    noisy = ae.loss(x, noise=0.5, generator=g1)
+    noisy = ae.loss(x, noise=0.5, random_state=g1)
     assert noisy.total.item() != pytest.approx(clean.total.item())
-    # the same generator state gives the same corruption, hence the same loss
-    torch.testing.assert_close(noisy.total, ae.loss(x, noise=0.5, generator=g2).total)
+    # the same random_state gives the same corruption, hence the same loss
+    torch.testing.assert_close(
+        noisy.total, ae.loss(x, noise=0.5, random_state=g2).total
+    )
     # the target is the clean x: a decoder that outputs x~ itself would not score zero
     history = fit(
         ae,
@@ -592,7 +598,7 @@ def test_denoising_loss_sees_the_corrupted_input_and_trains() -> None:
         batch_size=64,
         lr=1e-2,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     assert history["distortion"][-1] < 0.8 * history["distortion"][0]
 
@@ -603,10 +609,10 @@ def test_corrupt_gaussian_and_mask() -> None:
     x = torch.ones(200, 50, dtype=DTYPE)
     assert corrupt(x, 0.0) is x
     g = torch.Generator().manual_seed(0)
-    noisy = corrupt(x, 0.5, generator=g)
+    noisy = corrupt(x, 0.5, random_state=g)
     assert noisy.dtype == DTYPE and noisy.shape == x.shape
     assert float((noisy - x).std()) == pytest.approx(0.5, rel=0.03)
-    masked = corrupt(x, 0.3, corruption="mask", generator=g)
+    masked = corrupt(x, 0.3, corruption="mask", random_state=g)
     assert set(masked.unique().tolist()) <= {0.0, 1.0}
     assert float((masked == 0).double().mean()) == pytest.approx(0.3, abs=0.02)
     assert torch.equal(corrupt(x, 0.0, corruption="mask"), x)
@@ -633,7 +639,7 @@ def test_autoencoder_value_errors() -> None:
     with pytest.raises(ValueError, match="in_features"):
         Autoencoder(nn.Identity(), nn.Identity(), latent_dim=2, in_features=0)
     ae = mlp_autoencoder(4, 2, hidden=(8,))
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="batch"):
         ae.encode(torch.zeros(4))
     with pytest.raises(ValueError, match="4 features per sample"):
         ae.encode(torch.zeros(3, 5))
@@ -665,3 +671,221 @@ def test_autoencoder_cuda_matches_cpu() -> None:
         assert corrupt(x.cuda(), 0.3, corruption=kind).device.type == "cuda"
     hist = fit(ae_gpu, x.cuda(), objective=type(ae).loss, epochs=2, quiet=True)
     assert len(hist["loss"]) == 2
+
+
+# --------------------------------------------------------------------------------------
+# One set of conventions: random_state, units, validate once
+# --------------------------------------------------------------------------------------
+
+
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("kind", ["vae", "dae"])
+def test_fit_with_a_random_state_repeats_a_whole_run(kind: str) -> None:
+    """The objective's draws (reparameterisation, corruption) follow fit's random_state,
+    whatever the global random state was before the run."""
+    from statlearn.latent import Autoencoder, mlp_autoencoder
+
+    x = _binary_data(64)
+
+    def run(outer: int, random_state: int) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)  # the initialisation is the caller's
+        if kind == "vae":
+            model, objective = mlp_vae(16, 2, hidden=(8,)), VAE.loss
+        else:
+            model = mlp_autoencoder(16, 2, hidden=(8,))
+            objective = functools.partial(Autoencoder.loss, noise=0.3)
+        torch.manual_seed(outer)  # must not matter
+        fit(
+            model,
+            x,
+            objective=objective,
+            epochs=2,
+            batch_size=16,
+            quiet=True,
+            random_state=random_state,
+        )
+        return _state(model)
+
+    a, b, c = run(1, 0), run(2, 0), run(1, 1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def _draws(name: str):
+    """A routine of vae.py that draws, as a function of random_state."""
+    from statlearn.latent import corrupt, mlp_autoencoder
+
+    torch.manual_seed(0)
+    vae = mlp_vae(16, 2, hidden=(8,)).to(DTYPE)
+    ae = mlp_autoencoder(16, 2, hidden=(8,)).to(DTYPE)
+    x = _binary_data(6).to(DTYPE)
+    mu, logvar = vae.encode(x)
+    return {
+        "reparameterize": lambda rs: reparameterize(mu, logvar, 3, random_state=rs),
+        "elbo": lambda rs: vae.elbo(x, random_state=rs).elbo,
+        "forward": lambda rs: vae(x, random_state=rs).elbo,
+        "loss": lambda rs: vae.loss(x, random_state=rs).total,
+        "log_weights": lambda rs: vae.log_weights(x, 4, random_state=rs),
+        "iwae": lambda rs: vae.iwae(x, 4, chunk_size=3, random_state=rs),
+        "sample": lambda rs: vae.sample(3, random_state=rs, mean=False),
+        "corrupt": lambda rs: corrupt(x, 0.5, random_state=rs),
+        "ae_loss": lambda rs: ae.loss(x, noise=0.5, random_state=rs).total,
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "reparameterize",
+        "elbo",
+        "forward",
+        "loss",
+        "log_weights",
+        "iwae",
+        "sample",
+        "corrupt",
+        "ae_loss",
+    ],
+)
+def test_random_state_accepts_every_kind_and_repeats(name: str) -> None:
+    import numpy as np
+
+    draw = _draws(name)
+    same = [
+        draw(7),
+        draw(torch.Generator().manual_seed(7)),  # an int seeds a generator alike
+        draw(np.int64(7)),
+    ]
+    assert all(torch.equal(same[0], s) for s in same[1:])
+    assert not torch.equal(draw(7), draw(8))
+    for rs in (None, np.random.default_rng(0), np.random.RandomState(0)):
+        assert draw(rs).shape == same[0].shape
+    # a torch generator advances as it draws; None follows torch's global state
+    g = torch.Generator().manual_seed(7)
+    assert not torch.equal(draw(g), draw(g))
+    torch.manual_seed(3)
+    first = draw(None)
+    torch.manual_seed(3)
+    assert torch.equal(first, draw(None))
+    with pytest.raises(TypeError, match="random_state"):
+        draw("seven")
+
+
+def test_public_api_names_random_state_and_in_features() -> None:
+    """Rule 1 and 4: no `generator` or `seed` argument, `n_samples` counts draws,
+    `sample(n_samples=1, *, random_state=None, ...)`, `in_features` for input sizes."""
+    import inspect
+
+    from statlearn.latent import vae as module
+
+    for name in module.__all__:
+        obj = getattr(module, name)
+        members = [obj]
+        if inspect.isclass(obj):
+            members = [
+                m
+                for n, m in vars(obj).items()
+                if callable(m) and (not n.startswith("_") or n == "__init__")
+            ]
+        for member in members:
+            params = set(inspect.signature(member).parameters)
+            assert not params & {"generator", "seed", "n", "k", "eps"}, (name, params)
+            assert not params & {"x_dim", "x_features", "input_dim"}, (name, params)
+    sig = inspect.signature(VAE.sample)
+    names = list(sig.parameters)
+    assert names[:3] == ["self", "n_samples", "random_state"]
+    assert sig.parameters["n_samples"].default == 1
+    assert sig.parameters["random_state"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert sig.parameters["random_state"].default is None
+    assert mlp_vae(5, 2, (4,)).sample().shape == (1, 5)
+    for fn in (GaussianEncoder, mlp_vae):
+        assert next(iter(inspect.signature(fn).parameters)) == "in_features"
+
+
+def test_loss_tuples_declare_their_units() -> None:
+    from statlearn.latent import AELoss
+
+    assert VAELoss.units == "nats" and ELBO.units == "nats"
+    assert AELoss.units == "squared error"  # not a log-likelihood
+    for cls in (VAELoss, AELoss):
+        assert cls._fields[0] == "total" and "units" not in cls._fields
+    x = _binary_data(32)
+    torch.manual_seed(0)
+    hist = fit(mlp_vae(16, 2, (8,)), x, objective=VAE.loss, epochs=1, quiet=True)
+    assert hist.units == "nats"
+
+
+def _count_isfinite(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = torch.isfinite
+
+    def counting(t: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        return real(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    return calls
+
+
+def test_each_public_call_checks_its_input_once(monkeypatch) -> None:
+    """Rule 3: a loss or a chunked IWAE checks x once (a Bernoulli VAE's binary check
+    covers finiteness); inner cores do not re-validate."""
+    from statlearn.latent import mlp_autoencoder
+
+    torch.manual_seed(0)
+    bern = mlp_vae(16, 2, (8,))
+    gauss = mlp_vae(16, 2, (8,), likelihood="gaussian")
+    ae = mlp_autoencoder(16, 2, (8,))
+    x = _binary_data(8)
+    calls = _count_isfinite(monkeypatch)
+    for call in (
+        lambda: gauss.loss(x, n_samples=3),
+        lambda: gauss.iwae(x, 8, chunk_size=2),
+        lambda: gauss.elbo(x, 2),
+        lambda: ae.loss(x, noise=0.3),
+    ):
+        calls.clear()
+        call()
+        assert len(calls) == 1
+    for call in (lambda: bern.loss(x), lambda: bern.iwae(x, 8, chunk_size=2)):
+        calls.clear()
+        call()
+        assert len(calls) == 0  # the binary check is the one check
+    with pytest.raises(ValueError, match="NaN"):
+        bern.loss(torch.full((2, 16), float("inf")))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_any_random_state_with_cuda_data() -> None:
+    """A CPU generator, an int or a NumPy generator drive draws on the GPU; an int
+    gives what a CUDA generator seeded with it gives."""
+    import numpy as np
+
+    from statlearn.latent import corrupt
+
+    torch.manual_seed(0)
+    vae = mlp_vae(16, 3, hidden=(32,)).cuda()
+    x = _binary_data(16).cuda()
+    for rs in (
+        0,
+        np.random.default_rng(0),
+        torch.Generator().manual_seed(0),
+        torch.Generator("cuda").manual_seed(0),
+        None,
+    ):
+        assert vae.elbo(x, random_state=rs).elbo.device.type == "cuda"
+        assert vae.sample(2, random_state=rs, mean=False).device.type == "cuda"
+        assert corrupt(x, 0.3, random_state=rs).device.type == "cuda"
+    torch.testing.assert_close(
+        vae.iwae(x, 5, random_state=4),
+        vae.iwae(x, 5, random_state=torch.Generator("cuda").manual_seed(4)),
+    )
+    a = vae.elbo(x, random_state=torch.Generator().manual_seed(1)).elbo
+    b = vae.elbo(x, random_state=torch.Generator().manual_seed(1)).elbo
+    assert torch.equal(a, b)
+    hist = fit(vae, x, objective=VAE.loss, epochs=1, quiet=True, random_state=0)
+    assert hist.units == "nats"

@@ -7,8 +7,8 @@ Names are imported lazily from their modules on first use.
 from statlearn._lazy import lazy_exports
 
 _EXPORTS = {
+    "kmeans": ["KMeans"],
     "mixture": [
-        "KMeans",
         "GaussianMixture",
         "BernoulliMixture",
         "ConvergenceWarning",
@@ -30,8 +30,6 @@ _EXPORTS = {
         "VAE",
         "ELBO",
         "VAELoss",
-        "gaussian_kl",
-        "gaussian_kl_between",
         "reparameterize",
         "GaussianEncoder",
         "mlp_decoder",

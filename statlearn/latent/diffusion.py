@@ -4,31 +4,39 @@ Implements the DDPM of Ho, Jain and Abbeel (2020), building on Sohl-Dickstein et
 (2015): a fixed Gaussian forward process that turns data into noise in ``T`` steps,
 
     q(x_t | x_{t-1}) = N(x_t; sqrt(1 - beta_t) x_{t-1}, beta_t I),
-    q(x_t | x_0)     = N(x_t; sqrt(abar_t) x_0, (1 - abar_t) I),   abar_t = prod_{s <=
-    t} (1 - beta_s),
+    q(x_t | x_0)     = N(x_t; sqrt(abar_t) x_0, (1 - abar_t) I),
+    abar_t = prod_{s <= t} (1 - beta_s),
 
-and a learned reverse process parameterised by a denoiser ``epsilon_theta(x_t, t)`` that
-predicts the noise, trained with the "simple" loss ``E ||epsilon - epsilon_theta(x_t,
-t)||^2``. Sampling is ancestral (Ho et al., Algorithm 2, with no noise at the last step)
-or deterministic by DDIM (Song, Meng and Ermon, 2021, ``eta = 0``) on a subsequence of
-the time steps. Noise schedules: the linear one of Ho et al. and the cosine one of
-Nichol and Dhariwal (2021).
+and a learned reverse process parameterised by a denoiser ``xi_theta(x_t, t)`` that
+predicts the noise ``xi ~ N(0, I)`` (Ho et al. write epsilon; the book keeps that letter
+for the attack budget of Part III, and the code calls the noise ``noise``), trained with
+the "simple" loss ``E ||xi - xi_theta(x_t, t)||^2``. Sampling is ancestral (Ho et al.,
+Algorithm 2, with no noise at the last step) or deterministic by DDIM (Song, Meng and
+Ermon, 2021, ``eta = 0``) on a subsequence of the time steps. Noise schedules: the
+linear one of Ho et al. and the cosine one of Nichol and Dhariwal (2021).
 
 Time indexing: the code's ``t = 0, ..., T-1`` is the paper's ``t = 1, ..., T``; ``x_0``
 is data.
+
+Randomness: every routine that draws takes ``random_state`` (statlearn's randomness
+rule) and draws on the data's device; :meth:`DDPM.loss` draws with
+``random_state=None`` by default, so that ``statlearn.training.fit(random_state=...)``
+repeats a whole run. The loss is a mean squared error of the predicted noise.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from statlearn._checks import (
+    as_float,
+    as_generator,
     as_tensor,
     check_choice,
     check_device,
@@ -130,9 +138,7 @@ def _check_clip(clip: object) -> tuple[float, float] | None:
         raise TypeError(
             f"clip must be a pair (low, high) or None; got {clip!r}"
         ) from exc
-    from statlearn._checks import _as_float
-
-    low, high = _as_float(low, "clip[0]"), _as_float(high, "clip[1]")
+    low, high = as_float(low, "clip[0]"), as_float(high, "clip[1]")
     if not low < high:
         raise ValueError(
             f"clip must be (low, high) with low < high, e.g. (-1, 1); got {clip!r}"
@@ -202,8 +208,7 @@ def _shape_tuple(shape: int | Sequence[int], name: str) -> tuple[int, ...]:
 
 
 class MLPDenoiser(nn.Module):
-    """A small time-conditioned MLP ``epsilon_theta(x_t, t)`` for 2-D points and flat
-    data.
+    """A small time-conditioned MLP ``xi_theta(x_t, t)`` for 2-D points and flat data.
 
     The input is flattened, mapped to ``hidden[0]`` units, and every hidden layer adds a
     learned projection of sinusoidal time features before its SiLU; the output has the
@@ -263,7 +268,7 @@ class MLPDenoiser(nn.Module):
 
 
 class ConvDenoiser(nn.Module):
-    """A small time-conditioned convolutional ``epsilon_theta(x_t, t)`` for 8x8 images.
+    """A small time-conditioned convolutional ``xi_theta(x_t, t)`` for 8x8 images.
 
     Three 3x3 convolutions at full resolution (a receptive field of 7x7, with padding),
     one strided convolution to 4x4 and back by a transposed convolution with a skip
@@ -349,14 +354,16 @@ class ConvDenoiser(nn.Module):
 
 
 class DDPMLoss(NamedTuple):
-    """The simple epsilon-prediction loss of Ho et al. (their eq. 14).
+    """The simple noise-prediction loss of Ho et al. (their eq. 14).
 
     total : scalar tensor
-        Mean over the batch and the data dimensions of ``(epsilon - epsilon_theta(x_t,
-        t))^2``.
+        Mean over the batch and the data dimensions of ``(xi - xi_theta(x_t, t))^2``:
+        a squared error in the data's units, not a log-likelihood (the reweighted ELBO
+        of Ho et al. without its constants), as ``units`` says.
     """
 
     total: torch.Tensor
+    units = "squared error"
 
 
 class Trajectory(NamedTuple):
@@ -387,7 +394,7 @@ class DDPM(nn.Module):
     Parameters
     ----------
     denoiser : nn.Module
-        ``denoiser(x_t, t) -> epsilon_hat`` with ``x_t : (N, *data_shape)``, ``t :
+        ``denoiser(x_t, t) -> noise_hat`` with ``x_t : (N, *data_shape)``, ``t :
         (N,)`` int64 in ``[0, T)``, returning the input's shape. If it has an attribute
         ``data_shape``, ``sample`` uses it; otherwise the shape last seen by ``loss``
         (or ``shape=``) is used.
@@ -573,12 +580,7 @@ class DDPM(nn.Module):
     def _check_x(self, x: torch.Tensor, name: str) -> torch.Tensor:
         """``x`` at the denoiser's dtype and device, with examples of the data's
         shape."""
-        x = to_model(x, self.denoiser, name=name)
-        if x.ndim < 2:
-            raise ValueError(
-                f"{name} must have a batch dimension, (N, *data_shape); got shape "
-                f"{tuple(x.shape)}"
-            )
+        x = to_model(x, self.denoiser, name=name, min_ndim=2)
         if self.data_shape is not None and math.prod(x.shape[1:]) != math.prod(
             self.data_shape
         ):
@@ -592,7 +594,12 @@ class DDPM(nn.Module):
     # ----------------------------------------------------------------------------------
 
     def q_sample(
-        self, x0: torch.Tensor, t: torch.Tensor | int, noise: torch.Tensor | None = None
+        self,
+        x0: torch.Tensor,
+        t: torch.Tensor | int,
+        noise: torch.Tensor | None = None,
+        *,
+        random_state: Any = None,
     ) -> torch.Tensor:
         """Draw ``x_t ~ q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I)`` in closed
         form.
@@ -604,7 +611,10 @@ class DDPM(nn.Module):
         t : (N,) int64 tensor or int
             Time steps in ``[0, T)`` (code indexing: ``t = 0`` is one step of noise).
         noise : (N, *data_shape) tensor, optional
-            The standard normal ``epsilon``; drawn if not given.
+            The standard normal noise ``xi``; drawn if not given.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws ``noise`` (when
+            not given) on the denoiser's device.
 
         Returns
         -------
@@ -613,13 +623,25 @@ class DDPM(nn.Module):
         x0 = self._check_x(x0, "x0")
         t = self._check_t(t, x0.shape[0], x0.device)
         if noise is None:
-            noise = torch.randn_like(x0)
-        elif noise.shape != x0.shape:
+            generator = as_generator(random_state, device=x0.device)
+            noise = torch.randn(
+                x0.shape, generator=generator, dtype=x0.dtype, device=x0.device
+            )
+        else:
+            noise = self._check_noise(noise, x0)
+        return self._q_sample(x0, t, noise)
+
+    @staticmethod
+    def _check_noise(noise: Any, x0: torch.Tensor) -> torch.Tensor:
+        """Given noise at ``x0``'s dtype and device, with ``x0``'s shape."""
+        if not isinstance(noise, torch.Tensor):
+            raise TypeError(f"noise must be a tensor; got {type(noise).__name__}")
+        if noise.shape != x0.shape:
             raise ValueError(
                 f"noise must have x0's shape {tuple(x0.shape)}; got "
                 f"{tuple(noise.shape)}"
             )
-        return self._q_sample(x0, t, noise.to(x0.dtype))
+        return noise.to(dtype=x0.dtype, device=x0.device)
 
     def _q_sample(
         self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor
@@ -628,15 +650,17 @@ class DDPM(nn.Module):
         return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
     def forward_trajectory(
-        self, x0: torch.Tensor, *, generator: torch.Generator | None = None
+        self, x0: torch.Tensor, *, random_state: Any = None
     ) -> torch.Tensor:
         """Run the forward Markov chain ``x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t)
-        epsilon_t``.
+        xi_t``.
 
         Parameters
         ----------
         x0 : (N, *data_shape) tensor
-        generator : torch.Generator, optional
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the denoiser's
+            device.
 
         Returns
         -------
@@ -644,6 +668,7 @@ class DDPM(nn.Module):
             ``x_0`` (data), then the state after each of the ``T`` steps.
         """
         x = self._check_x(x0, "x0")
+        generator = as_generator(random_state, device=x.device)
         alphas = self._const("alphas", x)
         betas = self._const("betas", x)
         out = [x]
@@ -663,9 +688,11 @@ class DDPM(nn.Module):
         x0: torch.Tensor,
         t: torch.Tensor | None = None,
         noise: torch.Tensor | None = None,
+        *,
+        random_state: Any = None,
     ) -> DDPMLoss:
-        """The simple loss ``E_{t, x_0, epsilon} ||epsilon - epsilon_theta(x_t, t)||^2``
-        (Ho et al., eq. 14).
+        """The simple loss ``E_{t, x_0, xi} ||xi - xi_theta(x_t, t)||^2`` (Ho et al.,
+        eq. 14).
 
         Parameters
         ----------
@@ -674,7 +701,12 @@ class DDPM(nn.Module):
         t : (N,) int64 tensor, optional
             Time steps; by default drawn uniformly from all ``T`` steps ``0, ..., T-1``.
         noise : (N, *data_shape) tensor, optional
-            The standard normal noise; drawn if not given.
+            The standard normal noise ``xi``; drawn if not given.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws ``t`` and
+            ``noise`` (those not given) from one generator on the denoiser's device.
+            Leave it ``None`` inside ``fit``, so that ``fit(random_state=...)``
+            repeats the run.
 
         Returns
         -------
@@ -684,23 +716,30 @@ class DDPM(nn.Module):
         x0 = self._check_x(x0, "x0")
         if getattr(self.denoiser, "data_shape", None) is None:
             self.data_shape = tuple(x0.shape[1:])
-        # uniform over all T steps; drawn here, so no validation (and no device sync)
-        if t is None:
-            t = torch.randint(0, self.timesteps, (x0.shape[0],), device=x0.device)
-        else:
+        if noise is not None:
+            noise = self._check_noise(noise, x0)
+        if t is not None:
             t = self._check_t(t, x0.shape[0], x0.device)
-        if noise is None:
-            noise = torch.randn_like(x0)
-        elif noise.shape != x0.shape:
-            raise ValueError(
-                f"noise must have x0's shape {tuple(x0.shape)}; got "
-                f"{tuple(noise.shape)}"
-            )
-        x_t = self._q_sample(x0, t, noise.to(x0.dtype))
-        eps = self.denoiser(x_t, t)
-        return DDPMLoss(total=((eps - noise) ** 2).mean())
+        if t is None or noise is None:
+            generator = as_generator(random_state, device=x0.device)
+            # uniform over all T steps; drawn here, so no validation (no device sync)
+            if t is None:
+                t = torch.randint(
+                    0,
+                    self.timesteps,
+                    (x0.shape[0],),
+                    generator=generator,
+                    device=x0.device,
+                )
+            if noise is None:
+                noise = torch.randn(
+                    x0.shape, generator=generator, dtype=x0.dtype, device=x0.device
+                )
+        x_t = self._q_sample(x0, t, noise)
+        noise_hat = self.denoiser(x_t, t)
+        return DDPMLoss(total=((noise_hat - noise) ** 2).mean())
 
-    def forward(self, x0: torch.Tensor) -> DDPMLoss:
+    def forward(self, x0: torch.Tensor, *, random_state: Any = None) -> DDPMLoss:
         """Same as :meth:`loss`, so ``statlearn.training.fit`` can use
         ``objective=lambda m, x, *_: m(x)``.
 
@@ -708,28 +747,33 @@ class DDPM(nn.Module):
         ----------
         x0 : (N, *data_shape) array or tensor
             A batch of data, cast to the denoiser's dtype and device.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            As in :meth:`loss`.
 
         Returns
         -------
         DDPMLoss
         """
-        return self.loss(x0)
+        return self.loss(x0, random_state=random_state)
 
     # -- reverse process
     # ----------------------------------------------------------------------------------
 
     def predict_x0(
-        self, x_t: torch.Tensor, t: torch.Tensor | int, eps: torch.Tensor | None = None
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor | int,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The denoised estimate ``x_0 = (x_t - sqrt(1 - abar_t) epsilon_theta) /
+        """The denoised estimate ``x_0 = (x_t - sqrt(1 - abar_t) xi_theta(x_t, t)) /
         sqrt(abar_t)``.
 
         Parameters
         ----------
         x_t : (N, *data_shape) tensor
         t : (N,) int64 tensor or int
-        eps : (N, *data_shape) tensor, optional
-            The predicted noise; computed by the denoiser if not given.
+        noise : (N, *data_shape) tensor, optional
+            The (predicted) noise; the denoiser's ``xi_theta(x_t, t)`` if not given.
 
         Returns
         -------
@@ -737,15 +781,17 @@ class DDPM(nn.Module):
         """
         x_t = self._check_x(x_t, "x_t")
         t = self._check_t(t, x_t.shape[0], x_t.device)
-        if eps is None:
-            eps = self.denoiser(x_t, t)
-        return self._predict_x0(x_t, t, eps)
+        if noise is None:
+            noise = self.denoiser(x_t, t)
+        else:
+            noise = self._check_noise(noise, x_t)
+        return self._predict_x0(x_t, t, noise)
 
     def _predict_x0(
-        self, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor
+        self, x_t: torch.Tensor, t: torch.Tensor, noise: torch.Tensor
     ) -> torch.Tensor:
         ab = self._at("alphas_cumprod", t, x_t)
-        return (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
+        return (x_t - (1 - ab).sqrt() * noise) / ab.sqrt()
 
     def p_mean_variance(
         self,
@@ -759,7 +805,7 @@ class DDPM(nn.Module):
 
         The mean is the forward posterior's mean ``tilde mu_t(x_t, hat x_0)`` at the
         denoiser's ``hat x_0`` (equal to Ho et al.'s ``(x_t - beta_t / sqrt(1 - abar_t)
-        epsilon_theta) / sqrt(alpha_t)`` when ``clip`` is None); the variance is
+        xi_theta) / sqrt(alpha_t)`` when ``clip`` is None); the variance is
         ``beta_t`` (``variance="beta"``) or ``tilde beta_t`` (``"posterior"``), both as
         in Ho et al.
 
@@ -794,8 +840,8 @@ class DDPM(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`p_mean_variance` on checked arguments."""
         tt = torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device)
-        eps = self.denoiser(x_t, tt)
-        x0_hat = self._predict_x0(x_t, tt, eps)
+        noise_hat = self.denoiser(x_t, tt)
+        x0_hat = self._predict_x0(x_t, tt, noise_hat)
         if clip is not None:
             x0_hat = x0_hat.clamp(*clip)
         ab = self._const("alphas_cumprod", x_t)[t]
@@ -812,9 +858,9 @@ class DDPM(nn.Module):
         x_t: torch.Tensor,
         t: int,
         *,
+        random_state: Any = None,
         clip: tuple[float, float] | None = None,
         variance: str = "beta",
-        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """One ancestral step ``x_{t-1} ~ p_theta(x_{t-1} | x_t)``; at ``t = 0`` the
         mean, without noise.
@@ -824,9 +870,11 @@ class DDPM(nn.Module):
         x_t : (N, *data_shape) tensor
         t : int
             The time step, in ``[0, T)``.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the
+            denoiser's device.
         clip, variance
             As in :meth:`p_mean_variance`.
-        generator : torch.Generator, optional
 
         Returns
         -------
@@ -836,6 +884,7 @@ class DDPM(nn.Module):
         clip = _check_clip(clip)
         x_t = self._check_x(x_t, "x_t")
         t = self._check_step(t)
+        generator = as_generator(random_state, device=x_t.device)
         return self._p_sample(x_t, t, clip, variance, generator)
 
     def _p_sample(
@@ -844,7 +893,7 @@ class DDPM(nn.Module):
         t: int,
         clip: tuple[float, float] | None,
         variance: str,
-        generator: torch.Generator | None,
+        generator: torch.Generator,
     ) -> torch.Tensor:
         """:meth:`p_sample` on checked arguments."""
         mean, var = self._p_mean_variance(x_t, t, clip, variance)
@@ -870,11 +919,18 @@ class DDPM(nn.Module):
             Strictly decreasing, ending at 0 and (for ``steps >= 2``) starting at ``T -
             1``.
         """
+        return self._ddim_timesteps(self._check_steps(steps))
+
+    def _check_steps(self, steps: Any) -> int:
         steps = check_int(steps, "steps", minimum=1)
         if steps > self.timesteps:
             raise ValueError(
                 f"steps must be at most timesteps={self.timesteps}; got {steps}"
             )
+        return steps
+
+    def _ddim_timesteps(self, steps: int) -> torch.Tensor:
+        """:meth:`ddim_timesteps` on a checked ``steps``."""
         if steps == 1:
             return torch.tensor([self.timesteps - 1])
         ts = (
@@ -887,8 +943,9 @@ class DDPM(nn.Module):
     @torch.no_grad()
     def sample(
         self,
-        n: int,
+        n_samples: int = 1,
         *,
+        random_state: Any = None,
         steps: int | None = None,
         eta: float = 0.0,
         shape: Sequence[int] | None = None,
@@ -896,7 +953,6 @@ class DDPM(nn.Module):
         clip: tuple[float, float] | None = None,
         variance: str = "beta",
         return_trajectory: bool = False,
-        generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, Trajectory]:
@@ -904,19 +960,22 @@ class DDPM(nn.Module):
 
         With ``steps=None``: ancestral sampling through all ``T`` steps (Ho et al.,
         Algorithm 2), adding noise at every step but the last. With ``steps=k``: DDIM
-        (Song et al., 2021) on ``k`` evenly
-        spaced steps, deterministic for ``eta = 0``::
+        (Song et al., 2021) on ``k`` evenly spaced steps, deterministic for
+        ``eta = 0``::
 
-            x_{s} = sqrt(abar_s) hat x_0
-                    + sqrt(1 - abar_s - sigma^2) epsilon_theta + sigma z,
+            x_s = sqrt(abar_s) hat x_0
+                  + sqrt(1 - abar_s - sigma^2) xi_theta(x_t, t) + sigma xi,
             sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s),
 
         with ``abar_s = 1`` after the last step, so the last state is ``hat x_0``.
 
         Parameters
         ----------
-        n : int
+        n_samples : int, default 1
             Number of samples.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). One generator on the
+            sampling device draws ``x_T`` (when not given) and every step's noise.
         steps : int, optional
             Use DDIM with this many steps (``1 <= steps <= T``).
         eta : float
@@ -925,7 +984,7 @@ class DDPM(nn.Module):
         shape : sequence of int, optional
             Shape of one example; default the denoiser's ``data_shape`` or the shape
             ``loss`` last saw.
-        x_T : (n, *shape) tensor, optional
+        x_T : (n_samples, *shape) tensor, optional
             The starting noise; drawn if not given.
         clip : (low, high), optional
             Clip the predicted ``hat x_0`` at every step.
@@ -933,26 +992,27 @@ class DDPM(nn.Module):
             Ancestral sampling's step variance (``beta_t`` or ``tilde beta_t``).
         return_trajectory : bool
             Also return every intermediate state.
-        generator : torch.Generator, optional
         device, dtype : optional
             Default: the denoiser's parameters' device and dtype (float32 if it has
             none).
 
         Returns
         -------
-        x : (n, *shape) tensor
+        x : (n_samples, *shape) tensor
         trajectory : Trajectory, only if ``return_trajectory``
 
         Raises
         ------
         ValueError
-            If ``n < 1``, ``steps`` is out of range, ``eta < 0``, or the shape is
-            unknown.
+            If ``n_samples < 1``, ``steps`` is out of range, ``eta < 0``, or the shape
+            is unknown.
         """
-        n = check_int(n, "n", minimum=1)
+        n = check_int(n_samples, "n_samples", minimum=1)
         eta = check_positive(eta, "eta", strict=False)
         check_choice(variance, "variance", ("beta", "posterior"))
         clip = _check_clip(clip)
+        if steps is not None:
+            steps = self._check_steps(steps)
         like = self._param_like()
         device = check_device(device) if device is not None else like.device
         if dtype is not None and (
@@ -974,15 +1034,15 @@ class DDPM(nn.Module):
                 or (shape is not None and math.prod(x.shape[1:]) != math.prod(shape))
             ):
                 raise ValueError(
-                    f"x_T must have shape (n, *shape) = {want}, one starting point per "
-                    "sample; "
-                    f"got shape {tuple(x.shape)}"
+                    f"x_T must have shape (n_samples, *shape) = {want}, one starting "
+                    f"point per sample; got shape {tuple(x.shape)}"
                 )
-        else:
-            if shape is None:
-                raise ValueError(
-                    "the data shape is unknown: pass shape=, or train with loss() first"
-                )
+        elif shape is None:
+            raise ValueError(
+                "the data shape is unknown: pass shape=, or train with loss() first"
+            )
+        generator = as_generator(random_state, device=device)
+        if x_T is None:
             x = torch.randn(
                 (n, *shape), generator=generator, dtype=dtype, device=device
             )
@@ -994,22 +1054,22 @@ class DDPM(nn.Module):
                     states.append(x)
                     times.append(t - 1)
         else:
-            ts = self.ddim_timesteps(steps).tolist()
+            ts = self._ddim_timesteps(steps).tolist()
             abar = self._const("alphas_cumprod", x)
             one = torch.ones((), dtype=x.dtype, device=x.device)
             for i, t in enumerate(ts):
                 s = ts[i + 1] if i + 1 < len(ts) else -1
                 tt = torch.full((n,), t, dtype=torch.long, device=x.device)
-                eps = self.denoiser(x, tt)
-                x0_hat = self._predict_x0(x, tt, eps)
+                noise_hat = self.denoiser(x, tt)
+                x0_hat = self._predict_x0(x, tt, noise_hat)
                 if clip is not None:
                     x0_hat = x0_hat.clamp(*clip)
-                    eps = (x - abar[t].sqrt() * x0_hat) / (1 - abar[t]).sqrt()
+                    noise_hat = (x - abar[t].sqrt() * x0_hat) / (1 - abar[t]).sqrt()
                 ab_s = abar[s] if s >= 0 else one
                 sigma = eta * ((1 - ab_s) / (1 - abar[t]) * (1 - abar[t] / ab_s)).sqrt()
                 x = (
                     ab_s.sqrt() * x0_hat
-                    + (1 - ab_s - sigma**2).clamp(min=0).sqrt() * eps
+                    + (1 - ab_s - sigma**2).clamp(min=0).sqrt() * noise_hat
                 )
                 if eta > 0 and s >= 0:
                     x = x + sigma * torch.randn(

@@ -1,15 +1,15 @@
-"""Mixture models fitted by expectation-maximisation, and k-means (Chapter 1).
+"""Mixture models fitted by expectation-maximisation (chapters 1, 3, 4).
 
-The chapter "Gaussian mixtures and EM" builds on this module; the VAE chapter compares
-its :class:`BernoulliMixture` with a VAE on binarised digits, and the HMM chapter
-initialises Gaussian HMMs with :class:`KMeans`.
+Chapter 1 ("Gaussian mixtures and EM") builds on this module; chapter 3 compares its
+:class:`BernoulliMixture` with a VAE on binarised digits, and chapter 4 compares its
+:class:`GaussianMixture` with a diffusion model on a ring of Gaussians. k-means, which
+starts the mixtures, lives in :mod:`statlearn.latent.kmeans`.
 
 Implements
 
 - EM for finite mixtures (Dempster, Laird and Rubin, 1977), read as coordinate ascent on
   the free energy, the ELBO (Neal and Hinton, 1998); Gaussian and Bernoulli mixtures as
   in Bishop (2006), sections 9.2 and 9.3.3;
-- k-means (Lloyd's algorithm) with k-means++ seeding (Arthur and Vassilvitskii, 2007);
 - the Bayesian information criterion (Schwarz, 1978).
 
 The classes are scikit-learn estimators, built on its ``BaseEstimator`` and mixins, so
@@ -31,35 +31,34 @@ that carry gradients (a network's output) are detached.
 from __future__ import annotations
 
 import math
-import numbers
-import time
 import warnings
 from typing import Any, Callable
 
-import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    DensityMixin,
-    TransformerMixin,
-)
+from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
 from statlearn._arrays import Namespace, from_torch, to_torch
 from statlearn._checks import (
     as_generator,
     check_choice,
-    check_device,
     check_int,
     check_positive,
 )
+from statlearn.latent._em import (
+    CHUNK_ELEMENTS,
+    EMProgress,
+    check_dtype,
+    check_optional_device,
+    chunk_size,
+    em_history,
+    validate_X,
+)
+from statlearn.latent.kmeans import kmeans_plusplus, lloyd
 
 __all__ = [
-    "KMeans",
     "GaussianMixture",
     "BernoulliMixture",
     "ConvergenceWarning",
@@ -70,86 +69,9 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 GMM_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 BMM_INIT_PARAMS = ("random", "random_from_data", "kmeans", "k-means++")
 
-# Elements of the largest (chunk, K, D) intermediate the E- and M-steps build. On a CPU,
-# 2**20 (8 MB in float64) keeps a block near the cache while keeping the number of
-# parallel regions (and their thread barriers, costly on a busy machine) small; on a
-# GPU, bigger blocks amortise the kernel launches.
-_CHUNK_ELEMENTS = {"cpu": 1 << 20, "other": 1 << 24}
-
-
 # --------------------------------------------------------------------------------------
-# Shared internals: input checks, random states, chunked E-step, k-means++ seeding
+# Shared internals: parameter checks, the chunked E-step, initial responsibilities
 # --------------------------------------------------------------------------------------
-
-
-def _check_dtype(dtype: torch.dtype | None) -> torch.dtype | None:
-    if dtype is not None and dtype not in (torch.float32, torch.float64):
-        raise ValueError(
-            f"dtype must be None, torch.float32 or torch.float64; got {dtype!r}"
-        )
-    return dtype
-
-
-def _check_device(device: Any) -> torch.device | None:
-    return None if device is None else check_device(device)
-
-
-def _n_features_message(est: Any, got: int) -> str:
-    return (
-        f"X has {got} features, but {type(est).__name__} is expecting "
-        f"{est.n_features_in_} features as input"
-    )
-
-
-def _validate_X(
-    est: Any,
-    X: Any,
-    *,
-    reset: bool,
-    dtype: torch.dtype | None = None,
-    device: torch.device | str | None = None,
-    min_samples: int = 1,
-) -> tuple[Tensor, Namespace]:
-    """``X`` as a finite (N, D) floating tensor, and the record of what came in.
-
-    NumPy input and lists go through scikit-learn's ``validate_data`` (its messages,
-    dtypes, ``n_features_in_`` and ``feature_names_in_``); tensors are checked here the
-    same way, without leaving their device. ``reset=True`` (in ``fit``) records the
-    number of features; ``reset=False`` checks it against the fitted model.
-    """
-    if isinstance(X, torch.Tensor):
-        t, ns = to_torch(X, dtype=dtype, device=device)
-        if t.ndim != 2:
-            raise ValueError(
-                f"X must be 2-D (n_samples, n_features); got shape {tuple(t.shape)}"
-            )
-        if t.shape[0] < min_samples:
-            raise ValueError(
-                f"Found array with {t.shape[0]} sample(s) (shape={tuple(t.shape)}) "
-                f"while a minimum of {min_samples} is required."
-            )
-        if t.shape[1] < 1:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={tuple(t.shape)}) "
-                "while a minimum of 1 is required."
-            )
-        if not bool(torch.isfinite(t).all()):
-            raise ValueError("Input X contains NaN or infinity")
-        if reset:
-            est.n_features_in_ = t.shape[1]
-            if hasattr(est, "feature_names_in_"):
-                del est.feature_names_in_
-        elif t.shape[1] != est.n_features_in_:
-            raise ValueError(_n_features_message(est, t.shape[1]))
-        return t, ns
-    X = validate_data(
-        est,
-        X,
-        reset=reset,
-        dtype=[np.float64, np.float32],
-        ensure_min_samples=min_samples,
-    )
-    return to_torch(X, dtype=dtype, device=device)
 
 
 def _param_tensor(
@@ -195,16 +117,6 @@ def _check_means_init(means: Any, n_components: int, X: Tensor) -> Tensor | None
             f"got {tuple(mu.shape)}"
         )
     return mu
-
-
-def _chunk_size(
-    n_components: int, n_features: int, device: torch.device | None = None
-) -> int:
-    """Rows per block so that a (rows, K, D) intermediate has ``_CHUNK_ELEMENTS``."""
-    budget = _CHUNK_ELEMENTS[
-        "cpu" if device is None or device.type == "cpu" else "other"
-    ]
-    return max(1, budget // max(1, n_components * n_features))
 
 
 def _e_step(
@@ -280,66 +192,6 @@ def _e_step_kn(
     return log_norm, resp.T
 
 
-def _sq_distances(X: Tensor, centers: Tensor) -> Tensor:
-    """(n, K) squared Euclidean distances, clamped at zero."""
-    d = (
-        (X * X).sum(1, keepdim=True)
-        - 2.0 * (X @ centers.T)
-        + (centers * centers).sum(1)
-    )
-    return d.clamp_min_(0.0)
-
-
-def _assign(X: Tensor, centers: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
-    """Nearest centre of every row: labels (N,) and squared distances (N,), chunked."""
-    N = X.shape[0]
-    labels = torch.empty(N, dtype=torch.long, device=X.device)
-    dist = X.new_empty(N)
-    for s in range(0, N, chunk):
-        d, lab = _sq_distances(X[s : s + chunk], centers).min(dim=1)
-        labels[s : s + chunk] = lab
-        dist[s : s + chunk] = d
-    return labels, dist
-
-
-def _kmeans_plusplus(
-    X: Tensor, n_clusters: int, g: torch.Generator, sample_weight: Tensor | None = None
-) -> tuple[Tensor, Tensor]:
-    """Greedy k-means++ seeding (as scikit-learn's ``kmeans_plusplus``).
-
-    Each centre is the best of ``2 + log K`` candidates drawn with probability
-    proportional to ``w_n D(x_n)^2`` (``w_n = 1`` without weights); the first is drawn
-    in proportion to ``w_n``.
-
-    Returns
-    -------
-    centers : (K, D) tensor
-    indices : (K,) int64 tensor
-        The rows of ``X`` chosen as centres.
-    """
-    N = X.shape[0]
-    trials = 2 + int(math.log(n_clusters))
-    indices = torch.empty(n_clusters, dtype=torch.long)
-    if sample_weight is None:
-        indices[0] = torch.randint(N, (1,), generator=g)
-    else:
-        p = sample_weight.detach().double().cpu()
-        indices[0] = torch.multinomial(p / p.sum(), 1, generator=g)
-    indices = indices.to(X.device)
-    closest = _sq_distances(X, X[indices[:1]])[:, 0]
-    for c in range(1, n_clusters):
-        u = torch.rand(trials, generator=g, dtype=torch.float64).to(X.device)
-        mass = closest if sample_weight is None else closest * sample_weight
-        cum = torch.cumsum(mass.double(), 0)
-        cand = torch.searchsorted(cum, u * cum[-1]).clamp_max_(N - 1)
-        d = torch.minimum(closest[None, :], _sq_distances(X, X[cand]).T)  # (trials, N)
-        pot = d.sum(1) if sample_weight is None else d @ sample_weight
-        best = torch.argmin(pot)
-        closest = d[best]
-        indices[c] = cand[best]
-    return X[indices], indices
-
-
 def _one_hot(labels: Tensor, n_classes: int, dtype: torch.dtype) -> Tensor:
     r = torch.zeros(labels.shape[0], n_classes, dtype=dtype, device=labels.device)
     r[torch.arange(labels.shape[0], device=labels.device), labels] = 1.0
@@ -363,7 +215,7 @@ def _initial_resp(
     """Initial responsibilities (N, K) as scikit-learn builds them."""
     N = X.shape[0]
     if init_params == "kmeans":
-        labels = _lloyd_best(X, n_components, "k-means++", 1, 300, 1e-4, g)[2]
+        labels = lloyd(X, n_components, "k-means++", 1, 300, 1e-4, g)[2]
         return _one_hot(labels, n_components, X.dtype)
     if init_params == "random":
         r = torch.rand(N, n_components, generator=g, dtype=torch.float64)
@@ -373,416 +225,9 @@ def _initial_resp(
     if init_params == "random_from_data":
         idx = torch.randperm(N, generator=g)[:n_components].to(X.device)
     else:  # "k-means++"
-        _, idx = _kmeans_plusplus(X, n_components, g)
+        _, idx = kmeans_plusplus(X, n_components, g)
     resp[idx, torch.arange(n_components, device=X.device)] = 1.0
     return resp
-
-
-# --------------------------------------------------------------------------------------
-# k-means
-# --------------------------------------------------------------------------------------
-
-
-def _lloyd_update(
-    X: Tensor, labels: Tensor, dist: Tensor, K: int, sample_weight: Tensor | None
-) -> Tensor:
-    """Lloyd's centre update; an emptied cluster takes the farthest point.
-
-    As scikit-learn: the ``m`` emptied clusters take the ``m`` points farthest from
-    their assigned centres, farthest first, and each point moved leaves its old
-    cluster's sum and weight, so no point counts twice.
-    """
-    Xw = X if sample_weight is None else X * sample_weight[:, None]
-    ones = X.new_ones(X.shape[0]) if sample_weight is None else sample_weight
-    weight = X.new_zeros(K).index_add_(0, labels, ones)
-    sums = X.new_zeros(K, X.shape[1]).index_add_(0, labels, Xw)
-    empty = torch.nonzero(weight == 0).flatten()
-    if empty.numel():
-        far = torch.topk(dist, empty.numel()).indices  # farthest first
-        old = labels[far]
-        sums.index_add_(0, old, -Xw[far])
-        weight.index_add_(0, old, -ones[far])
-        sums[empty] = Xw[far]
-        weight[empty] = ones[far]
-        zero = weight <= 0  # a relocated point of weight zero: the point itself
-        centers = sums / weight.clamp_min(torch.finfo(X.dtype).tiny)[:, None]
-        if bool(zero[empty].any()):
-            centers[empty[zero[empty]]] = X[far[zero[empty]]]
-        return centers
-    return sums / weight[:, None]
-
-
-def _lloyd_best(
-    X: Tensor,
-    K: int,
-    init: Any,
-    n_init: int,
-    max_iter: int,
-    tol: float,
-    g: torch.Generator,
-    sample_weight: Tensor | None = None,
-    verbose: int = 0,
-) -> tuple[Tensor, float, Tensor, int]:
-    """Best of ``n_init`` Lloyd runs: its centres, inertia, labels and iterations.
-
-    ``init`` is "k-means++", "random", a (K, D) tensor of centres, or a function of the
-    generator returning them.
-    """
-    N = X.shape[0]
-    chunk = _chunk_size(K, X.shape[1], X.device)
-    tol_abs = tol * float(X.var(dim=0, unbiased=False).mean())
-    best = None
-    for run in range(n_init):
-        if isinstance(init, Tensor):
-            centers = init.clone()
-        elif callable(init):
-            centers = init(g)
-        elif init == "k-means++":
-            centers, _ = _kmeans_plusplus(X, K, g, sample_weight)
-        elif sample_weight is None:
-            centers = X[torch.randperm(N, generator=g)[:K].to(X.device)]
-        else:
-            p = sample_weight.detach().double().cpu()
-            idx = torch.multinomial(p / p.sum(), K, replacement=False, generator=g)
-            centers = X[idx.to(X.device)]
-        if verbose:
-            print("Initialization complete")
-        labels = None
-        for n_iter in range(1, max_iter + 1):
-            new_labels, dist = _assign(X, centers, chunk)
-            new_centers = _lloyd_update(X, new_labels, dist, K, sample_weight)
-            shift = float(((new_centers - centers) ** 2).sum())
-            centers = new_centers
-            if verbose:
-                inertia = _inertia(X, centers, sample_weight, chunk)
-                print(f"Iteration {n_iter - 1}, inertia {inertia}.")
-            if labels is not None and bool((new_labels == labels).all()):
-                if verbose:
-                    print(f"Converged at iteration {n_iter - 1}: strict convergence.")
-                break
-            labels = new_labels
-            if shift <= tol_abs:
-                if verbose:
-                    print(
-                        f"Converged at iteration {n_iter - 1}: center shift {shift} "
-                        f"within tolerance {tol_abs}."
-                    )
-                break
-        labels, dist = _assign(X, centers, chunk)  # labels that match the centres
-        inertia = float(dist.sum() if sample_weight is None else dist @ sample_weight)
-        if best is None or inertia < best[1]:
-            best = (centers, inertia, labels, n_iter)
-    return best
-
-
-def _inertia(X: Tensor, centers: Tensor, sample_weight: Tensor | None, chunk: int):
-    dist = _assign(X, centers, chunk)[1]
-    return float(dist.sum() if sample_weight is None else dist @ sample_weight)
-
-
-def _check_sample_weight(sample_weight: Any, X: Tensor) -> Tensor | None:
-    """``sample_weight`` as a (N,) non-negative tensor like ``X``, or None."""
-    if sample_weight is None:
-        return None
-    N = X.shape[0]
-    if isinstance(sample_weight, numbers.Number):
-        return X.new_full((N,), float(sample_weight))
-    w, _ = to_torch(sample_weight, dtype=X.dtype, device=X.device, name="sample_weight")
-    if w.ndim != 1 or w.shape[0] != N:
-        raise ValueError(f"sample_weight.shape == {tuple(w.shape)}, expected ({N},)!")
-    if not bool(torch.isfinite(w).all()):
-        raise ValueError("sample_weight must not contain NaN or infinite values")
-    if bool((w < 0).any()):
-        raise ValueError("Negative values in data passed to sample_weight")
-    if float(w.sum()) <= 0:
-        raise ValueError("sample_weight must not sum to zero")
-    return w
-
-
-class KMeans(
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    ClusterMixin,
-    BaseEstimator,
-):
-    """k-means clustering by Lloyd's algorithm with k-means++ seeding.
-
-    A scikit-learn estimator (``clone``, pipelines and grid search work) that computes
-    in torch. NumPy input gives NumPy results and attributes; a tensor gives tensors on
-    its device.
-
-    Parameters
-    ----------
-    n_clusters : int, default=8
-        Number of clusters K.
-    init : {"k-means++", "random"}, callable or (K, D) array-like, default="k-means++"
-        Seeding: greedy k-means++ (Arthur and Vassilvitskii, 2007), K distinct random
-        rows of ``X``, given centres, or a function ``init(X, n_clusters,
-        random_state)`` returning the (K, D) centres; it receives ``X`` as it was given
-        (validated) and a ``numpy.random.RandomState`` drawn from ``random_state``.
-    n_init : "auto" or int, default="auto"
-        Number of seedings; the run with the lowest inertia is kept. "auto": 1 for
-        "k-means++" and given centres, 10 for "random" and a callable (scikit-learn's
-        rule). Given centres are used once, with a warning when ``n_init`` asks for
-        more.
-    max_iter : int, default=300
-        Maximum Lloyd iterations per run.
-    tol : float, default=1e-4
-        Stop when the squared movement of the centres, summed, is at most ``tol`` times
-        the mean per-feature variance of ``X`` (scikit-learn's rule), or when no label
-        changes.
-    verbose : int, default=0
-        Print the inertia at every iteration and why a run stopped.
-    random_state : int, numpy.random.RandomState, torch.Generator or None, default=None
-        Seeds the CPU generator used for seeding; ``None`` draws from torch's global
-        generator (``statlearn.seed_everything`` controls it).
-    device : torch.device or str, optional
-        Where to compute; default: the input's device (the CPU for NumPy input).
-
-    Attributes
-    ----------
-    cluster_centers_ : (K, D) ndarray or tensor
-    labels_ : (N,) int64 ndarray or tensor
-    inertia_ : float
-        Sum of (weighted) squared distances of the samples to their closest centre.
-    n_iter_ : int
-        Lloyd iterations of the kept run.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when ``X`` had column names (a pandas DataFrame).
-
-    Notes
-    -----
-    Unlike scikit-learn's ``KMeans``, ``labels_`` are int64 (scikit-learn: int32), there
-    is no ``algorithm="elkan"`` and no ``copy_x`` (``X`` is never modified), and sparse
-    input is not accepted.
-    """
-
-    def __init__(
-        self,
-        n_clusters: int = 8,
-        *,
-        init: str | Callable | Any = "k-means++",
-        n_init: str | int = "auto",
-        max_iter: int = 300,
-        tol: float = 1e-4,
-        verbose: int = 0,
-        random_state: Any = None,
-        device: torch.device | str | None = None,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    @property
-    def _n_features_out(self) -> int:
-        return self.cluster_centers_.shape[0]
-
-    def _resolved_n_init(self) -> int:
-        if isinstance(self.n_init, str):
-            check_choice(self.n_init, "n_init", ("auto",))
-            if isinstance(self.init, str) and self.init == "k-means++":
-                return 1
-            if (isinstance(self.init, str) and self.init == "random") or callable(
-                self.init
-            ):
-                return 10
-            return 1
-        return check_int(self.n_init, "n_init", minimum=1)
-
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
-        """Cluster ``X``.
-
-        Parameters
-        ----------
-        X : (N, D) array-like or tensor
-            Training data; NumPy input gives NumPy attributes, a tensor gives tensors.
-        y : None
-            Ignored; present for scikit-learn's API.
-        sample_weight : (N,) array-like or tensor, optional
-            Non-negative weight of each row in the centres, the inertia and the
-            k-means++ draws; ``None``: all ones.
-
-        Returns
-        -------
-        self : KMeans
-            The fitted estimator.
-        """
-        K = check_int(self.n_clusters, "n_clusters", minimum=1)
-        n_init = self._resolved_n_init()
-        max_iter = check_int(self.max_iter, "max_iter", minimum=1)
-        tol = check_positive(self.tol, "tol", strict=False)
-        Xt, ns = _validate_X(self, X, reset=True, device=_check_device(self.device))
-        N, D = Xt.shape
-        if N < K:
-            raise ValueError(f"n_samples={N} should be >= n_clusters={K}.")
-        sw = _check_sample_weight(sample_weight, Xt)
-        g = as_generator(self.random_state)
-        init = self.init
-        if isinstance(init, str):
-            check_choice(init, "init", ("k-means++", "random"))
-        elif callable(init):
-            user_init = init
-            X_user = from_torch(Xt, ns) if ns.is_numpy else Xt
-
-            def init(gen: torch.Generator) -> Tensor:
-                seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
-                rs = np.random.RandomState(seed)
-                c = user_init(X_user, K, random_state=rs)
-                return self._checked_centers(c, Xt, K, "the centres init returned")
-
-        else:
-            init = self._checked_centers(init, Xt, K, "init centres")
-            if not isinstance(self.n_init, str) and n_init != 1:
-                warnings.warn(
-                    "Explicit initial center position passed: performing only one "
-                    f"init in KMeans instead of n_init={n_init}.",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-            n_init = 1
-        centers, inertia, labels, n_iter = _lloyd_best(
-            Xt, K, init, n_init, max_iter, tol, g, sw, int(self.verbose)
-        )
-        distinct = int(torch.unique(labels).numel())
-        if distinct < K:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct}) found smaller than "
-                f"n_clusters ({K}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.cluster_centers_ = from_torch(centers, ns)
-        self.labels_ = from_torch(labels, ns)
-        self.inertia_ = inertia
-        self.n_iter_ = n_iter
-        return self
-
-    @staticmethod
-    def _checked_centers(c: Any, X: Tensor, K: int, what: str) -> Tensor:
-        c, _ = to_torch(c, dtype=X.dtype, device=X.device, name="init")
-        if tuple(c.shape) != (K, X.shape[1]):
-            raise ValueError(
-                f"{what} must have shape ({K}, {X.shape[1]}); got {tuple(c.shape)}"
-            )
-        if not bool(torch.isfinite(c).all()):
-            raise ValueError(f"{what} must not contain NaN or infinite values")
-        return c
-
-    def _centers_for(self, X: Any) -> tuple[Tensor, Tensor, Namespace]:
-        """The fitted centres and ``X`` as tensors on one device; X's record."""
-        check_is_fitted(self)
-        c = self.cluster_centers_
-        dev = _check_device(self.device)
-        if dev is None:
-            if isinstance(X, torch.Tensor):
-                dev = X.device
-            elif isinstance(c, torch.Tensor):
-                dev = c.device
-        Xt, ns = _validate_X(self, X, reset=False, device=dev)
-        ct, _ = to_torch(c, device=Xt.device)
-        dtype = torch.promote_types(Xt.dtype, ct.dtype)
-        return Xt.to(dtype), ct.to(dtype), ns
-
-    def predict(self, X: Any) -> Any:
-        """Index of the closest centre for each row of ``X``.
-
-        Parameters
-        ----------
-        X : (N, D) array-like or tensor
-            New data.
-
-        Returns
-        -------
-        labels : (N,) int64 ndarray or tensor
-            The type of ``X``.
-        """
-        Xt, c, ns = self._centers_for(X)
-        return from_torch(_assign(Xt, c, _chunk_size(*c.shape, c.device))[0], ns)
-
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        """``fit(X)`` and return ``labels_``.
-
-        Parameters
-        ----------
-        X : (N, D) array-like or tensor
-            Training data.
-        y : None
-            Ignored.
-        sample_weight : (N,) array-like or tensor, optional
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        labels : (N,) int64 ndarray or tensor
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def transform(self, X: Any) -> Any:
-        """Euclidean distances to every centre.
-
-        Parameters
-        ----------
-        X : (N, D) array-like or tensor
-            New data.
-
-        Returns
-        -------
-        distances : (N, K) ndarray or tensor
-            The type of ``X``.
-        """
-        Xt, c, ns = self._centers_for(X)
-        return from_torch(_sq_distances(Xt, c).sqrt_(), ns)
-
-    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        """``fit(X)``, then the distances of ``X`` to the centres.
-
-        Parameters
-        ----------
-        X : (N, D) array-like or tensor
-            Training data.
-        y : None
-            Ignored.
-        sample_weight : (N,) array-like or tensor, optional
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        distances : (N, K) ndarray or tensor
-        """
-        return self.fit(X, sample_weight=sample_weight).transform(X)
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """Minus the (weighted) inertia of ``X`` under the fitted centres.
-
-        Higher is better, as for every scikit-learn score.
-
-        Parameters
-        ----------
-        X : (N, D) array-like or tensor
-            New data.
-        y : None
-            Ignored.
-        sample_weight : (N,) array-like or tensor, optional
-            Weights of the rows; ``None``: all ones.
-
-        Returns
-        -------
-        score : float
-        """
-        Xt, c, _ = self._centers_for(X)
-        sw = _check_sample_weight(sample_weight, Xt)
-        return -_inertia(Xt, c, sw, _chunk_size(*c.shape, c.device))
 
 
 # --------------------------------------------------------------------------------------
@@ -847,7 +292,7 @@ class _EMMixture(DensityMixin, BaseEstimator):
         check_choice(self.init_params, "init_params", allowed_init)
         check_int(self.verbose, "verbose", minimum=0)
         check_int(self.verbose_interval, "verbose_interval", minimum=1)
-        _check_dtype(self.dtype)
+        check_dtype(self.dtype)
 
     def _fitted_params(self, dtype: torch.dtype, device: torch.device) -> tuple:
         """The fitted attributes named in ``_PARAMS`` as tensors (dtype, device)."""
@@ -863,7 +308,7 @@ class _EMMixture(DensityMixin, BaseEstimator):
     def _e_step(
         self, X: Tensor, params: tuple, ws: Any = None
     ) -> tuple[Tensor, Tensor]:
-        chunk = _chunk_size(self.n_components, X.shape[1], X.device)
+        chunk = chunk_size(self.n_components, X.shape[1], X.device)
         return _e_step(self._log_prob_fn(params), torch.log(params[0]), X, chunk)
 
     def _check_X(self, X: Any) -> tuple[Tensor, tuple, Namespace]:
@@ -874,13 +319,13 @@ class _EMMixture(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         w = getattr(self, self._PARAMS[0])
-        dev = _check_device(self.device)
+        dev = check_optional_device(self.device)
         if dev is None:
             if isinstance(X, torch.Tensor):
                 dev = X.device
             elif isinstance(w, torch.Tensor):
                 dev = w.device
-        Xt, ns = _validate_X(self, X, reset=False, device=dev)
+        Xt, ns = validate_X(self, X, reset=False, device=dev)
         wdtype = w.dtype if isinstance(w, torch.Tensor) else to_torch(w)[1].dtype
         dtype = torch.promote_types(Xt.dtype, wdtype)
         Xt = self._prepare(Xt.to(dtype))
@@ -929,17 +374,17 @@ class _EMMixture(DensityMixin, BaseEstimator):
         self._validate()
         K = self.n_components
         warm = bool(self.warm_start) and hasattr(self, "converged_")
-        dev = _check_device(self.device)
+        dev = check_optional_device(self.device)
         if warm:
             dtype = self.dtype
             if dtype is None:
                 w = getattr(self, self._PARAMS[0])
                 dtype = w.dtype if isinstance(w, torch.Tensor) else to_torch(w)[1].dtype
-            Xt, ns = _validate_X(
+            Xt, ns = validate_X(
                 self, X, reset=False, dtype=dtype, device=dev, min_samples=2
             )
         else:
-            Xt, ns = _validate_X(
+            Xt, ns = validate_X(
                 self, X, reset=True, dtype=self.dtype, device=dev, min_samples=2
             )
         Xt = self._prepare(Xt)
@@ -951,13 +396,11 @@ class _EMMixture(DensityMixin, BaseEstimator):
             )
         g = as_generator(self.random_state)
         n_init = 1 if warm else self.n_init
-        verbose, interval = int(self.verbose), int(self.verbose_interval)
+        progress = EMProgress(self.verbose, self.verbose_interval, "lower bound")
         best, best_bound = None, -math.inf
         ws = self._workspace(Xt) if self.max_iter > 0 else None
         for init in range(n_init):
-            if verbose:
-                print(f"Initialization {init}")
-                t_init = t_iter = time.perf_counter()
+            progress.start(init)
             if warm:
                 params = self._fitted_params(Xt.dtype, Xt.device)
                 bound = self.lower_bound_
@@ -971,29 +414,12 @@ class _EMMixture(DensityMixin, BaseEstimator):
                 bound = float(log_norm.mean())
                 params = self._m_step(Xt, resp, ws)
                 bounds.append(bound)
-                if verbose and n_iter % interval == 0:
-                    if verbose == 1:
-                        print(f"  Iteration {n_iter}")
-                    else:
-                        now = time.perf_counter()
-                        print(
-                            f"  Iteration {n_iter}\t time lapse {now - t_iter:.5f}s\t "
-                            f"ll change {bound - prev:.5f}"
-                        )
-                        t_iter = now
+                progress.iteration(n_iter, bound, bound - prev)
                 if abs(bound - prev) < self.tol:
                     converged = True
                     break
-            if verbose and self.max_iter > 0:
-                msg = "converged" if converged else "did not converge"
-                if verbose == 1:
-                    print(f"Initialization {msg}.")
-                else:
-                    lapse = time.perf_counter() - t_init
-                    print(
-                        f"Initialization {msg}. time lapse {lapse:.5f}s\t "
-                        f"lower bound {bound:.5f}."
-                    )
+            if self.max_iter > 0:
+                progress.end(converged, n_iter, bound)
             if self.max_iter == 0:  # scikit-learn keeps the last initialisation
                 best = (params, 0, [], False)
             elif best is None or bound > best_bound:
@@ -1014,7 +440,8 @@ class _EMMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.lower_bound_ = best_bound
         self.lower_bounds_ = list(bounds)
-        self.history_ = {"lower_bound": list(bounds)}
+        # the bound after each E-step is the mean log-likelihood per sample
+        self.history_ = em_history([b * N for b in bounds], lower_bound=bounds)
         return Xt, params, ns
 
     def predict(self, X: Any) -> Any:
@@ -1115,17 +542,23 @@ class _EMMixture(DensityMixin, BaseEstimator):
         log_l = float(self._e_step(Xt, params)[0].sum())
         return -2.0 * log_l + 2.0 * self._n_parameters()
 
-    def sample(self, n_samples: int = 1) -> tuple[Any, Any]:
+    def sample(
+        self, n_samples: int = 1, *, random_state: Any = None
+    ) -> tuple[Any, Any]:
         """Draw from the fitted mixture.
 
-        Samples are grouped by component, as in scikit-learn. With an integer
-        ``random_state`` every call returns the same draws; with ``None`` they follow
-        torch's global generator.
+        Samples are grouped by component, as in scikit-learn.
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of draws.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md); None falls back to the
+            estimator's ``random_state``, so with an integer there every call returns
+            the same draws, and with None there they follow torch's global generator.
+            Draws on the CPU, then moves the draws to the device of ``means_``, so a
+            seed gives the same samples on every device.
 
         Returns
         -------
@@ -1142,7 +575,7 @@ class _EMMixture(DensityMixin, BaseEstimator):
         else:
             ns = Namespace("numpy", torch.device("cpu"), to_torch(means)[1].dtype)
         params = self._fitted_params(ns.dtype, ns.device)
-        g = as_generator(self.random_state)
+        g = as_generator(self.random_state if random_state is None else random_state)
         counts, labels = _counts_and_labels(params[0], n, g)
         X = self._sample_components(params, counts, g)
         return from_torch(X, ns), from_torch(labels.to(ns.device), ns)
@@ -1285,7 +718,7 @@ def _gaussian_log_prob(
 ) -> Tensor:
     """``log N(x_n; mu_k, Sigma_k)`` of all rows and components: (N, K), chunked."""
     fn = _gaussian_log_prob_fn(means, P, covariance_type)
-    chunk = _chunk_size(means.shape[0], X.shape[1], X.device)
+    chunk = chunk_size(means.shape[0], X.shape[1], X.device)
     return torch.cat([fn(X[s : s + chunk]) for s in range(0, X.shape[0], chunk)])
 
 
@@ -1308,7 +741,7 @@ def _gaussian_m_step(
     K = resp.shape[1]
     nk = resp.sum(0) + 10 * torch.finfo(resp.dtype).eps
     means = (resp.T @ X) / nk[:, None]
-    chunk = _chunk_size(K, D, X.device)
+    chunk = chunk_size(K, D, X.device)
     if covariance_type in ("full", "tied"):
         S = X.new_zeros(K, D, D)
         for s in range(0, N, chunk):
@@ -1367,7 +800,7 @@ class _QuadraticFeatures:
         self.n_features = self.iu.shape[1] + D
         U = X - self.center
         self.radius2 = float(U.square().sum(1).max())
-        budget = _CHUNK_ELEMENTS["cpu" if X.device.type == "cpu" else "other"]
+        budget = CHUNK_ELEMENTS["cpu" if X.device.type == "cpu" else "other"]
         self.chunk = max(1, budget // self.n_features)
         whole = N * self.n_features * X.element_size() <= self._BUDGET_BYTES
         self.F = self._features(U) if whole else None
@@ -1483,15 +916,16 @@ class GaussianMixture(_EMMixture):
     precisions_init : array-like or tensor, optional
         Initial inverse covariances, shaped by ``covariance_type``: (K, D, D), (D, D),
         (K, D) or (K,). With all three given, no initial responsibilities are computed.
-    random_state : int, numpy.random.RandomState, torch.Generator or None, default=None
-        Seeds the CPU generator used by the initialisation and by ``sample``; ``None``
-        draws from torch's global generator (``statlearn.seed_everything`` controls it).
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md): seeds the initialisation and
+        ``sample``; ``None`` follows torch's global generator
+        (``statlearn.seed_everything`` controls it). Draws on the CPU.
     warm_start : bool, default=False
         If True, a further ``fit`` starts from the fitted parameters (one run;
         ``n_init`` is ignored), as in scikit-learn.
     verbose : int, default=0
-        1 prints each initialisation and every ``verbose_interval``-th iteration; 2 also
-        prints times and the change of the bound.
+        1 prints each initialisation, every ``verbose_interval``-th iteration (its bound
+        and the change) and how the run ended; 2 also the time each took.
     verbose_interval : int, default=10
         Iterations between two printed lines.
     device : torch.device or str, optional
@@ -1516,8 +950,10 @@ class GaussianMixture(_EMMixture):
     lower_bounds_ : list of float
         That bound at every iteration (non-decreasing, up to ``reg_covar``).
     history_ : dict
-        ``{"lower_bound": lower_bounds_}``, ready for
-        ``statlearn.plotting.training_curves``.
+        Per-iteration records of the kept run, ready for
+        ``statlearn.plotting.training_curves``: ``"log_likelihood"``, the total
+        log-likelihood of the training data in nats (the key the HMMs of chapter 2 use
+        too), and ``"lower_bound"``, that value per sample (``lower_bounds_``).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had column names (a pandas DataFrame).
@@ -1634,7 +1070,7 @@ class GaussianMixture(_EMMixture):
             log_prob = _gaussian_log_prob_kn_fn(
                 params[1], params[2], self.covariance_type
             )
-            chunk = _chunk_size(self.n_components, X.shape[1], X.device)
+            chunk = chunk_size(self.n_components, X.shape[1], X.device)
             return _e_step_kn(log_prob, torch.log(params[0]), X, chunk)
         return super()._e_step(X, params)
 
@@ -1689,25 +1125,25 @@ class GaussianMixture(_EMMixture):
         labels = torch.repeat_interleave(torch.arange(len(counts)), counts).to(
             mu.device
         )
-        eps = torch.randn(n, D, generator=g, dtype=torch.float64)
-        eps = eps.to(device=mu.device, dtype=mu.dtype)
+        noise = torch.randn(n, D, generator=g, dtype=torch.float64)
+        noise = noise.to(device=mu.device, dtype=mu.dtype)
         if self.covariance_type == "full":
-            # x = mu_k + P_k^-T eps: cov = P^-T P^-1 = Sigma_k; one solve per component
-            out = torch.empty_like(eps)
+            # x = mu_k + P_k^-T noise: cov = P^-T P^-1 = Sigma_k; a solve per component
+            out = torch.empty_like(noise)
             start = 0
             for k, c in enumerate(counts.tolist()):
                 if c:
                     z = torch.linalg.solve_triangular(
-                        P[k].T, eps[start : start + c].T, upper=False
+                        P[k].T, noise[start : start + c].T, upper=False
                     )
                     out[start : start + c] = z.T
                 start += c
             return mu[labels] + out
         if self.covariance_type == "tied":
-            z = torch.linalg.solve_triangular(P.T, eps.T, upper=False).T
+            z = torch.linalg.solve_triangular(P.T, noise.T, upper=False).T
             return mu[labels] + z
         scale = 1.0 / P[labels]
-        return mu[labels] + eps * (
+        return mu[labels] + noise * (
             scale if self.covariance_type == "diag" else scale[:, None]
         )
 
@@ -1750,12 +1186,13 @@ class BernoulliMixture(_EMMixture):
         9.3.3); "random_from_data": K random rows shrunk to 0.25 / 0.75; "kmeans": an
         M-step from the k-means labels; "k-means++": k-means++ seeds shrunk as for
         random rows.
-    alpha : float, default=1e-6
-        Pseudo-count of the M-step, ``mu_kd = (sum_n r_nk x_nd + alpha) / (N_k + 2
-        alpha)`` (a Beta(1 + alpha, 1 + alpha) prior); the means are also clipped to
+    pseudo_count : float, default=1e-6
+        Pseudo-count ``c`` of the M-step, ``mu_kd = (sum_n r_nk x_nd + c) / (N_k + 2
+        c)`` (a Beta(1 + c, 1 + c) prior); the means are also clipped to
         ``[eps, 1 - eps]`` of the dtype, so every log-density stays finite.
-    random_state : int, numpy.random.RandomState, torch.Generator or None, default=None
-        Seeds the CPU generator used by the initialisation and by ``sample``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md): seeds the initialisation and
+        ``sample``. Draws on the CPU.
     warm_start : bool, default=False
         If True, a further ``fit`` starts from the fitted parameters (one run).
     verbose : int, default=0
@@ -1790,7 +1227,7 @@ class BernoulliMixture(_EMMixture):
         max_iter: int = 100,
         n_init: int = 1,
         init_params: str = "random",
-        alpha: float = 1e-6,
+        pseudo_count: float = 1e-6,
         random_state: Any = None,
         warm_start: bool = False,
         verbose: int = 0,
@@ -1805,7 +1242,7 @@ class BernoulliMixture(_EMMixture):
         self.max_iter = max_iter
         self.n_init = n_init
         self.init_params = init_params
-        self.alpha = alpha
+        self.pseudo_count = pseudo_count
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
@@ -1817,7 +1254,7 @@ class BernoulliMixture(_EMMixture):
 
     def _validate(self) -> None:
         self._validate_common(BMM_INIT_PARAMS)
-        check_positive(self.alpha, "alpha", strict=False)
+        check_positive(self.pseudo_count, "pseudo_count", strict=False)
 
     def _prepare(self, X: Tensor) -> Tensor:
         return _check_binary(X)
@@ -1858,7 +1295,8 @@ class BernoulliMixture(_EMMixture):
 
     def _m_step(self, X: Tensor, resp: Tensor, ws: Any = None) -> tuple:
         nk = resp.sum(0) + 10 * torch.finfo(resp.dtype).eps
-        means = (resp.T @ X + self.alpha) / (nk[:, None] + 2 * self.alpha)
+        c = self.pseudo_count
+        means = (resp.T @ X + c) / (nk[:, None] + 2 * c)
         eps = torch.finfo(means.dtype).eps
         return nk / nk.sum(), means.clamp(eps, 1.0 - eps)
 

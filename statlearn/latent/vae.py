@@ -1,22 +1,31 @@
-"""Variational autoencoders (chapter 3, "Variational autoencoders").
+"""Variational autoencoders and autoencoders (chapters 3 and 5), and the Gaussian
+encoder that chapters 8, 10, 11 and 12 reuse.
 
 Amortised variational inference for a latent-variable model ``p(z) p_theta(x | z)`` with
 a Gaussian encoder ``q_phi(z | x) = N(mu_phi(x), diag(exp(logvar_phi(x))))`` and a
 standard normal prior ``p(z) = N(0, I)``. Implements
 
-* the auto-encoding variational Bayes estimator of the evidence lower bound (ELBO) with
-  the reparameterisation trick (Kingma and Welling, 2014; Rezende, Mohamed and Wierstra,
-  2014), split into its distortion and rate terms (Alemi et al., 2018);
-* the importance-weighted bound (IWAE) of Burda, Grosse and Salakhutdinov (2016), used
-  as a held-out log-likelihood estimate;
-* beside the VAE, the deterministic autoencoder and the denoising autoencoder (Vincent,
-  Larochelle, Bengio and Manzagol, 2008) of chapter 5, "Representation learning", built
-  from the same MLP pieces: :class:`Autoencoder`, :func:`mlp_autoencoder`,
-  :func:`corrupt`.
+* chapter 3, "Variational autoencoders": the auto-encoding variational Bayes estimator
+  of the evidence lower bound (ELBO) with the reparameterisation trick (Kingma and
+  Welling, 2014; Rezende, Mohamed and Wierstra, 2014), split into its distortion and
+  rate terms (Alemi et al., 2018), and the importance-weighted bound (IWAE) of Burda,
+  Grosse and Salakhutdinov (2016), used as a held-out log-likelihood estimate;
+* chapter 5, "Representation learning": the VAE's code beside the deterministic
+  autoencoder and the denoising autoencoder (Vincent, Larochelle, Bengio and Manzagol,
+  2008), built from the same MLP pieces: :class:`Autoencoder`,
+  :func:`mlp_autoencoder`, :func:`corrupt`;
+* the Gaussian encoder pieces (:class:`GaussianEncoder`, :func:`reparameterize`) that
+  the deep variational information bottleneck (chapter 8), the privacy bottleneck
+  (chapter 10), the Wyner common-information model (chapter 11) and the transfer
+  entropy bottleneck (chapter 12) build on.
 
-The Gaussian encoder pieces (:func:`gaussian_kl`, :func:`reparameterize`,
-:class:`GaussianEncoder`) are shared with the deep variational information bottleneck of
-Part II.
+The closed-form KL divergence and the Gaussian log-density are
+:func:`statlearn.functional.gaussian_kl` and
+:func:`statlearn.functional.gaussian_log_prob`.
+
+Randomness: every routine that draws takes ``random_state`` (statlearn's randomness
+rule) and draws on the model's device; objectives draw with ``random_state=None`` by
+default, so that ``statlearn.training.fit(random_state=...)`` repeats a whole run.
 
 All log-likelihoods, ELBOs, distortions and rates returned here are in **nats** (natural
 log); divide by ``ln 2`` for bits.
@@ -25,15 +34,24 @@ log); divide by ``ln 2`` for bits.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from statlearn._checks import (
+    as_generator,
+    check_choice,
+    check_int,
+    check_positive,
+    to_model,
+)
+from statlearn.functional import gaussian_kl, gaussian_log_prob
+from statlearn.nets import mlp
+
 __all__ = [
-    "gaussian_kl",
-    "gaussian_kl_between",
     "reparameterize",
     "GaussianEncoder",
     "mlp_decoder",
@@ -50,14 +68,7 @@ __all__ = [
 _LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-def _check_int(value: object, name: str, minimum: int) -> int:
-    """Validate an integer hyperparameter (uniform messages via statlearn._checks)."""
-    from statlearn._checks import check_int
-
-    return check_int(value, name, minimum=minimum)
-
-
-def _check_gaussian_params(mu: Tensor, logvar: Tensor) -> None:
+def _check_gaussian_params(mu: Any, logvar: Any) -> None:
     if not isinstance(mu, Tensor) or not isinstance(logvar, Tensor):
         raise TypeError(
             f"mu and logvar must be torch tensors; got {type(mu).__name__} and "
@@ -80,117 +91,51 @@ def _check_gaussian_params(mu: Tensor, logvar: Tensor) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
-    r"""KL divergence of a diagonal Gaussian from the standard normal, in closed form.
-
-        KL (N(μ, diag(e^(log σ^2))) ‖ N(0, I)) = 1/2 Σ_(j=1)^d (μ_j^2 + σ_j^2 - 1 - log
-        σ_j^2).
-
-    Parameters
-    ----------
-    mu : (N, d) tensor
-        Means of the encoder distributions.
-    logvar : (N, d) tensor
-        Log-variances (natural log) of the encoder distributions.
-
-    Returns
-    -------
-    (N,) tensor
-        The KL divergence of each row, in **nats**, summed over the ``d`` latent
-        dimensions (for a single ``(d,)`` input, a scalar). Differentiable in ``mu`` and
-        ``logvar``.
-    """
-    _check_gaussian_params(mu, logvar)
-    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1)
-
-
-def gaussian_kl_between(
-    mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: Tensor
-) -> Tensor:
-    """KL divergence between two diagonal Gaussians, in closed form (nats).
-
-        KL(N(μ_q, diag σ_q^2) ‖ N(μ_p, diag σ_p^2))
-            = 1/2 Σ_j (log σ_p^2 / σ_q^2 + (σ_q^2 + (μ_q - μ_p)^2) / σ_p^2 - 1).
-
-    Parameters
-    ----------
-    mu_q, logvar_q : (..., d) tensors
-        Mean and natural-log variance of the first distribution.
-    mu_p, logvar_p : (..., d) tensors
-        Mean and natural-log variance of the second; broadcast against the first.
-
-    Returns
-    -------
-    (...) tensor
-        The divergence of each row, summed over the last dimension, in nats.
-
-    Raises
-    ------
-    ValueError
-        If the four tensors do not broadcast to one shape, or are 0-dimensional.
-    """
-    tensors = (mu_q, logvar_q, mu_p, logvar_p)
-    if not all(isinstance(t, Tensor) for t in tensors):
-        raise TypeError("mu_q, logvar_q, mu_p and logvar_p must be torch tensors")
-    try:
-        shape = torch.broadcast_shapes(*(t.shape for t in tensors))
-    except RuntimeError as exc:
-        raise ValueError(
-            "mu_q, logvar_q, mu_p and logvar_p must broadcast to one shape; got "
-            f"{[tuple(t.shape) for t in tensors]}"
-        ) from exc
-    if len(shape) == 0:
-        raise ValueError("the Gaussians' parameters must have a last dimension d")
-    ratio = torch.exp(logvar_q - logvar_p)
-    gap = (mu_q - mu_p).square() * torch.exp(-logvar_p)
-    return 0.5 * (ratio + gap - 1.0 - (logvar_q - logvar_p)).sum(-1)
-
-
 def reparameterize(
     mu: Tensor,
     logvar: Tensor,
     n_samples: int = 1,
     *,
-    generator: torch.Generator | None = None,
+    random_state: Any = None,
 ) -> Tensor:
     r"""Draw ``z ~ N(mu, diag(exp(logvar)))`` as a differentiable function of ``mu`` and
     ``logvar``.
 
     The reparameterisation trick (Kingma and Welling, 2014): ``z = mu + exp(logvar / 2)
-    * eps`` with ``eps ~ N(0, I)`` drawn independently of the parameters, so gradients
-    flow through ``z``.
+    * xi`` with noise ``xi ~ N(0, I)`` drawn independently of the parameters, so
+    gradients flow through ``z``.
 
     Parameters
     ----------
     mu : (N, d) tensor
         Means.
     logvar : (N, d) tensor
-        Log-variances.
+        Log-variances (natural log).
     n_samples : int, default 1
         Number of draws per row.
-    generator : torch.Generator, optional
-        Random generator on ``mu``'s device, for reproducible draws.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        See statlearn's randomness rule (CONTRIBUTING.md). Draws on ``mu``'s device;
+        ``None`` follows torch's global generator (``statlearn.seed_everything``, and
+        ``fit(random_state=...)`` inside a training run).
 
     Returns
     -------
     z : (N, d) tensor when ``n_samples == 1``, else (n_samples, N, d) tensor
     """
     _check_gaussian_params(mu, logvar)
-    n_samples = _check_int(n_samples, "n_samples", 1)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    generator = as_generator(random_state, device=mu.device)
+    return _reparameterize(mu, logvar, n_samples, generator)
+
+
+def _reparameterize(
+    mu: Tensor, logvar: Tensor, n_samples: int, generator: torch.Generator
+) -> Tensor:
+    """:func:`reparameterize` on checked arguments, with a generator on ``mu``'s
+    device."""
     shape = mu.shape if n_samples == 1 else (n_samples, *mu.shape)
-    eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + torch.exp(0.5 * logvar) * eps
-
-
-def _gaussian_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
-    """log N(z; mu, diag(exp(logvar))) summed over the last dimension (broadcasts)."""
-    return -0.5 * (
-        ((z - mu).square() * torch.exp(-logvar)) + logvar + math.log(2 * math.pi)
-    ).sum(-1)
-
-
-def _standard_normal_log_prob(z: Tensor) -> Tensor:
-    return -0.5 * (z.square() + math.log(2 * math.pi)).sum(-1)
+    noise = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * noise
 
 
 class GaussianEncoder(nn.Module):
@@ -223,10 +168,8 @@ class GaussianEncoder(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
-        from statlearn.nets import mlp
-
-        self.in_features = _check_int(in_features, "in_features", 1)
-        self.latent_dim = _check_int(latent_dim, "latent_dim", 1)
+        self.in_features = check_int(in_features, "in_features", minimum=1)
+        self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
         self.net = mlp(
             self.in_features,
             2 * self.latent_dim,
@@ -288,10 +231,8 @@ def mlp_decoder(
     nn.Sequential
         Maps ``(M, d)`` to ``(M, out_features)`` (or ``(M, *out_shape)``).
     """
-    from statlearn.nets import mlp
-
-    latent_dim = _check_int(latent_dim, "latent_dim", 1)
-    out_features = _check_int(out_features, "out_features", 1)
+    latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+    out_features = check_int(out_features, "out_features", minimum=1)
     net = mlp(latent_dim, out_features, hidden=tuple(hidden), activation=activation)
     if out_shape is not None:
         out_shape = tuple(int(s) for s in out_shape)
@@ -313,12 +254,14 @@ class ELBO(NamedTuple):
     """Per-sample terms of the evidence lower bound, all (N,) tensors in **nats**.
 
     ``elbo = -(distortion + rate)``; ``distortion = -E_q[log p(x | z)]``;
-    ``rate = KL(q(z | x) || p(z))``.
+    ``rate = KL(q(z | x) || p(z))``. A bound to maximise per sample, not an objective:
+    :meth:`VAE.loss` turns it into the :class:`VAELoss` that ``fit`` minimises.
     """
 
     elbo: Tensor
     distortion: Tensor
     rate: Tensor
+    units = "nats"
 
 
 class VAELoss(NamedTuple):
@@ -329,6 +272,7 @@ class VAELoss(NamedTuple):
     total: Tensor
     distortion: Tensor
     rate: Tensor
+    units = "nats"
 
 
 class VAE(nn.Module):
@@ -370,14 +314,12 @@ class VAE(nn.Module):
         sigma: float | None = None,
     ) -> None:
         super().__init__()
-        from statlearn._checks import check_choice, check_positive
-
         if not isinstance(encoder, nn.Module) or not isinstance(decoder, nn.Module):
             raise TypeError(
                 "encoder and decoder must be torch.nn.Module instances; got "
                 f"{type(encoder).__name__} and {type(decoder).__name__}"
             )
-        self.latent_dim = _check_int(latent_dim, "latent_dim", 1)
+        self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
         self.likelihood = check_choice(likelihood, "likelihood", _LIKELIHOODS)
         self.encoder = encoder
         self.decoder = decoder
@@ -408,15 +350,13 @@ class VAE(nn.Module):
         return None
 
     def _prepare(self, x: object) -> Tensor:
-        """Validate ``x`` and move it to the model's device and dtype."""
-        from statlearn._checks import to_model
-
-        x = to_model(x, self, name="x")
-        if x.ndim < 2:
-            raise ValueError(
-                f"x must be at least 2-D (n_samples, ...); got shape {tuple(x.shape)}"
-            )
-        if self.likelihood == "bernoulli" and not bool(((x == 0) | (x == 1)).all()):
+        """Validate ``x`` and move it to the model's device and dtype (one host sync
+        for a Bernoulli decoder: binary values are finite)."""
+        bernoulli = self.likelihood == "bernoulli"
+        x = to_model(x, self, name="x", min_ndim=2, allow_nonfinite=bernoulli)
+        if bernoulli and not bool(((x == 0) | (x == 1)).all()):
+            if not bool(torch.isfinite(x).all()):
+                raise ValueError("x must not contain NaN or infinite values")
             raise ValueError(
                 "x must be binary (values 0 or 1) for likelihood='bernoulli'; got "
                 "values in "
@@ -452,12 +392,7 @@ class VAE(nn.Module):
         if self.likelihood == "bernoulli":
             # log Bern(x; sigmoid(l)) = x l - softplus(l)
             return (x_flat * out - F.softplus(out)).sum(-1)
-        log_sigma = self.log_sigma.to(out.dtype)
-        return (
-            -0.5 * ((x_flat - out) * torch.exp(-log_sigma)).square()
-            - log_sigma
-            - 0.5 * math.log(2 * math.pi)
-        ).sum(-1)
+        return gaussian_log_prob(x_flat, out, 2.0 * self.log_sigma.to(out.dtype))
 
     def _mean(self, out: Tensor) -> Tensor:
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
@@ -465,19 +400,22 @@ class VAE(nn.Module):
     # -- public API
     # ----------------------------------------------------------------------------------
 
-    def forward(self, x: Tensor) -> ELBO:
+    def forward(self, x: Tensor, *, random_state: Any = None) -> ELBO:
         """Same as :meth:`elbo` with one sample.
 
         Parameters
         ----------
         x : (N, ...) array or tensor
             Data (binary for a Bernoulli decoder), cast to the model's dtype and device.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the model's
+            device.
 
         Returns
         -------
         ELBO
         """
-        return self.elbo(x)
+        return self.elbo(x, random_state=random_state)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Parameters of ``q_phi(z | x)``.
@@ -503,8 +441,6 @@ class VAE(nn.Module):
         -------
         (M, ...) tensor in the decoder's output shape
         """
-        from statlearn._checks import to_model
-
         z = to_model(z, self, name="z")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(
@@ -513,9 +449,7 @@ class VAE(nn.Module):
             )
         return self._mean(self.decoder(z))
 
-    def elbo(
-        self, x: Tensor, n_samples: int = 1, *, generator: torch.Generator | None = None
-    ) -> ELBO:
+    def elbo(self, x: Tensor, n_samples: int = 1, *, random_state: Any = None) -> ELBO:
         r"""Per-sample evidence lower bound and its two terms, in **nats**.
 
         ``distortion`` is the Monte-Carlo estimate of ``-E_q[log p_theta(x | z)]`` with
@@ -529,7 +463,9 @@ class VAE(nn.Module):
             Data (binary for a Bernoulli decoder).
         n_samples : int, default 1
             Draws of ``z`` per sample.
-        generator : torch.Generator, optional
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the model's
+            device.
 
         Returns
         -------
@@ -537,16 +473,26 @@ class VAE(nn.Module):
             ``(elbo, distortion, rate)``, each an (N,) tensor in nats.
         """
         x = self._prepare(x)
-        n_samples = _check_int(n_samples, "n_samples", 1)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        generator = as_generator(random_state, device=x.device)
+        return self._elbo(x, n_samples, generator)
+
+    def _elbo(self, x: Tensor, n_samples: int, generator: torch.Generator) -> ELBO:
+        """:meth:`elbo` on checked arguments."""
         mu, logvar = self._encode(x)
-        z = reparameterize(mu, logvar, n_samples, generator=generator)
+        z = _reparameterize(mu, logvar, n_samples, generator)
         log_px = self._log_px_given_z(z, x.flatten(1))
         distortion = -(log_px if n_samples == 1 else log_px.mean(0))
         rate = gaussian_kl(mu, logvar)
         return ELBO(-(distortion + rate), distortion, rate)
 
     def loss(
-        self, x: Tensor, *batch_rest: object, beta: float = 1.0, n_samples: int = 1
+        self,
+        x: Tensor,
+        *batch_rest: object,
+        beta: float = 1.0,
+        n_samples: int = 1,
+        random_state: Any = None,
     ) -> VAELoss:
         """Batch-mean objective ``distortion + beta * rate`` (nats per sample), for
         :func:`statlearn.training.fit`.
@@ -561,11 +507,15 @@ class VAE(nn.Module):
             Rate weight, finite and >= 0; ``beta = 1`` is the negative ELBO.
         n_samples : int, default 1
             Draws of ``z`` per sample for the distortion's Monte Carlo estimate.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the model's
+            device. Leave it ``None`` inside ``fit``, so that
+            ``fit(random_state=...)`` repeats the run.
 
         Returns
         -------
         VAELoss
-            ``(total, distortion, rate)`` scalars.
+            ``(total, distortion, rate)`` scalars, in nats.
 
         Raises
         ------
@@ -573,16 +523,17 @@ class VAE(nn.Module):
             If ``beta`` is negative, NaN or infinite (a negative rate weight rewards a
             larger rate).
         """
-        from statlearn._checks import check_positive
-
         beta = check_positive(beta, "beta", strict=False)
-        terms = self.elbo(x, n_samples)
+        x = self._prepare(x)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        generator = as_generator(random_state, device=x.device)
+        terms = self._elbo(x, n_samples, generator)
         distortion = terms.distortion.mean()
         rate = terms.rate.mean()
         return VAELoss(distortion + beta * rate, distortion, rate)
 
     def log_weights(
-        self, x: Tensor, k: int, *, generator: torch.Generator | None = None
+        self, x: Tensor, n_samples: int, *, random_state: Any = None
     ) -> Tensor:
         """Importance log-weights ``log p(x, z_i) - log q(z_i | x)`` for ``z_i ~ q(z |
         x)``.
@@ -590,56 +541,79 @@ class VAE(nn.Module):
         Parameters
         ----------
         x : (N, ...) array or tensor
-        k : int
-            Number of importance samples.
-        generator : torch.Generator, optional
+        n_samples : int
+            Number of importance samples ``k``.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the model's
+            device.
 
         Returns
         -------
-        (k, N) tensor, in nats
+        (n_samples, N) tensor, in nats
         """
         x = self._prepare(x)
-        k = _check_int(k, "k", 1)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        generator = as_generator(random_state, device=x.device)
         mu, logvar = self._encode(x)
-        z = reparameterize(mu, logvar, k, generator=generator).reshape(k, *mu.shape)
-        log_px = self._log_px_given_z(z, x.flatten(1))
-        return log_px + _standard_normal_log_prob(z) - _gaussian_log_prob(z, mu, logvar)
+        return self._log_weights(x.flatten(1), mu, logvar, n_samples, generator)
+
+    def _log_weights(
+        self,
+        x_flat: Tensor,
+        mu: Tensor,
+        logvar: Tensor,
+        n_samples: int,
+        generator: torch.Generator,
+    ) -> Tensor:
+        """:meth:`log_weights` on checked arguments and the encoder's output."""
+        z = _reparameterize(mu, logvar, n_samples, generator)
+        z = z.reshape(n_samples, *mu.shape)
+        log_px = self._log_px_given_z(z, x_flat)
+        return log_px + gaussian_log_prob(z) - gaussian_log_prob(z, mu, logvar)
 
     def iwae(
         self,
         x: Tensor,
-        k: int = 64,
+        n_samples: int = 64,
         *,
         chunk_size: int | None = None,
-        generator: torch.Generator | None = None,
+        random_state: Any = None,
     ) -> Tensor:
         r"""Importance-weighted lower bound on ``log p_theta(x)`` (Burda, Grosse and
         Salakhutdinov, 2016), in **nats**.
 
             L_k(x) = E[log 1/k Σ_(i=1)^k p_θ(x, z_i)/q_φ(z_i | x)], z_i ~ q_φ(z | x),
 
-        estimated with one set of ``k`` draws. ``L_1`` is the ELBO and ``L_k`` increases
-        to ``log p(x)`` as ``k`` grows, so with large ``k`` it serves as a held-out
-        log-likelihood.
+        estimated with one set of ``k = n_samples`` draws. ``L_1`` is the ELBO and
+        ``L_k`` increases to ``log p(x)`` as ``k`` grows, so with large ``k`` it serves
+        as a held-out log-likelihood.
 
         Parameters
         ----------
         x : (N, ...) array or tensor
-        k : int, default 64
-            Number of importance samples (>= 1).
+        n_samples : int, default 64
+            Number of importance samples ``k`` (>= 1).
         chunk_size : int, optional
             Draw the ``k`` samples this many at a time to bound memory (default: all at
             once).
-        generator : torch.Generator, optional
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the model's
+            device.
 
         Returns
         -------
         (N,) tensor, in nats
         """
-        k = _check_int(k, "k", 1)
-        step = k if chunk_size is None else _check_int(chunk_size, "chunk_size", 1)
+        x = self._prepare(x)
+        k = check_int(n_samples, "n_samples", minimum=1)
+        step = (
+            k if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
+        )
+        generator = as_generator(random_state, device=x.device)
+        mu, logvar = self._encode(x)
+        x_flat = x.flatten(1)
         parts = [
-            self.log_weights(x, min(step, k - start), generator=generator)
+            self._log_weights(x_flat, mu, logvar, min(step, k - start), generator)
             for start in range(0, k, step)
         ]
         log_w = torch.cat(parts, dim=0)
@@ -647,30 +621,33 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, n: int, *, mean: bool = True, generator: torch.Generator | None = None
+        self, n_samples: int = 1, *, random_state: Any = None, mean: bool = True
     ) -> Tensor:
         """Generate data: ``z ~ N(0, I)``, then the mean of (or a draw from) ``p_theta(x
         | z)``.
 
         Parameters
         ----------
-        n : int
+        n_samples : int, default 1
             Number of samples.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on the model's
+            device.
         mean : bool, default True
             Return the decoder's mean (pixel probabilities for Bernoulli); ``False``
             draws ``x``.
-        generator : torch.Generator, optional
 
         Returns
         -------
-        (n, ...) tensor in the decoder's output shape
+        (n_samples, ...) tensor in the decoder's output shape
         """
-        n = _check_int(n, "n", 1)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
         ref = self._reference()
-        device = None if ref is None else ref.device
-        dtype = None if ref is None else ref.dtype
+        device = torch.device("cpu") if ref is None else ref.device
+        dtype = torch.get_default_dtype() if ref is None else ref.dtype
+        generator = as_generator(random_state, device=device)
         z = torch.randn(
-            n, self.latent_dim, generator=generator, device=device, dtype=dtype
+            n_samples, self.latent_dim, generator=generator, device=device, dtype=dtype
         )
         m = self._mean(self.decoder(z))
         if mean:
@@ -753,10 +730,21 @@ _CORRUPTIONS = ("gaussian", "mask")
 class AELoss(NamedTuple):
     """Batch-mean autoencoder objective (scalars): ``total = distortion``, the squared
     reconstruction error of the clean input, summed over features.
+
+    A squared error in the data's units, not a log-likelihood: its ``units`` say so.
     """
 
     total: Tensor
     distortion: Tensor
+    units = "squared error"
+
+
+def _check_corruption(noise: Any, corruption: Any) -> tuple[float, str]:
+    corruption = check_choice(corruption, "corruption", _CORRUPTIONS)
+    noise = check_positive(noise, "noise", strict=False)
+    if corruption == "mask" and noise >= 1:
+        raise ValueError(f"noise must be in [0, 1) for masking noise; got {noise}")
+    return noise, corruption
 
 
 def corrupt(
@@ -764,7 +752,7 @@ def corrupt(
     noise: float,
     *,
     corruption: str = "gaussian",
-    generator: torch.Generator | None = None,
+    random_state: Any = None,
 ) -> Tensor:
     """Corrupt ``x`` for a denoising autoencoder: draw ``x~ ~ C(x~ | x)``.
 
@@ -779,24 +767,27 @@ def corrupt(
     corruption : {"gaussian", "mask"}, default "gaussian"
         Additive Gaussian noise ``x + noise * xi`` with ``xi ~ N(0, I)``, or masking
         noise (each value independently zeroed with probability ``noise``).
-    generator : torch.Generator, optional
-        Random generator on ``x``'s device; default: torch's global one.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        See statlearn's randomness rule (CONTRIBUTING.md). Draws on ``x``'s device.
 
     Returns
     -------
     (N, ...) tensor
         Same shape, dtype and device as ``x``; not differentiable in ``noise``.
     """
-    from statlearn._checks import check_choice, check_positive
-
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch tensor; got {type(x).__name__}")
-    corruption = check_choice(corruption, "corruption", _CORRUPTIONS)
-    noise = check_positive(noise, "noise", strict=False)
-    if corruption == "mask" and noise >= 1:
-        raise ValueError(f"noise must be in [0, 1) for masking noise; got {noise}")
+    noise, corruption = _check_corruption(noise, corruption)
     if noise == 0:
         return x
+    generator = as_generator(random_state, device=x.device)
+    return _corrupt(x, noise, corruption, generator)
+
+
+def _corrupt(
+    x: Tensor, noise: float, corruption: str, generator: torch.Generator
+) -> Tensor:
+    """:func:`corrupt` on checked arguments with ``noise > 0``."""
     if corruption == "gaussian":
         xi = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         return x + noise * xi
@@ -848,21 +839,17 @@ class Autoencoder(nn.Module):
                 "encoder and decoder must be torch.nn.Module instances; got "
                 f"{type(encoder).__name__} and {type(decoder).__name__}"
             )
-        self.latent_dim = _check_int(latent_dim, "latent_dim", 1)
+        self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
         self.in_features = (
-            None if in_features is None else _check_int(in_features, "in_features", 1)
+            None
+            if in_features is None
+            else check_int(in_features, "in_features", minimum=1)
         )
         self.encoder = encoder
         self.decoder = decoder
 
     def _prepare(self, x: object) -> Tensor:
-        from statlearn._checks import to_model
-
-        x = to_model(x, self, name="x")
-        if x.ndim < 2:
-            raise ValueError(
-                f"x must be at least 2-D (n_samples, ...); got shape {tuple(x.shape)}"
-            )
+        x = to_model(x, self, name="x", min_ndim=2)
         if self.in_features is not None and x[0].numel() != self.in_features:
             raise ValueError(
                 f"x must have {self.in_features} features per sample; got shape "
@@ -922,7 +909,7 @@ class Autoencoder(nn.Module):
         *batch_rest: object,
         noise: float = 0.0,
         corruption: str = "gaussian",
-        generator: torch.Generator | None = None,
+        random_state: Any = None,
     ) -> AELoss:
         """Batch-mean squared error of reconstructing the clean ``x`` (from a corrupted
         one when ``noise > 0``), for :func:`statlearn.training.fit`.
@@ -936,8 +923,10 @@ class Autoencoder(nn.Module):
             Corruption level, as in :func:`corrupt`; 0 is the plain autoencoder.
         corruption : {"gaussian", "mask"}, default "gaussian"
             The corruption, as in :func:`corrupt`.
-        generator : torch.Generator, optional
-            For the corruption's random draws.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). The corruption's draws,
+            on the model's device. Leave it ``None`` inside ``fit``, so that
+            ``fit(random_state=...)`` repeats the run.
 
         Returns
         -------
@@ -945,8 +934,12 @@ class Autoencoder(nn.Module):
             ``(total, distortion)``: ``distortion`` is ``||x - g(f(x~))||^2`` summed
             over features and averaged over the batch.
         """
+        noise, corruption = _check_corruption(noise, corruption)
         x = self._prepare(x)
-        x_tilde = corrupt(x, noise, corruption=corruption, generator=generator)
+        x_tilde = x
+        if noise > 0:
+            generator = as_generator(random_state, device=x.device)
+            x_tilde = _corrupt(x, noise, corruption, generator)
         recon = self._decode(self._encode(x_tilde), x)
         distortion = (recon - x).flatten(1).square().sum(-1).mean()
         return AELoss(distortion, distortion)
@@ -981,10 +974,8 @@ def mlp_autoencoder(
     Autoencoder
         Its encoder's output layer is linear, so codes are unbounded real vectors.
     """
-    from statlearn.nets import mlp
-
-    in_features = _check_int(in_features, "in_features", 1)
-    latent_dim = _check_int(latent_dim, "latent_dim", 1)
+    in_features = check_int(in_features, "in_features", minimum=1)
+    latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
     encoder = mlp(in_features, latent_dim, hidden=tuple(hidden), activation=activation)
     decoder = mlp_decoder(
         latent_dim,
