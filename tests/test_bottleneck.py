@@ -12,7 +12,11 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from statlearn.info.bottleneck import information_bottleneck, information_curve
+from statlearn.info.bottleneck import (
+    IBResult,
+    information_bottleneck,
+    information_curve,
+)
 from statlearn.info.measures import conditional_entropy, mutual_information
 
 
@@ -77,7 +81,7 @@ def test_matches_plain_reference_iterations():
 
 def test_result_is_self_consistent():
     p = random_joint(3, 8, 4)
-    res = information_bottleneck(p, 0.2, 5, seed=0, tol=1e-14, max_iter=5000)
+    res = information_bottleneck(p, 0.2, 5, random_state=0, tol=1e-14, max_iter=5000)
     p_x = p.sum(1)
     np.testing.assert_allclose(res.encoder.sum(1).numpy(), 1.0, atol=1e-12)
     np.testing.assert_allclose(
@@ -94,7 +98,7 @@ def test_result_is_self_consistent():
 def test_reported_information_matches_measures():
     p = random_joint(4, 7, 3)
     beta = 0.3
-    res = information_bottleneck(p, beta, 3, seed=1)
+    res = information_bottleneck(p, beta, 3, random_state=1)
     p_xz = p.sum(1)[:, None] * res.encoder
     p_zy = res.encoder.T @ p
     assert res.i_xz == pytest.approx(float(mutual_information(p_xz)), abs=1e-12)
@@ -121,7 +125,7 @@ def test_reported_information_matches_measures():
 )  # a tiny beta once broke the decoder
 def test_invariants(seed, n_x, n_y, k, beta):
     p = random_joint(seed, n_x, n_y)
-    res = information_bottleneck(p, beta, k, seed=seed, max_iter=200)
+    res = information_bottleneck(p, beta, k, random_state=seed, max_iter=200)
     i_xy = float(mutual_information(p))
     # the Lagrangian never increases (up to rounding)
     assert float(res.lagrangian.diff().max()) <= 1e-10
@@ -140,8 +144,8 @@ def test_trivial_solution_past_the_critical_beta():
     beta_c = max_correlation_sq(p)
     assert beta_c == pytest.approx(0.36)
     for s in range(3):
-        above = information_bottleneck(p, 1.2 * beta_c, 2, seed=s)
-        below = information_bottleneck(p, 0.8 * beta_c, 2, seed=s)
+        above = information_bottleneck(p, 1.2 * beta_c, 2, random_state=s)
+        below = information_bottleneck(p, 0.8 * beta_c, 2, random_state=s)
         assert above.i_xz < 1e-6 and above.i_zy < 1e-6
         assert below.i_xz > 0.1 and below.i_zy > 0.05
 
@@ -152,7 +156,7 @@ def test_beta_zero_is_a_hard_clustering_that_keeps_all_information():
         [[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.2, 0.8]], dtype=torch.float64
     )
     p = p_y_x / 4
-    res = information_bottleneck(p, 0.0, 2, seed=0)
+    res = information_bottleneck(p, 0.0, 2, random_state=0)
     assert set(torch.unique(res.encoder).tolist()) <= {0.0, 1.0}
     assert res.i_zy == pytest.approx(float(mutual_information(p)), abs=1e-12)
     assert res.i_xz == pytest.approx(1.0, abs=1e-12)
@@ -161,7 +165,7 @@ def test_beta_zero_is_a_hard_clustering_that_keeps_all_information():
 
 def test_tiny_beta_stays_finite():
     p = random_joint(12, 6, 3)
-    res = information_bottleneck(p, 1e-300, 3, seed=0)
+    res = information_bottleneck(p, 1e-300, 3, random_state=0)
     assert torch.isfinite(res.encoder).all()
     assert float(res.lagrangian.diff().max()) <= 1e-10
 
@@ -176,26 +180,49 @@ def test_one_cluster_is_trivial():
 
 def test_warm_start_from_a_solution_stays_put():
     p = random_joint(6, 6, 3)
-    res = information_bottleneck(p, 0.15, 3, seed=2, tol=1e-14, max_iter=5000)
+    res = information_bottleneck(p, 0.15, 3, random_state=2, tol=1e-14, max_iter=5000)
     warm = information_bottleneck(p, 0.15, 3, init=res.encoder)
     assert warm.n_iter <= 3
     assert warm.i_zy == pytest.approx(res.i_zy, abs=1e-8)
 
 
-def test_seed_is_reproducible_and_generator_equivalent():
+def test_random_state_is_reproducible_in_every_form():
     p = random_joint(7, 6, 3)
-    a = information_bottleneck(p, 0.2, 3, seed=11, max_iter=5)
-    b = information_bottleneck(
-        p, 0.2, 3, generator=torch.Generator().manual_seed(11), max_iter=5
-    )
+    a = information_bottleneck(p, 0.2, 3, random_state=11, max_iter=5)
+    g = torch.Generator().manual_seed(11)
+    b = information_bottleneck(p, 0.2, 3, random_state=g, max_iter=5)
     assert torch.equal(a.encoder, b.encoder)
+    c = information_bottleneck(p, 0.2, 3, random_state=g, max_iter=5)
+    assert not torch.equal(b.encoder, c.encoder)  # the generator advanced
+    d = information_bottleneck(
+        p, 0.2, 3, random_state=np.random.default_rng(0), max_iter=5
+    )
+    e = information_bottleneck(
+        p, 0.2, 3, random_state=np.random.default_rng(0), max_iter=5
+    )
+    assert torch.equal(d.encoder, e.encoder)
+    torch.manual_seed(4)
+    f = information_bottleneck(p, 0.2, 3, max_iter=5)
+    torch.manual_seed(4)
+    assert torch.equal(f.encoder, information_bottleneck(p, 0.2, 3, max_iter=5).encoder)
+    curve_a = information_curve(p, [1.0, 0.1], 3, random_state=5, max_iter=20)
+    curve_b = information_curve(p, [1.0, 0.1], 3, random_state=5, max_iter=20)
+    assert torch.equal(curve_a.encoders, curve_b.encoders)
+
+
+def test_results_declare_bits():
+    p = random_joint(7, 6, 3)
+    res = information_bottleneck(p, 0.2, 3, random_state=0, max_iter=5)
+    curve = information_curve(p, [0.5], 3, random_state=0, max_iter=5)
+    assert res.units == curve.units == "bits"
+    assert "units" not in IBResult._fields
 
 
 def test_float32_and_numpy_input():
     p = random_joint(8, 5, 2)
-    res32 = information_bottleneck(p.float(), 0.2, 2, seed=0)
+    res32 = information_bottleneck(p.float(), 0.2, 2, random_state=0)
     assert res32.encoder.dtype == torch.float32
-    res_np = information_bottleneck(p.numpy(), 0.2, 2, seed=0)
+    res_np = information_bottleneck(p.numpy(), 0.2, 2, random_state=0)
     assert res_np.encoder.dtype == torch.float64
     assert res_np.i_zy == pytest.approx(res32.i_zy, abs=1e-4)
 
@@ -203,7 +230,7 @@ def test_float32_and_numpy_input():
 def test_zero_rows_and_columns_are_handled():
     p = torch.zeros(5, 4, dtype=torch.float64)
     p[:4, :3] = random_joint(9, 4, 3)
-    res = information_bottleneck(p, 0.1, 3, seed=0)
+    res = information_bottleneck(p, 0.1, 3, random_state=0)
     assert torch.isfinite(res.encoder).all() and math.isfinite(res.i_zy)
     assert res.decoder.shape == (3, 3)  # the empty outcome of y is dropped
     assert float(res.lagrangian.diff().max()) <= 1e-10
@@ -215,7 +242,7 @@ def test_zero_rows_and_columns_are_handled():
 def test_information_curve_is_monotone_and_bounded():
     p = random_joint(10, 10, 3)
     betas = torch.logspace(0, -2.5, 25, dtype=torch.float64)
-    curve = information_curve(p, betas, 6, seed=0)
+    curve = information_curve(p, betas, 6, random_state=0)
     i_xy = float(mutual_information(p))
     assert curve.i_xy == pytest.approx(i_xy)
     assert curve.encoders.shape == (25, 10, 6)
@@ -229,7 +256,7 @@ def test_information_curve_is_monotone_and_bounded():
 
 def test_information_curve_keeps_the_order_given():
     p = symmetric_binary(0.1)
-    curve = information_curve(p, [0.1, 1.0, 0.5], 2, seed=0)
+    curve = information_curve(p, [0.1, 1.0, 0.5], 2, random_state=0)
     assert curve.betas.tolist() == [0.1, 1.0, 0.5]
     assert curve.i_xz[1] < 1e-6 and curve.i_xz[0] > 0.5
 
@@ -267,8 +294,12 @@ def test_bad_arguments():
         information_bottleneck(p, 0.1, 2, init=torch.full((2, 3), 1 / 3))
     with pytest.raises(ValueError, match="sum to 1"):
         information_bottleneck(p, 0.1, 2, init=torch.full((2, 2), 0.3))
-    with pytest.raises(ValueError, match="seed or generator"):
-        information_bottleneck(p, 0.1, 2, seed=0, generator=torch.Generator())
+    with pytest.raises(TypeError, match="random_state"):
+        information_bottleneck(p, 0.1, 2, random_state="0")
+    with pytest.raises(TypeError):
+        information_bottleneck(p, 0.1, 2, seed=0)
+    with pytest.raises(TypeError):
+        information_curve(p, [0.1], 2, generator=torch.Generator())
     with pytest.raises(ValueError, match="perturbation"):
         information_curve(p, [0.1], 2, perturbation=1.5)
     with pytest.raises(ValueError, match="max_iter"):
@@ -291,5 +322,22 @@ def test_cuda_matches_cpu():
     assert gpu.encoder.device.type == "cuda"
     assert torch.allclose(gpu.encoder.cpu(), cpu.encoder, atol=1e-10)
     assert gpu.i_zy == pytest.approx(cpu.i_zy, abs=1e-10)
-    curve = information_curve(p.cuda(), [1.0, 0.1, 0.01], 4, seed=0)
+    curve = information_curve(p.cuda(), [1.0, 0.1, 0.01], 4, random_state=0)
     assert curve.encoders.device.type == "cuda"
+
+
+def test_the_joint_is_checked_once_not_per_iteration(monkeypatch):
+    calls = []
+    original = torch.isfinite
+
+    def counting(t):
+        calls.append(tuple(t.shape))
+        return original(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    p = random_joint(3, 5, 3)
+    res = information_bottleneck(p, 0.05, 3, random_state=0, max_iter=20, tol=0.0)
+    assert res.n_iter >= 5 and len(calls) == 1
+    calls.clear()
+    information_curve(p, [1.0, 0.1, 0.01], 3, random_state=0, max_iter=20)
+    assert len(calls) == 2  # the joint and the betas

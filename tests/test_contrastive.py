@@ -23,7 +23,7 @@ from statlearn.info.contrastive import (
     random_erase,
     random_shift,
     residual_information,
-    simclr_loss,
+    simclr_nt_xent,
     vmf_kl,
     vmf_log_normalizer,
     vmf_log_prob,
@@ -87,7 +87,7 @@ def test_log_normalizer_integrates_in_d16():
 def test_sampler_mean_resultant_length_matches_bessel_ratio(dim, kappa):
     n = 20000
     mu = unit(n, dim, seed=2).repeat(1, 1)
-    z = vmf_sample(mu, kappa, generator=0)
+    z = vmf_sample(mu, kappa, random_state=0)
     assert z.shape == (n, dim)
     assert torch.allclose(z.norm(dim=1), torch.ones(n, dtype=z.dtype), atol=1e-10)
     cos = (z * mu).sum(1)
@@ -99,17 +99,17 @@ def test_sampler_mean_resultant_length_matches_bessel_ratio(dim, kappa):
 
 def test_sampler_is_symmetric_about_the_mean_and_seeded():
     mu = unit(1, 4, seed=3).expand(20000, 4)
-    z = vmf_sample(mu, 5.0, generator=1)
+    z = vmf_sample(mu, 5.0, random_state=1)
     a = vmf_mean_resultant_length(5.0, 4)
     # E[z] = A_d(kappa) mu: the part orthogonal to mu averages out
     assert torch.allclose(z.mean(0), a * mu[0], atol=0.02)
-    assert torch.equal(z, vmf_sample(mu, 5.0, generator=1))
-    assert not torch.equal(z, vmf_sample(mu, 5.0, generator=2))
+    assert torch.equal(z, vmf_sample(mu, 5.0, random_state=1))
+    assert not torch.equal(z, vmf_sample(mu, 5.0, random_state=2))
 
 
 def test_sampler_is_reparameterised_in_mu():
     raw = torch.randn(8, 6, dtype=torch.float64, requires_grad=True)
-    z = vmf_sample(raw, 20.0, generator=0)
+    z = vmf_sample(raw, 20.0, random_state=0)
     (z[:, 0].sum()).backward()
     assert raw.grad is not None and torch.isfinite(raw.grad).all()
     assert raw.grad.abs().sum() > 0
@@ -117,7 +117,7 @@ def test_sampler_is_reparameterised_in_mu():
     eps = 1e-6
     bumped = raw.detach().clone()
     bumped[0, 1] += eps
-    z1 = vmf_sample(bumped, 20.0, generator=0)
+    z1 = vmf_sample(bumped, 20.0, random_state=0)
     fd = (z1[:, 0].sum() - z.detach()[:, 0].sum()) / eps
     assert float(fd) == pytest.approx(float(raw.grad[0, 1]), rel=1e-4, abs=1e-6)
 
@@ -125,7 +125,7 @@ def test_sampler_is_reparameterised_in_mu():
 def test_sampler_keeps_dtype_and_handles_mu_at_e1():
     mu = torch.zeros(3, 4)
     mu[:, 0] = 1.0  # the Householder reflection degenerates: identity
-    z = vmf_sample(mu, 50.0, generator=0)
+    z = vmf_sample(mu, 50.0, random_state=0)
     assert z.dtype == torch.float32
     assert torch.isfinite(z).all()
     assert float((z[:, 0]).min()) > 0.5
@@ -135,7 +135,7 @@ def test_kl_closed_form_matches_monte_carlo_and_floor():
     d, ke, kb = 16, 256.0, 10.0
     mu_e = unit(4000, d, seed=4)
     mu_b = F.normalize(mu_e + 0.3 * unit(4000, d, seed=5), dim=1)
-    z = vmf_sample(mu_e, ke, generator=3)
+    z = vmf_sample(mu_e, ke, random_state=3)
     mc = residual_information(z, mu_e, mu_b, ke, kb)
     exact = vmf_kl(mu_e, ke, mu_b, kb).mean()
     per_sample = (vmf_log_prob(z, mu_e, ke) - vmf_log_prob(z, mu_b, kb)) / LN2
@@ -155,7 +155,7 @@ def test_kl_closed_form_matches_monte_carlo_and_floor():
 
 def test_residual_information_of_identical_encoders_is_zero():
     mu = unit(50, 8, seed=6)
-    z = vmf_sample(mu, 7.0, generator=0)
+    z = vmf_sample(mu, 7.0, random_state=0)
     r = residual_information(z, mu, mu, 7.0, 7.0)
     assert float(r) == pytest.approx(0.0, abs=1e-10)
     # and it is the log-density difference in bits
@@ -186,10 +186,12 @@ def test_simclr_loss_is_cosine_nt_xent_with_temperature():
         logits = (z @ z.T / tau).fill_diagonal_(float("-inf"))
         targets = torch.cat([torch.arange(6, 12), torch.arange(6)])
         expected = F.cross_entropy(logits, targets) / LN2
-        assert float(simclr_loss(z1, z2, tau)) == pytest.approx(float(expected), 1e-6)
+        assert float(simclr_nt_xent(z1, z2, tau)) == pytest.approx(
+            float(expected), 1e-6
+        )
     # scaling the embeddings changes nothing (cosine similarity)
-    assert float(simclr_loss(3 * z1, z2, 0.1)) == pytest.approx(
-        float(simclr_loss(z1, z2, 0.1)), rel=1e-6
+    assert float(simclr_nt_xent(3 * z1, z2, 0.1)) == pytest.approx(
+        float(simclr_nt_xent(z1, z2, 0.1)), rel=1e-6
     )
 
 
@@ -205,7 +207,7 @@ def test_nt_xent_with_one_negative_per_view_is_infonce():
 
 def test_simclr_loss_is_differentiable_and_accepts_numpy():
     z1 = torch.randn(4, 3, requires_grad=True)
-    loss = simclr_loss(z1, np.random.default_rng(0).normal(size=(4, 3)), 0.2)
+    loss = simclr_nt_xent(z1, np.random.default_rng(0).normal(size=(4, 3)), 0.2)
     loss.backward()
     assert torch.isfinite(z1.grad).all()
 
@@ -222,7 +224,7 @@ def digits_like(n=6, seed=0):
 
 def test_random_shift_moves_content_by_at_most_max_shift():
     x = digits_like()
-    out = random_shift(x, 1, generator=0)
+    out = random_shift(x, 1, random_state=0)
     assert out.shape == x.shape
     # content away from the border: nothing is lost, only moved
     assert torch.allclose(out.sum((1, 2, 3)), x.sum((1, 2, 3)))
@@ -235,41 +237,43 @@ def test_random_shift_moves_content_by_at_most_max_shift():
         ]
         assert hits
     shifts = {
-        tuple(torch.nonzero(random_shift(x, 2, generator=s)[0, 0])[0].tolist())
+        tuple(torch.nonzero(random_shift(x, 2, random_state=s)[0, 0])[0].tolist())
         for s in range(30)
     }
     assert len(shifts) > 5
     assert torch.equal(random_shift(x, 0), x)
-    assert torch.equal(random_shift(x, 1, generator=3), random_shift(x, 1, generator=3))
+    assert torch.equal(
+        random_shift(x, 1, random_state=3), random_shift(x, 1, random_state=3)
+    )
 
 
 def test_random_erase_zeroes_a_square():
     x = torch.ones(20, 1, 8, 8)
-    out = random_erase(x, 3, 1.0, generator=0)
+    out = random_erase(x, 3, 1.0, random_state=0)
     assert torch.all((1 - out).sum((1, 2, 3)) == 9)
-    assert torch.equal(random_erase(x, 3, 0.0, generator=0), x)
-    half = random_erase(torch.ones(400, 1, 8, 8), 3, 0.5, generator=1)
+    assert torch.equal(random_erase(x, 3, 0.0, random_state=0), x)
+    half = random_erase(torch.ones(400, 1, 8, 8), 3, 0.5, random_state=1)
     frac = float(((1 - half).sum((1, 2, 3)) > 0).float().mean())
     assert 0.4 < frac < 0.6
 
 
 def test_gaussian_noise_stays_in_pixel_space():
     x = torch.full((100, 64), 0.5)
-    out = gaussian_noise(x, 0.1, generator=0)
+    out = gaussian_noise(x, 0.1, random_state=0)
     assert float(out.min()) >= 0 and float(out.max()) <= 1
     assert float((out - x).std()) == pytest.approx(0.1, rel=0.05)
-    raw = gaussian_noise(torch.zeros(100, 64), 0.3, clip=False, generator=0)
+    raw = gaussian_noise(torch.zeros(100, 64), 0.3, clip=False, random_state=0)
     assert float(raw.min()) < 0
 
 
 def test_augment_flat_and_image_inputs():
     aug = Augment(max_shift=1, erase_size=3, erase_p=0.5, noise_sigma=0.1)
     x = digits_like(10)
-    flat = aug(x.reshape(10, 64), generator=5)
-    img = aug(x, generator=5)
+    flat = aug(x.reshape(10, 64), random_state=5)
+    img = aug(x, random_state=5)
     assert flat.shape == (10, 64) and img.shape == x.shape
     assert torch.equal(flat.reshape(10, 1, 8, 8), img)
-    assert not torch.equal(aug(x, generator=5), aug(x, generator=6))
+    assert not torch.equal(aug(x, random_state=5), aug(x, random_state=6))
     assert "max_shift=1" in repr(aug)
     identity = Augment(max_shift=0, erase_p=0.0, noise_sigma=0.0)
     assert torch.equal(identity(x), x)
@@ -295,10 +299,10 @@ def test_contrastive_net_shapes():
 def test_csimclr_without_sampling_is_simclr_on_the_same_views():
     net, aug = small_net(), Augment()
     x = digits_like(8).reshape(8, 64)
-    out = csimclr_loss(net, x, augment=aug, sample=False, kappa_b=10.0, generator=0)
+    out = csimclr_loss(net, x, augment=aug, sample=False, kappa_b=10.0, random_state=0)
     g = torch.Generator().manual_seed(0)
-    v1, v2 = aug(x, generator=g), aug(x, generator=g)
-    expected = simclr_loss(net(v1), net(v2), temperature=0.1)
+    v1, v2 = aug(x, random_state=g), aug(x, random_state=g)
+    expected = simclr_nt_xent(net(v1), net(v2), temperature=0.1)
     assert isinstance(out, ContrastiveLoss)
     assert out.contrastive.item() == pytest.approx(expected.item(), rel=1e-6)
     assert out.total.item() == pytest.approx(out.contrastive.item())
@@ -308,7 +312,7 @@ def test_csimclr_without_sampling_is_simclr_on_the_same_views():
 def test_csimclr_total_and_terms():
     net, aug = small_net(), Augment()
     x = digits_like(8).reshape(8, 64)
-    out = csimclr_loss(net, x, augment=aug, beta=0.5, generator=0)
+    out = csimclr_loss(net, x, augment=aug, beta=0.5, random_state=0)
     assert out.total.item() == pytest.approx(
         (out.contrastive + 0.5 * out.residual).item(), rel=1e-6
     )
@@ -326,10 +330,75 @@ def test_fit_trains_with_the_loss_drawing_its_views():
     x = torch.rand(64, 64)
     objective = functools.partial(csimclr_loss, augment=aug, beta=0.1)
     history = fit(
-        net, x, objective=objective, epochs=3, batch_size=32, quiet=True, seed=0
+        net, x, objective=objective, epochs=3, batch_size=32, quiet=True, random_state=0
     )
     assert set(history) >= {"loss", "contrastive", "residual"}
     assert len(history["residual"]) == 3
+
+
+def test_one_random_state_repeats_a_whole_csimclr_run():
+    """fit(random_state=...) fixes the shuffle, the views and the vMF samples: the
+    global generator is moved before each run and does not matter."""
+    x = digits_like(32).reshape(32, 64)
+    objective = functools.partial(csimclr_loss, augment=Augment(), beta=0.1)
+    runs = []
+    for run, state in enumerate((0, 0, 1)):
+        net = small_net()
+        torch.manual_seed(100 + run)  # a different global state before each run
+        history = fit(
+            net,
+            x,
+            objective=objective,
+            epochs=2,
+            batch_size=8,
+            quiet=True,
+            random_state=state,
+        )
+        runs.append(([p.detach().clone() for p in net.parameters()], history))
+    (w0, h0), (w1, h1), (w2, _) = runs
+    assert all(torch.equal(a, b) for a, b in zip(w0, w1))
+    assert h0["loss"] == h1["loss"]
+    assert any(not torch.equal(a, b) for a, b in zip(w0, w2))
+
+
+def test_the_loss_declares_bits():
+    assert ContrastiveLoss.units == "bits"
+    assert "units" not in ContrastiveLoss._fields
+    assert ContrastiveLoss._fields[0] == "total"
+
+
+@pytest.mark.parametrize(
+    "kw", [dict(beta=0.5), dict(beta=0.0), dict(sample=False, kappa_b=5.0)]
+)
+def test_one_csimclr_loss_call_checks_its_batch_once(monkeypatch, kw):
+    net, aug = small_net(), Augment()
+    x = digits_like(8).reshape(8, 64)
+    calls = []
+    original = torch.isfinite
+
+    def counting(t):
+        calls.append(tuple(t.shape))
+        return original(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    out = csimclr_loss(net, x, augment=aug, random_state=0, **kw)
+    assert len(calls) <= 1, calls
+    monkeypatch.setattr(torch, "isfinite", original)
+    assert torch.isfinite(out.total)
+
+
+def test_a_callable_augmentation_gets_the_loss_generator():
+    seen = []
+
+    def flip(x, *, random_state):
+        seen.append(random_state)
+        return x.flip(1)
+
+    net = small_net()
+    out = csimclr_loss(net, torch.rand(4, 64), augment=flip, random_state=0)
+    assert len(seen) == 2 and all(isinstance(g, torch.Generator) for g in seen)
+    assert seen[0] is seen[1]
+    assert torch.isfinite(out.total)
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -370,9 +439,9 @@ def test_value_errors():
     with pytest.raises(ValueError, match="2B, 2B"):
         nt_xent(torch.rand(4, 2))
     with pytest.raises(ValueError, match="same shape"):
-        simclr_loss(torch.rand(3, 4), torch.rand(4, 4))
+        simclr_nt_xent(torch.rand(3, 4), torch.rand(4, 4))
     with pytest.raises(ValueError, match="temperature"):
-        simclr_loss(torch.rand(3, 4), torch.rand(3, 4), 0.0)
+        simclr_nt_xent(torch.rand(3, 4), torch.rand(3, 4), 0.0)
     with pytest.raises(ValueError, match="mu_b must"):
         residual_information(torch.rand(3, 4), torch.rand(3, 4), torch.rand(2, 4), 1, 1)
     with pytest.raises(ValueError, match="kappa_b"):
@@ -393,14 +462,45 @@ def test_value_errors():
 
 
 @pytest.mark.gpu
-def test_cuda_matches_cpu():
-    mu = unit(64, 16, seed=8, dtype=torch.float32)
-    cpu = vmf_sample(mu, 256.0, generator=0)
-    gpu = vmf_sample(mu.cuda(), 256.0, generator=0)
+def test_cuda_draws_on_the_device_and_matches_cpu():
+    mu = unit(2000, 16, seed=8, dtype=torch.float32)
+    gpu = vmf_sample(mu.cuda(), 256.0, random_state=0)
     assert gpu.device.type == "cuda"
-    assert torch.allclose(gpu.cpu(), cpu, atol=1e-5)
+    assert torch.equal(gpu, vmf_sample(mu.cuda(), 256.0, random_state=0))
+    assert torch.allclose(gpu.norm(dim=1), torch.ones(2000, device="cuda"), atol=1e-5)
+    w = (gpu * mu.cuda()).sum(1).mean().item()  # E[mu^T z] = A_d(kappa)
+    assert w == pytest.approx(vmf_mean_resultant_length(256.0, 16), abs=2e-3)
+    # without random draws (identity views, SimCLR) the loss agrees with the CPU's
     net = small_net()
     x = digits_like(8).reshape(8, 64)
-    a = csimclr_loss(net, x, augment=Augment(), beta=0.3, generator=0)
-    b = csimclr_loss(net.cuda(), x.cuda(), augment=Augment(), beta=0.3, generator=0)
-    assert float(b.total) == pytest.approx(float(a.total), rel=1e-4)
+    identity = Augment(max_shift=0, erase_p=0.0, noise_sigma=0.0)
+    kw = dict(augment=identity, sample=False, random_state=0)
+    a = csimclr_loss(net, x, **kw)
+    b = csimclr_loss(net.cuda(), x.cuda(), **kw)
+    assert float(b.contrastive) == pytest.approx(float(a.contrastive), rel=1e-4)
+    # with draws: finite, on the device, and repeated by one random_state
+    c = csimclr_loss(net, x.cuda(), augment=Augment(), beta=0.3, random_state=0)
+    d = csimclr_loss(net, x.cuda(), augment=Augment(), beta=0.3, random_state=0)
+    assert c.total.device.type == "cuda" and torch.isfinite(c.total)
+    assert torch.equal(c.total, d.total)
+
+
+@pytest.mark.gpu
+def test_cuda_fit_repeats_with_one_random_state():
+    x = digits_like(32).reshape(32, 64).cuda()
+    objective = functools.partial(csimclr_loss, augment=Augment(), beta=0.1)
+    runs = []
+    for run in range(2):
+        net = small_net().cuda()
+        torch.manual_seed(100 + run)
+        fit(
+            net,
+            x,
+            objective=objective,
+            epochs=2,
+            batch_size=8,
+            quiet=True,
+            random_state=0,
+        )
+        runs.append([p.detach().clone() for p in net.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*runs))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import statlearn
 from statlearn.info import (
+    CriticLoss,
     ConcatCritic,
     ConditionalGaussian,
     SeparableCritic,
@@ -37,17 +38,17 @@ LN2 = math.log(2)
 # the benchmark
 
 
-def test_correlated_gaussians_shapes_correlation_and_seed():
-    x, y = correlated_gaussians(20000, 0.6, 3, seed=0)
+def test_correlated_gaussians_shapes_correlation_and_random_state():
+    x, y = correlated_gaussians(20000, 0.6, 3, random_state=0)
     assert x.shape == y.shape == (20000, 3) and x.dtype == torch.float32
     corr = np.corrcoef(np.concatenate([x.numpy(), y.numpy()], 1).T)
     np.testing.assert_allclose(np.diag(corr[:3, 3:]), 0.6, atol=0.02)
     np.testing.assert_allclose(
         corr[:3, :3], np.eye(3), atol=0.03
     )  # the pairs are independent
-    x2, y2 = correlated_gaussians(20000, 0.6, 3, seed=0)
+    x2, y2 = correlated_gaussians(20000, 0.6, 3, random_state=0)
     assert torch.equal(x, x2) and torch.equal(y, y2)
-    xc, yc = correlated_gaussians(20000, 0.6, 3, cubic=True, seed=0)
+    xc, yc = correlated_gaussians(20000, 0.6, 3, cubic=True, random_state=0)
     assert torch.equal(xc, x)
     torch.testing.assert_close(yc, y.double().pow(3).float())
     assert (
@@ -55,12 +56,29 @@ def test_correlated_gaussians_shapes_correlation_and_seed():
     )
 
 
-def test_correlated_gaussians_uses_the_global_generator_without_seed():
+def test_correlated_gaussians_uses_the_global_generator_without_random_state():
     statlearn.seed_everything(3)
     a = correlated_gaussians(10, 0.5, 2)
     statlearn.seed_everything(3)
     b = correlated_gaussians(10, 0.5, 2)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], correlated_gaussians(10, 0.5, 2)[0])
+
+
+def test_correlated_gaussians_accepts_every_kind_of_random_state():
+    x, y = correlated_gaussians(8, 0.5, 2, random_state=7)
+    g = torch.Generator().manual_seed(7)
+    x2, y2 = correlated_gaussians(8, 0.5, 2, random_state=g)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    # the generator advanced: a second call draws a new sample
+    assert not torch.equal(x, correlated_gaussians(8, 0.5, 2, random_state=g)[0])
+    a = correlated_gaussians(8, 0.5, 2, random_state=np.random.default_rng(0))
+    b = correlated_gaussians(8, 0.5, 2, random_state=np.random.default_rng(0))
+    assert torch.equal(a[0], b[0])
+    with pytest.raises(TypeError):
+        correlated_gaussians(8, 0.5, 2, random_state="0")
+    with pytest.raises(TypeError):
+        correlated_gaussians(8, 0.5, 2, seed=0)
 
 
 # --------------------------------------------------------------------------------------
@@ -99,10 +117,10 @@ def test_binning_bins_each_coordinate():
 
 def test_low_dimensional_benchmark_near_truth_and_independence_near_zero():
     truth = gaussian_mutual_information(0.8, 1).item()
-    x, y = correlated_gaussians(4000, 0.8, 1, seed=0)
+    x, y = correlated_gaussians(4000, 0.8, 1, random_state=0)
     assert mi_binning(x, y, bins=15).item() == pytest.approx(truth, abs=0.1)
     assert mi_kde(x, y, noise_variance=0.05).item() == pytest.approx(truth, abs=0.1)
-    x, y = correlated_gaussians(4000, 0.0, 1, seed=1)
+    x, y = correlated_gaussians(4000, 0.0, 1, random_state=1)
     assert 0 <= mi_binning(x, y, bins=15).item() < 0.05
     assert 0 <= mi_kde(x, y, noise_variance=0.05).item() < 0.05
 
@@ -214,7 +232,7 @@ def test_mine_moving_average_and_corrected_gradient():
 
 def test_critics_give_pair_score_matrices():
     torch.manual_seed(0)
-    x, y = correlated_gaussians(12, 0.5, 3, seed=0)
+    x, y = correlated_gaussians(12, 0.5, 3, random_state=0)
     for critic in (SeparableCritic(3, 3, embed_dim=4), ConcatCritic(3, 3)):
         s = critic(x, y)
         assert s.shape == (12, 12)
@@ -238,7 +256,7 @@ def _trained_estimates(bound, rho, dim, seed, steps=250, batch=64):
         else SeparableCritic(dim, dim, hidden=(32,), embed_dim=8)
     )
     history = train_critic(
-        critic, x, y, bound=bound, batch_size=batch, lr=5e-3, seed=seed
+        critic, x, y, bound=bound, batch_size=batch, lr=5e-3, random_state=seed
     )
     assert len(history["mi"]) == 1 and math.isfinite(history["mi"][0])
     return evaluate_critic(critic, xt, yt, bound=bound, batch_size=batch)
@@ -276,7 +294,7 @@ def test_club_sits_above_the_truth_on_the_benchmark():
 
 
 def test_critic_objective_fields_and_fit_history():
-    x, y = correlated_gaussians(256, 0.5, 2, seed=0)
+    x, y = correlated_gaussians(256, 0.5, 2, random_state=0)
     critic = SeparableCritic(2, 2)
     terms = critic_objective("nwj")(critic, x[:32], y[:32])
     assert set(terms._fields) == {"total", "mi"}
@@ -285,6 +303,45 @@ def test_critic_objective_fields_and_fit_history():
     history = train_critic(critic, x, y, bound="mine", epochs=3, batch_size=32)
     assert set(history) == {"loss", "mi"} and len(history["mi"]) == 3
     assert not critic.training
+    assert CriticLoss.units == "bits" and history.units == "bits"
+    assert "units" not in CriticLoss._fields
+
+
+def test_club_objective_is_the_negative_log_likelihood_in_bits():
+    x, y = correlated_gaussians(32, 0.5, 2, random_state=0)
+    torch.manual_seed(0)
+    q = ConditionalGaussian(2, 2)
+    terms = critic_objective("club")(q, x, y)
+    nll_nats = -q.log_prob(x, y).mean()
+    assert terms.total.item() == pytest.approx(nll_nats.item() / LN2, rel=1e-5)
+    assert terms.mi.item() == pytest.approx(club(q(x, y)).item(), rel=1e-6)
+    terms.total.backward()
+    assert all(p.grad is not None for p in q.parameters())
+
+
+def test_train_critic_repeats_a_run_with_random_state():
+    x, y = correlated_gaussians(512, 0.6, 2, random_state=0)
+
+    def run(random_state):
+        torch.manual_seed(0)  # the same initial critic
+        critic = SeparableCritic(2, 2, hidden=(8,))
+        history = train_critic(
+            critic, x, y, epochs=2, batch_size=64, random_state=random_state
+        )
+        return history["mi"], next(critic.parameters()).detach().clone()
+
+    (mi_a, w_a), (mi_b, w_b), (mi_c, _) = run(3), run(3), run(4)
+    assert mi_a == mi_b and torch.equal(w_a, w_b)
+    assert mi_a != mi_c
+
+
+def test_mine_restarts_a_non_finite_running_mean():
+    s = torch.randn(6, 6, dtype=torch.float64)
+    off = ~torch.eye(6, dtype=torch.bool)
+    for start in (float("nan"), float("inf"), -1.0):
+        m = torch.tensor(start, dtype=torch.float64)
+        mine(s, running_mean=m, momentum=0.5)
+        assert m.item() == pytest.approx(torch.exp(s[off]).mean().item())
 
 
 # --------------------------------------------------------------------------------------
@@ -321,7 +378,7 @@ def test_critic_objective_fields_and_fit_history():
         (lambda: mine(torch.randn(4, 4), momentum=1.5), "momentum"),
         (lambda: club(torch.randn(4)), "2-D"),
         (lambda: correlated_gaussians(10, 1.0, 2), r"\(-1, 1\)"),
-        (lambda: correlated_gaussians(0, 0.5, 2), "n must be >= 1"),
+        (lambda: correlated_gaussians(0, 0.5, 2), "n_samples must be >= 1"),
         (
             lambda: SeparableCritic(2, 2)(torch.randn(5, 2), torch.randn(6, 2)),
             "same number of samples",
@@ -378,7 +435,7 @@ def test_type_errors():
 
 @pytest.mark.gpu
 def test_estimators_on_cuda_match_cpu():
-    x, y = correlated_gaussians(500, 0.7, 2, seed=0)
+    x, y = correlated_gaussians(500, 0.7, 2, random_state=0)
     ids = torch.arange(500)
     torch.testing.assert_close(
         mi_kde(ids.cuda(), x.cuda(), noise_variance=0.1).cpu(),
@@ -637,3 +694,22 @@ def test_information_plane_on_cuda_matches_cpu():
         assert gpu.i_xz.device.type == "cuda"
         torch.testing.assert_close(gpu.i_xz.cpu(), cpu.i_xz, atol=1e-4, rtol=0)
         torch.testing.assert_close(gpu.i_zy.cpu(), cpu.i_zy, atol=1e-4, rtol=0)
+
+
+def test_critic_training_checks_inputs_not_scores(monkeypatch):
+    x, y = correlated_gaussians(32, 0.5, 2, random_state=0)
+    critic = SeparableCritic(2, 2)
+    calls = []
+    original = torch.isfinite
+
+    def counting(t):
+        calls.append(tuple(t.shape))
+        return original(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    for bound in ("infonce", "nwj", "mine"):
+        calls.clear()
+        critic_objective(bound)(critic, x, y)
+        # the critic's inputs only (MINE also tests its 0-d running mean on the
+        # device, which needs no pass over the scores)
+        assert [c for c in calls if c] == [(32, 2), (32, 2)], bound

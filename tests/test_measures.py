@@ -312,3 +312,27 @@ def test_measures_on_cuda_match_cpu():
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+def _count_finiteness_checks(monkeypatch):
+    calls = []
+    original = torch.isfinite
+
+    def counting(t):
+        calls.append(tuple(t.shape))
+        return original(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    return calls
+
+
+def test_each_input_is_checked_for_finiteness_once(monkeypatch):
+    calls = _count_finiteness_checks(monkeypatch)
+    entropy(torch.tensor([0.25, 0.75]))
+    assert len(calls) == 1
+    calls.clear()
+    kl_divergence(torch.tensor([0.25, 0.75]), torch.tensor([0.5, 0.5]))
+    assert len(calls) == 2
+    calls.clear()
+    mutual_information(torch.full((2, 2), 0.25))
+    assert len(calls) == 1

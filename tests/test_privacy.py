@@ -12,6 +12,7 @@ import torch
 from torch import distributions as D
 from torch.nn import functional as F
 
+from statlearn._checks import as_generator
 from statlearn.info.privacy import DVCLUB, DVCLUBLoss, Leakage, fit_dvclub, leakage
 
 
@@ -21,6 +22,12 @@ def batch(n=48, d=12, c=4, seed=0):
     y = torch.randint(0, c, (n,), generator=g)
     s = torch.randint(0, 2, (n,), generator=g)
     return x, y, s
+
+
+def standard_noise(shape):
+    """The N(0, I) noise a model draws with random_state=None right after
+    torch.manual_seed: from a generator seeded by torch's global one."""
+    return torch.randn(shape, generator=as_generator(None))
 
 
 def make(seed=0, **kw):
@@ -45,13 +52,13 @@ def test_complexity_is_the_closed_form_gaussian_kl_in_bits():
 
 def test_without_weights_the_model_is_a_plain_classifier():
     x, y, s = batch()
-    model = make(beta=0.0, beta_l=0.0)
+    model = make(beta=0.0, beta_s=0.0)
     model.train()
     torch.manual_seed(1)
     out = model.loss(x, y, s)
     torch.manual_seed(1)
     mu, logvar = model.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    z = mu + torch.exp(0.5 * logvar) * standard_noise(mu.shape)
     ce = F.cross_entropy(model.decoder(z), y) / math.log(2)
     assert out.total.item() == pytest.approx(ce.item(), rel=1e-6)
     assert out.total.item() == pytest.approx(out.distortion.item(), rel=1e-6)
@@ -67,12 +74,12 @@ def test_without_weights_the_model_is_a_plain_classifier():
 
 def test_adversarial_leakage_is_minus_the_adversary_cross_entropy():
     x, y, s = batch()
-    model = make(beta=0.1, beta_l=2.0)
+    model = make(beta=0.1, beta_s=2.0)
     torch.manual_seed(3)
     out = model.loss(x, y, s)
     torch.manual_seed(3)
     mu, logvar = model.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    z = mu + torch.exp(0.5 * logvar) * standard_noise(mu.shape)
     adv = F.cross_entropy(model.adversary(z), s) / math.log(2)
     assert out.leakage.item() == pytest.approx(-adv.item(), rel=1e-5)
     total = out.distortion + 0.1 * out.rate + 2.0 * out.leakage
@@ -83,13 +90,13 @@ def test_adversarial_leakage_is_minus_the_adversary_cross_entropy():
 @pytest.mark.parametrize("conditional", [True, False])
 def test_decoder_bound_is_rate_plus_gaussian_reconstruction(conditional):
     x, y, s = batch()
-    model = make(leakage="decoder", conditional=conditional, sigma_x=0.2, beta_l=1.0)
+    model = make(leakage="decoder", conditional=conditional, sigma_x=0.2, beta_s=1.0)
     assert model.adversary is None
     torch.manual_seed(4)
     out = model.loss(x, y, s)
     torch.manual_seed(4)
     mu, logvar = model.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    z = mu + torch.exp(0.5 * logvar) * standard_noise(mu.shape)
     inp = torch.cat([z, F.one_hot(s, 2).float()], 1) if conditional else z
     nll = -D.Normal(model.x_decoder(inp), 0.2).log_prob(x).sum(1).mean()
     assert out.reconstruction.item() == pytest.approx(nll.item() / math.log(2), 1e-5)
@@ -109,7 +116,9 @@ def test_alternating_training_teaches_the_adversary_and_the_decoder():
     y = 2 * s + (x[:, 1] > 0.5).long()
     model = make(latent_dim=4)
     before = [p.detach().clone() for p in model.adversary.parameters()]
-    history = fit_dvclub(model, (x, y, s), epochs=40, batch_size=32, lr=1e-2, seed=0)
+    history = fit_dvclub(
+        model, (x, y, s), epochs=40, batch_size=32, lr=1e-2, random_state=0
+    )
     assert set(history) == {
         "loss",
         "distortion",
@@ -129,10 +138,92 @@ def test_training_is_reproducible_and_accepts_numpy():
     x, y, s = batch()
     runs = []
     for _ in range(2):
-        model = make(beta_l=0.5)
-        fit_dvclub(model, (x.numpy(), y.numpy(), s.numpy()), epochs=2, seed=0)
-        runs.append(model.release(x, generator=0))
+        model = make(beta_s=0.5)
+        fit_dvclub(model, (x.numpy(), y.numpy(), s.numpy()), epochs=2, random_state=0)
+        runs.append(model.release(x, random_state=0))
     assert torch.equal(runs[0], runs[1])
+
+
+def weights(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("kind", ["adversary", "decoder"])
+def test_one_random_state_repeats_a_whole_dvclub_run(kind):
+    """The shuffle, the adversary's samples of z and the encoder's all follow
+    random_state: the global generator is moved between the runs and does not matter."""
+    x, y, s = batch()
+    runs = {}
+    for run, state in enumerate((0, 0, 1)):
+        model = make(beta=0.1, beta_s=0.5, leakage=kind)
+        torch.manual_seed(100 + run)  # a different global state before each run
+        history = fit_dvclub(
+            model,
+            (x, y, s),
+            epochs=2,
+            batch_size=16,
+            adversary_steps=2,
+            random_state=state,
+        )
+        runs.setdefault(state, []).append((weights(model), history))
+    (w0, h0), (w1, h1) = runs[0]
+    assert all(torch.equal(a, b) for a, b in zip(w0, w1))
+    assert h0 == h1 and h0.units == "bits"
+    ((w2, _),) = runs[1]
+    assert any(not torch.equal(a, b) for a, b in zip(w0, w2))
+
+
+def test_eot_with_one_draw_per_call_works_on_the_vib_and_the_dvclub():
+    from statlearn.info.vib import VIB
+    from statlearn.robust.attacks import EOT
+
+    assert DVCLUB.forward is VIB.forward  # one implementation of the prediction
+    x, y, _ = batch()
+    torch.manual_seed(0)
+    for model in (VIB(12, 4, latent_dim=3, hidden=(16,)), make()):
+        model.eval()
+        eot = EOT(model, n_attack=3, n_eval=5, model_kwargs={"n_samples": 1})
+        with torch.no_grad():
+            probs = eot(x).exp()
+        assert probs.shape == (48, 4)
+        assert torch.allclose(probs.sum(1), torch.ones(48), atol=1e-5)
+        xr = x.clone().requires_grad_(True)
+        eot(xr).gather(1, y[:, None]).sum().backward()
+        assert xr.grad is not None and xr.grad.abs().sum() > 0
+        # one draw per call: a single draw is the log-softmax of one sample's logits
+        torch.manual_seed(1)
+        one = model(x, n_samples=1)
+        torch.manual_seed(1)
+        mu, logvar = model.encode(x)
+        z = mu + (0.5 * logvar).exp() * standard_noise(mu.shape)
+        assert torch.allclose(one, F.log_softmax(model.decode(z), 1), atol=1e-6)
+
+
+def test_an_explicit_random_state_repeats_the_loss_and_the_adversary_loss():
+    x, y, s = batch()
+    model = make(beta=0.1, beta_s=0.5)
+    assert torch.equal(
+        model.loss(x, y, s, random_state=2).total,
+        model.loss(x, y, s, random_state=2).total,
+    )
+    a = model.adversary_cross_entropy(x, s, random_state=3)
+    assert torch.equal(a, model.adversary_cross_entropy(x, s, random_state=3))
+    assert not torch.equal(a, model.adversary_cross_entropy(x, s, random_state=4))
+
+
+def test_the_dvclub_loss_checks_its_batch_once(monkeypatch):
+    x, y, s = batch()
+    model = make(beta=0.1, beta_s=0.5)
+    calls = []
+    original = torch.isfinite
+
+    def counting(t):
+        calls.append(tuple(t.shape))
+        return original(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    model.loss(x, y, s)
+    assert len(calls) <= 1, calls
 
 
 def test_release_mean_and_sample():
@@ -140,7 +231,7 @@ def test_release_mean_and_sample():
     model = make()
     mu, _ = model.encode(x)
     assert torch.equal(model.release(x, mean=True), mu.detach())
-    a, b = model.release(x, generator=5), model.release(x, generator=5)
+    a, b = model.release(x, random_state=5), model.release(x, random_state=5)
     assert torch.equal(a, b) and not torch.equal(a, mu)
     assert not a.requires_grad
 
@@ -200,7 +291,7 @@ def test_leakage_accepts_numpy_and_is_reproducible():
     [
         (dict(leakage="both"), "leakage must be one of"),
         (dict(beta=-1.0), "beta must be >= 0"),
-        (dict(beta_l=-0.1), "beta_l must be >= 0"),
+        (dict(beta_s=-0.1), "beta_s must be >= 0"),
         (dict(sigma_x=0.0), "sigma_x must be > 0"),
         (dict(num_sensitive=1), "num_sensitive must be >= 2"),
         (dict(num_classes=1), "num_classes must be >= 2"),
@@ -221,14 +312,16 @@ def test_loss_and_fit_errors():
         model.loss(x, y, s + 2)
     with pytest.raises(ValueError, match="y must have 48 labels"):
         model.loss(x, y[:5], s)
-    with pytest.raises(ValueError, match="beta_l must be >= 0"):
-        model.loss(x, y, s, beta_l=-1.0)
+    with pytest.raises(ValueError, match="beta_s must be >= 0"):
+        model.loss(x, y, s, beta_s=-1.0)
+    with pytest.raises(TypeError, match="random_state"):
+        fit_dvclub(model, (x, y, s), random_state="zero")
     with pytest.raises(ValueError, match="beta must be >= 0"):
         model.loss(x, y, s, beta=-1.0)
     with pytest.raises(ValueError, match="x must be a batch"):
         model.encode(torch.rand(12))
     with pytest.raises(ValueError, match="needs leakage='adversary'"):
-        make(leakage="decoder").adversary_loss(x, s)
+        make(leakage="decoder").adversary_cross_entropy(x, s)
     with pytest.raises(ValueError, match=r"train must be a tuple \(x, y, s\)"):
         fit_dvclub(model, (x, y))
     with pytest.raises(ValueError, match="adversary_steps must be >= 1"):

@@ -14,6 +14,7 @@ import torch
 from torch import distributions as D
 from torch.nn import functional as F
 
+from statlearn._checks import as_generator
 from statlearn.info.vib import VIB, VIBLoss, vib_loss
 from statlearn.training import fit
 
@@ -21,6 +22,12 @@ from statlearn.training import fit
 def batch(n=32, d=12, c=4, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.rand(n, d, generator=g), torch.randint(0, c, (n,), generator=g)
+
+
+def standard_noise(shape):
+    """The N(0, I) noise a model draws with random_state=None right after
+    torch.manual_seed: from a generator seeded by torch's global one."""
+    return torch.randn(shape, generator=as_generator(None))
 
 
 def make(seed=0, **kw):
@@ -69,7 +76,7 @@ def test_distortion_is_the_cross_entropy_of_one_sample_in_bits():
     out = model.loss(x, y, beta=0.3)
     torch.manual_seed(5)
     mu, logvar = model.encode(x)  # the encoder is deterministic; the sample comes next
-    z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape)
+    z = mu + (0.5 * logvar).exp() * standard_noise(mu.shape)
     ce_bits = F.cross_entropy(model.decoder(z), y) / math.log(2)
     assert out.distortion.item() == pytest.approx(ce_bits.item(), rel=1e-5)
     assert out.total.item() == pytest.approx(
@@ -103,7 +110,7 @@ def test_gradient_flows_through_the_sample():
 def test_gradient_of_rate_matches_closed_form():
     mu = torch.randn(5, 3, requires_grad=True)
     logvar = torch.randn(5, 3, requires_grad=True)
-    from statlearn.latent.vae import gaussian_kl
+    from statlearn.functional import gaussian_kl
 
     (gaussian_kl(mu, logvar).mean() / math.log(2)).backward()
     assert torch.allclose(mu.grad, mu.detach() / 5 / math.log(2))
@@ -123,7 +130,7 @@ def test_training_forward_is_one_sample_and_eval_averages_the_softmax():
     out = model(x)
     torch.manual_seed(3)
     mu, logvar = model.encode(x)
-    z = mu + (0.5 * logvar).exp() * torch.randn(7, *mu.shape)
+    z = mu + (0.5 * logvar).exp() * standard_noise((7, *mu.shape))
     avg = F.softmax(model.decoder(z.reshape(-1, 3)).reshape(7, 32, 4), dim=-1).mean(0)
     assert torch.allclose(out.exp(), avg, atol=1e-6)
     assert torch.allclose(out.exp().sum(1), torch.ones(32), atol=1e-5)
@@ -136,7 +143,7 @@ def test_many_samples_converge_and_one_sample_is_a_log_softmax():
     one = model(x, n_samples=1)
     torch.manual_seed(0)
     mu, logvar = model.encode(x)
-    z = mu + (0.5 * logvar).exp() * torch.randn(1, *mu.shape)
+    z = mu + (0.5 * logvar).exp() * standard_noise((1, *mu.shape))
     assert torch.allclose(one, F.log_softmax(model.decoder(z[0]), dim=1), atol=1e-6)
     p1 = model(x, n_samples=4000).exp()
     p2 = model(x, n_samples=4000).exp()
@@ -149,7 +156,13 @@ def test_fit_with_vib_loss_records_rate_and_distortion_and_learns():
     y = (x @ w).argmax(1)
     model = make(beta=1e-3, latent_dim=4, hidden=(32,))
     hist = fit(
-        model, (x, y), objective=vib_loss, epochs=60, lr=1e-2, quiet=True, seed=0
+        model,
+        (x, y),
+        objective=vib_loss,
+        epochs=60,
+        lr=1e-2,
+        quiet=True,
+        random_state=0,
     )
     assert {"loss", "distortion", "rate"} <= set(hist)
     assert hist["distortion"][-1] < 0.6 * hist["distortion"][0]
@@ -165,7 +178,13 @@ def test_larger_beta_gives_a_smaller_rate():
     for beta in (1e-3, 1.0):
         model = make(seed=0, beta=beta)
         hist = fit(
-            model, (x, y), objective=vib_loss, epochs=20, lr=1e-2, quiet=True, seed=0
+            model,
+            (x, y),
+            objective=vib_loss,
+            epochs=20,
+            lr=1e-2,
+            quiet=True,
+            random_state=0,
         )
         rates.append(hist["rate"][-1])
     assert rates[1] < 0.5 * rates[0]
@@ -217,6 +236,54 @@ def test_errors():
         vib_loss(torch.nn.Linear(12, 4), x, y)
     with pytest.raises(TypeError, match="numeric"):
         model(np.array([["a"] * 12] * 2))
+
+
+def test_the_loss_declares_bits_and_checks_its_batch_once(monkeypatch):
+    assert VIBLoss.units == "bits" and VIBLoss._fields[0] == "total"
+    x, y = batch()
+    model = make(beta=0.1)
+    calls = []
+    original = torch.isfinite
+
+    def counting(t):
+        calls.append(tuple(t.shape))
+        return original(t)
+
+    monkeypatch.setattr(torch, "isfinite", counting)
+    vib_loss(model, x, y)
+    model.loss(x, y, n_samples=3)
+    assert len(calls) <= 2, calls  # one per call
+
+
+def test_fit_repeats_a_run_with_one_random_state():
+    x, y = batch(n=64)
+    runs = []
+    for run in range(2):
+        model = make(beta=0.1)
+        torch.manual_seed(100 + run)  # the samples of z follow fit's random_state
+        hist = fit(
+            model,
+            (x, y),
+            objective=vib_loss,
+            epochs=2,
+            batch_size=16,
+            quiet=True,
+            random_state=0,
+        )
+        runs.append(([p.detach().clone() for p in model.parameters()], hist))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][0], runs[1][0]))
+    assert runs[0][1]["rate"] == runs[1][1]["rate"]
+
+
+def test_an_explicit_random_state_repeats_the_draws():
+    x, y = batch()
+    model = make(beta=0.1)
+    a, b = model.loss(x, y, random_state=3), vib_loss(model, x, y, random_state=3)
+    assert torch.equal(a.total, b.total)
+    assert not torch.equal(a.distortion, model.loss(x, y, random_state=4).distortion)
+    model.eval()
+    assert torch.equal(model(x, random_state=5), model(x, random_state=5))
+    assert not torch.equal(model(x, random_state=5), model(x, random_state=6))
 
 
 def test_partial_binds_beta():

@@ -29,6 +29,10 @@ consistent with the encoder, F = I(X; Z) + β_IB [I(X; Y) - I(Z; Y)], so
 β F / log 2 = L_β - H(Y | X): the reported
 L_β differs from F by a positive factor and a constant and cannot go up
 from one iteration to the next (up to rounding).
+
+**Randomness.** The random symmetry-breaking starts follow statlearn's rule
+(CONTRIBUTING.md): one ``random_state``, drawn on the CPU in float64 and moved to the
+joint's device, so a seed gives the same start on every device.
 """
 
 from __future__ import annotations
@@ -38,8 +42,7 @@ from typing import Any, NamedTuple, Sequence
 
 import torch
 
-from statlearn._checks import as_tensor, check_int, check_positive
-from statlearn.info.measures import entropy, mutual_information
+from statlearn._checks import as_generator, as_tensor, check_int, check_positive
 
 __all__ = [
     "IBResult",
@@ -73,6 +76,9 @@ class IBResult(NamedTuple):
         Whether the Lagrangian decreased by less than ``tol`` before ``max_iter``.
     beta : float
         The book's β (rate weight) the solution was computed for.
+
+    ``IBResult.units`` (``"bits"``) is the unit of ``i_xz``, ``i_zy`` and
+    ``lagrangian``.
     """
 
     encoder: torch.Tensor
@@ -84,6 +90,7 @@ class IBResult(NamedTuple):
     n_iter: int
     converged: bool
     beta: float
+    units = "bits"
 
 
 class InformationCurve(NamedTuple):
@@ -101,6 +108,9 @@ class InformationCurve(NamedTuple):
         The encoders p(z | x).
     i_xy : float
         I(X; Y) in bits, the ceiling of I(Z; Y).
+
+    ``InformationCurve.units`` (``"bits"``) is the unit of ``i_xz``, ``i_zy``,
+    ``lagrangian`` and ``i_xy``.
     """
 
     betas: torch.Tensor
@@ -109,9 +119,11 @@ class InformationCurve(NamedTuple):
     lagrangian: torch.Tensor
     encoders: torch.Tensor
     i_xy: float
+    units = "bits"
 
 
 _SUM_TOL = {torch.float64: 1e-8, torch.float32: 1e-4}
+_LN2 = math.log(2.0)
 
 
 def _check_joint(p_xy: Any) -> torch.Tensor:
@@ -139,35 +151,32 @@ def _work_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-def _generator(
-    seed: int | None, generator: torch.Generator | None, device: torch.device
-) -> torch.Generator | None:
-    if seed is not None and generator is not None:
-        raise ValueError("give either seed or generator, not both")
-    if seed is not None:
-        g = torch.Generator(device=device)
-        g.manual_seed(check_int(seed, "seed", minimum=0))
-        return g
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(
-            f"generator must be a torch.Generator; got {type(generator).__name__}"
-        )
-    return generator
-
-
 def _random_log_encoder(
     n_x: int,
     k: int,
     *,
     dtype: torch.dtype,
     device: torch.device,
-    generator: torch.Generator | None,
+    generator: torch.Generator,
 ) -> torch.Tensor:
     """A random, strictly positive encoder (log space): rows are softmax of standard
-    normals.
+    normals, drawn on the CPU in float64 (``generator`` is a CPU generator).
     """
-    noise = torch.randn(n_x, k, dtype=dtype, device=device, generator=generator)
-    return torch.log_softmax(noise, dim=1)
+    noise = torch.randn(n_x, k, dtype=torch.float64, generator=generator)
+    return torch.log_softmax(noise.to(device=device, dtype=dtype), dim=1)
+
+
+def _mi_bits(p: torch.Tensor) -> float:
+    """I(A; B) in bits of a (trusted) joint table, rows A and columns B."""
+    p = p / p.sum()
+    outer = p.sum(dim=1, keepdim=True) * p.sum(dim=0, keepdim=True)
+    terms = torch.xlogy(p, p) - torch.xlogy(p, outer)  # 0 where p = 0
+    return float(terms.sum().clamp_min(0.0)) / _LN2
+
+
+def _entropy_bits(p: torch.Tensor) -> float:
+    """H in bits of a (trusted) distribution."""
+    return float((-torch.xlogy(p, p).sum()).clamp_min(0.0)) / _LN2
 
 
 class _Joint:
@@ -195,8 +204,8 @@ class _Joint:
         )  # sum_y p(y|x) log p(y|x), (|X|,)
         self.log_p_xy = torch.log(p)  # -inf where p(x, y) = 0
         self.log_p_x = torch.log(self.p_x)
-        self.h_y = float(entropy(p_y))
-        self.i_xy = float(mutual_information(p))
+        self.h_y = _entropy_bits(p_y)
+        self.i_xy = _mi_bits(p)
 
 
 def _consistent(
@@ -252,8 +261,8 @@ def _measures(
     enc = enc / enc.sum(dim=1, keepdim=True)
     p_xz = joint.p_x[:, None] * enc
     p_zy = enc.T @ joint.p_xy
-    i_xz = float(mutual_information(p_xz / p_xz.sum()))
-    i_zy = float(mutual_information(p_zy / p_zy.sum()))
+    i_xz = _mi_bits(p_xz)
+    i_zy = _mi_bits(p_zy)
     return i_xz, i_zy, (joint.h_y - i_zy) + beta * i_xz
 
 
@@ -333,8 +342,7 @@ def information_bottleneck(
     max_iter: int = 1000,
     tol: float = 1e-10,
     init: Any = None,
-    seed: int | None = None,
-    generator: torch.Generator | None = None,
+    random_state: Any = None,
 ) -> IBResult:
     """Solve the discrete information bottleneck by iterating Tishby's self-consistent
     equations.
@@ -369,10 +377,10 @@ def information_bottleneck(
     init : (|X|, K) tensor or array-like, optional
         A starting encoder p(z | x) (warm start); rows must sum to one. By default a
         random, strictly positive encoder breaks the symmetry between clusters.
-    seed : int, optional
-        Seed of the random start (a fresh generator); give this or ``generator``.
-    generator : torch.Generator, optional
-        The generator of the random start; by default torch's global one.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md): the random start (unused
+        with ``init``). ``None`` follows ``statlearn.seed_everything``. Draws on the
+        CPU, so a seed gives the same start on every device.
 
     Returns
     -------
@@ -392,7 +400,7 @@ def information_bottleneck(
     --------
     >>> import torch
     >>> p_xy = torch.tensor([[0.4, 0.1], [0.1, 0.4]], dtype=torch.float64)
-    >>> res = information_bottleneck(p_xy, beta=0.1, n_clusters=2, seed=0)
+    >>> res = information_bottleneck(p_xy, beta=0.1, n_clusters=2, random_state=0)
     >>> bool(res.lagrangian.diff().max() <= 1e-12)
     True
     """
@@ -404,7 +412,7 @@ def information_bottleneck(
     dtype = _work_dtype(t.device)
     joint = _Joint(t, dtype)
     if init is None:
-        gen = _generator(seed, generator, t.device)
+        gen = as_generator(random_state)
         log_enc = _random_log_encoder(
             t.shape[0], k, dtype=dtype, device=t.device, generator=gen
         )
@@ -423,8 +431,7 @@ def information_curve(
     tol: float = 1e-10,
     n_init: int = 1,
     perturbation: float = 0.05,
-    seed: int | None = None,
-    generator: torch.Generator | None = None,
+    random_state: Any = None,
 ) -> InformationCurve:
     """Trace the information curve by deterministic annealing over the book's β.
 
@@ -449,10 +456,11 @@ def information_curve(
         always gets at least one).
     perturbation : float
         The weight ε ∈ [0, 1] of the random encoder mixed into each warm start.
-    seed : int, optional
-        Seed of the random starts; give this or ``generator``.
-    generator : torch.Generator, optional
-        The generator of the random starts; by default torch's global one.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md): resolved once, it draws
+        every random start and perturbation of the sweep. ``None`` follows
+        ``statlearn.seed_everything``. Draws on the CPU, so a seed gives the same
+        starts on every device.
 
     Returns
     -------
@@ -483,7 +491,7 @@ def information_curve(
         raise ValueError(f"perturbation must be in [0, 1]; got {eps}")
     dtype = _work_dtype(t.device)
     joint = _Joint(t, dtype)
-    gen = _generator(seed, generator, t.device)
+    gen = as_generator(random_state)
     n_x = t.shape[0]
 
     results: dict[int, IBResult] = {}

@@ -2,9 +2,9 @@
 
 SimCLR (Chen, Kornblith, Norouzi and Hinton, 2020) trains an encoder so that two
 random augmentations x^(1), x^(2) of one image land close together on the unit sphere
-and far from the other images of the batch: the NT-Xent loss :func:`simclr_loss`, an
-InfoNCE bound (chapter 6, :func:`statlearn.info.estimators.infonce`) with the 2B - 1
-other views of a batch as candidates.
+and far from the other images of the batch: the NT-Xent loss :func:`simclr_nt_xent`,
+an InfoNCE bound (chapter 6, :func:`statlearn.info.estimators.infonce`) with the
+2B - 1 other views of a batch as candidates.
 
 C-SimCLR (Lee, Arnab, Guadarrama, Canny and Fischer, 2021) adds the conditional
 entropy bottleneck (CEB) of Fischer (2020): a stochastic forward encoder
@@ -26,7 +26,9 @@ Householder reflection.
 One mechanism makes the two views: the loss :func:`csimclr_loss` draws both views of
 the batch itself with an :class:`Augment` (random pixel shifts, erasing, Gaussian
 noise), so plain :func:`statlearn.training.fit` trains with it on unlabelled images,
-``fit(model, x, objective=functools.partial(csimclr_loss, augment=aug, beta=0.1))``.
+``fit(model, x, objective=functools.partial(csimclr_loss, augment=aug, beta=0.1))``;
+the views and the samples are drawn on the batch's device, and
+``fit(..., random_state=...)`` repeats a run.
 
 Log-densities are in nats; the losses and every information quantity are in **bits**.
 """
@@ -48,7 +50,7 @@ from statlearn._checks import (
     check_probability,
     to_model,
 )
-from statlearn.info.estimators import _log_softmax_at
+from statlearn.functional import log_softmax_at
 
 __all__ = [
     "random_shift",
@@ -61,7 +63,7 @@ __all__ = [
     "vmf_sample",
     "vmf_kl",
     "nt_xent",
-    "simclr_loss",
+    "simclr_nt_xent",
     "residual_information",
     "ContrastiveNet",
     "ContrastiveLoss",
@@ -70,20 +72,16 @@ __all__ = [
 
 _LN2 = math.log(2.0)
 
-
 # --------------------------------------------------------------------------------------
 # Augmentations of small images
 # --------------------------------------------------------------------------------------
 
 
 def _images(x: Any, name: str = "x") -> Tensor:
-    t = as_tensor(x, name=name)
-    if t.ndim != 4:
-        raise ValueError(f"{name} must be 4-D (N, C, H, W); got shape {tuple(t.shape)}")
-    return t
+    return as_tensor(x, name=name, ndim=4)
 
 
-def random_shift(x: Any, max_shift: int = 1, *, generator: Any = None) -> Tensor:
+def random_shift(x: Any, max_shift: int = 1, *, random_state: Any = None) -> Tensor:
     """Shift each image by a random whole number of pixels, filling with zeros.
 
     The shifts along rows and columns are drawn independently and uniformly from
@@ -95,9 +93,8 @@ def random_shift(x: Any, max_shift: int = 1, *, generator: Any = None) -> Tensor
         Images (background 0, as for the digits).
     max_shift : int
         The largest shift in pixels, ``>= 0``.
-    generator : int, torch.Generator or None
-        Source of the shifts (see :func:`statlearn._checks.as_generator`); ``None``
-        follows ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md). Draws on ``x``'s device.
 
     Returns
     -------
@@ -111,11 +108,14 @@ def random_shift(x: Any, max_shift: int = 1, *, generator: Any = None) -> Tensor
     """
     x = _images(x)
     m = check_int(max_shift, "max_shift", minimum=0)
+    return _shift(x, m, as_generator(random_state, device=x.device))
+
+
+def _shift(x: Tensor, m: int, g: torch.Generator) -> Tensor:
     if m == 0:
         return x.clone()
-    g = as_generator(generator, "generator")
     n, _, h, w = x.shape
-    shifts = torch.randint(-m, m + 1, (n, 2), generator=g).to(x.device)
+    shifts = torch.randint(-m, m + 1, (n, 2), generator=g, device=x.device)
     padded = F.pad(x, (m, m, m, m))
     rows = torch.arange(h, device=x.device)[None, :] + m - shifts[:, :1]  # (N, H)
     cols = torch.arange(w, device=x.device)[None, :] + m - shifts[:, 1:]  # (N, W)
@@ -125,7 +125,7 @@ def random_shift(x: Any, max_shift: int = 1, *, generator: Any = None) -> Tensor
 
 
 def random_erase(
-    x: Any, size: int = 3, p: float = 0.5, *, generator: Any = None
+    x: Any, size: int = 3, p: float = 0.5, *, random_state: Any = None
 ) -> Tensor:
     """Set a random ``size x size`` square of each image to zero with probability
     ``p``.
@@ -141,8 +141,8 @@ def random_erase(
         Side of the square, ``1 <= size <= min(H, W)``.
     p : float
         Probability that an image is erased, in [0, 1].
-    generator : int, torch.Generator or None
-        Source of the randomness; ``None`` follows ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md). Draws on ``x``'s device.
 
     Returns
     -------
@@ -154,17 +154,22 @@ def random_erase(
         If ``x`` is not 4-D, ``size`` does not fit the image or ``p`` is outside [0, 1].
     """
     x = _images(x)
-    n, _, h, w = x.shape
+    _, _, h, w = x.shape
     size = check_int(size, "size", minimum=1)
     if size > min(h, w):
         raise ValueError(f"size must be <= min(H, W) = {min(h, w)}; got {size}")
     p = check_probability(p, "p", open_interval=False)
-    g = as_generator(generator, "generator")
-    apply = (torch.rand(n, generator=g) < p).to(x.device)
-    top = torch.randint(0, h - size + 1, (n,), generator=g).to(x.device)
-    left = torch.randint(0, w - size + 1, (n,), generator=g).to(x.device)
-    r = torch.arange(h, device=x.device)[None, :]
-    c = torch.arange(w, device=x.device)[None, :]
+    return _erase(x, size, p, as_generator(random_state, device=x.device))
+
+
+def _erase(x: Tensor, size: int, p: float, g: torch.Generator) -> Tensor:
+    n, _, h, w = x.shape
+    dev = x.device
+    apply = torch.rand(n, generator=g, device=dev) < p
+    top = torch.randint(0, h - size + 1, (n,), generator=g, device=dev)
+    left = torch.randint(0, w - size + 1, (n,), generator=g, device=dev)
+    r = torch.arange(h, device=dev)[None, :]
+    c = torch.arange(w, device=dev)[None, :]
     in_rows = (r >= top[:, None]) & (r < top[:, None] + size)  # (N, H)
     in_cols = (c >= left[:, None]) & (c < left[:, None] + size)  # (N, W)
     mask = in_rows[:, :, None] & in_cols[:, None, :] & apply[:, None, None]
@@ -172,7 +177,7 @@ def random_erase(
 
 
 def gaussian_noise(
-    x: Any, sigma: float = 0.1, *, clip: bool = True, generator: Any = None
+    x: Any, sigma: float = 0.1, *, clip: bool = True, random_state: Any = None
 ) -> Tensor:
     """Add Gaussian noise ``sigma * xi``, ``xi ~ N(0, I)``, to every pixel.
 
@@ -184,8 +189,8 @@ def gaussian_noise(
         Standard deviation of the noise, ``>= 0``.
     clip : bool
         Clip the result to [0, 1] (stay in pixel space).
-    generator : int, torch.Generator or None
-        Source of the noise; ``None`` follows ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md). Draws on ``x``'s device.
 
     Returns
     -------
@@ -198,8 +203,11 @@ def gaussian_noise(
     """
     x = as_tensor(x, name="x")
     sigma = check_positive(sigma, "sigma", strict=False)
-    g = as_generator(generator, "generator")
-    xi = torch.randn(x.shape, generator=g, dtype=x.dtype).to(x.device)
+    return _noise(x, sigma, bool(clip), as_generator(random_state, device=x.device))
+
+
+def _noise(x: Tensor, sigma: float, clip: bool, g: torch.Generator) -> Tensor:
+    xi = torch.randn(x.shape, generator=g, dtype=x.dtype, device=x.device)
     out = x + sigma * xi
     return out.clamp(0.0, 1.0) if clip else out
 
@@ -228,7 +236,8 @@ class Augment:
     Examples
     --------
     >>> aug = Augment(max_shift=1, erase_size=3, erase_p=0.5, noise_sigma=0.1)
-    >>> x1, x2 = aug(x, generator=g), aug(x, generator=g)  # two views of a batch
+    >>> g = torch.Generator().manual_seed(0)  # doctest: +SKIP
+    >>> x1, x2 = aug(x, random_state=g), aug(x, random_state=g)  # doctest: +SKIP
     """
 
     def __init__(
@@ -256,21 +265,31 @@ class Augment:
             f"image_shape={self.image_shape})"
         )
 
-    def __call__(self, x: Any, *, generator: Any = None) -> Tensor:
+    def __call__(self, x: Any, *, random_state: Any = None) -> Tensor:
         """One random view of each image.
 
         Parameters
         ----------
         x : (N, C, H, W) or (N, C*H*W) array or tensor
             Pixels in [0, 1].
-        generator : int, torch.Generator or None
-            Source of the randomness; ``None`` follows ``statlearn.seed_everything``.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). Draws on ``x``'s device;
+            one generator serves the shift, the erasing and the noise.
 
         Returns
         -------
         tensor of ``x``'s shape
+
+        Raises
+        ------
+        ValueError
+            If ``x`` has neither shape, or holds NaN or infinite values.
         """
         x = as_tensor(x, name="x")
+        return self._view(x, as_generator(random_state, device=x.device))
+
+    def _view(self, x: Tensor, g: torch.Generator) -> Tensor:
+        """One view of a validated batch, drawn from ``g`` (on ``x``'s device)."""
         flat = x.ndim == 2
         if flat:
             size = math.prod(self.image_shape)
@@ -284,13 +303,17 @@ class Augment:
             raise ValueError(
                 f"x must be (N, C, H, W) or (N, C*H*W); got shape {tuple(x.shape)}"
             )
-        g = as_generator(generator, "generator")
         if self.max_shift > 0:
-            x = random_shift(x, self.max_shift, generator=g)
+            x = _shift(x, self.max_shift, g)
         if self.erase_p > 0:
-            x = random_erase(x, self.erase_size, self.erase_p, generator=g)
+            size = self.erase_size
+            if size > min(x.shape[2], x.shape[3]):
+                raise ValueError(
+                    f"erase_size must be <= min(H, W) = {min(x.shape[2:])}; got {size}"
+                )
+            x = _erase(x, size, self.erase_p, g)
         if self.noise_sigma > 0:
-            x = gaussian_noise(x, self.noise_sigma, generator=g)
+            x = _noise(x, self.noise_sigma, True, g)
         return x.reshape(x.shape[0], -1) if flat else x
 
 
@@ -323,9 +346,12 @@ def vmf_log_normalizer(kappa: float, dim: int) -> float:
     -------
     float
     """
+    return _log_normalizer(*_check_kappa_dim(kappa, dim))
+
+
+def _log_normalizer(kappa: float, dim: int) -> float:
     from scipy.special import ive
 
-    kappa, dim = _check_kappa_dim(kappa, dim)
     v = dim / 2 - 1
     log_bessel = math.log(float(ive(v, kappa))) + kappa
     return v * math.log(kappa) - dim / 2 * math.log(2 * math.pi) - log_bessel
@@ -387,25 +413,32 @@ def vmf_log_prob(z: Any, mu: Any, kappa: float) -> Tensor:
             f"mu must be (N, d) or (1, d) for z of shape {tuple(z.shape)}; got "
             f"{tuple(mu.shape)}"
         )
-    log_c = vmf_log_normalizer(kappa, z.shape[1])
-    return log_c + kappa * (mu * z).sum(dim=1)
+    kappa, _ = _check_kappa_dim(kappa, z.shape[1])
+    return _vmf_log_prob(z, mu, kappa)
 
 
-def _wood_w(n: int, kappa: float, dim: int, g: torch.Generator) -> Tensor:
-    """The component w = μᵀz of n vMF samples by Wood's (1994) rejection sampler."""
+def _vmf_log_prob(z: Tensor, mu: Tensor, kappa: float) -> Tensor:
+    """:func:`vmf_log_prob` for unit ``mu`` on ``z``'s device and a valid ``kappa``."""
+    return _log_normalizer(kappa, z.shape[1]) + kappa * (mu * z).sum(dim=1)
+
+
+def _wood_w(n: int, kappa: float, dim: int, g: torch.Generator, dtype) -> Tensor:
+    """The component w = μᵀz of n vMF samples by Wood's (1994) rejection sampler,
+    drawn on ``g``'s device."""
+    dev = g.device
     d1 = dim - 1
     b = d1 / (2 * kappa + math.sqrt(4 * kappa**2 + d1**2))  # stable form
     x0 = (1 - b) / (1 + b)
     c = kappa * x0 + d1 * math.log(1 - x0**2)
-    w = torch.empty(n, dtype=torch.float64)
-    todo = torch.arange(n)
-    while todo.numel():
+    w = torch.empty(n, dtype=dtype, device=dev)
+    todo = torch.arange(n, device=dev)
+    while todo.numel():  # one host sync per round; most rows pass in the first
         k = todo.numel()
         # Beta(d1/2, d1/2) as a ratio of two chi-square(d1) draws
-        a = torch.randn(k, d1, generator=g, dtype=torch.float64).square().sum(1)
-        a2 = torch.randn(k, d1, generator=g, dtype=torch.float64).square().sum(1)
+        a = torch.randn(k, d1, generator=g, dtype=dtype, device=dev).square().sum(1)
+        a2 = torch.randn(k, d1, generator=g, dtype=dtype, device=dev).square().sum(1)
         beta = a / (a + a2)
-        u = torch.rand(k, generator=g, dtype=torch.float64)
+        u = torch.rand(k, generator=g, dtype=dtype, device=dev)
         cand = (1 - (1 + b) * beta) / (1 - (1 - b) * beta)
         ok = kappa * cand + d1 * torch.log(1 - x0 * cand) - c >= torch.log(u)
         w[todo[ok]] = cand[ok]
@@ -413,7 +446,7 @@ def _wood_w(n: int, kappa: float, dim: int, g: torch.Generator) -> Tensor:
     return w
 
 
-def vmf_sample(mu: Any, kappa: float, *, generator: Any = None) -> Tensor:
+def vmf_sample(mu: Any, kappa: float, *, random_state: Any = None) -> Tensor:
     """One exact sample z ~ vMF(μ_i, κ) per row, reparameterised in ``mu``.
 
     Wood's algorithm draws w = μᵀz by rejection and a uniform direction v orthogonal to
@@ -429,9 +462,9 @@ def vmf_sample(mu: Any, kappa: float, *, generator: Any = None) -> Tensor:
         Mean directions (normalised here to unit length), d >= 2.
     kappa : float
         The concentration, ``> 0``, the same for every row.
-    generator : int, torch.Generator or None
-        Source of the noise (drawn on the CPU in float64, then moved); ``None`` follows
-        ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md). Draws on ``mu``'s device
+        (in float64, float32 on MPS).
 
     Returns
     -------
@@ -445,12 +478,18 @@ def vmf_sample(mu: Any, kappa: float, *, generator: Any = None) -> Tensor:
     """
     mu = _unit(mu)
     kappa = check_positive(kappa, "kappa")
+    return _vmf_sample(mu, kappa, as_generator(random_state, device=mu.device))
+
+
+def _vmf_sample(mu: Tensor, kappa: float, g: torch.Generator) -> Tensor:
+    """:func:`vmf_sample` for unit rows ``mu`` and a generator on ``mu``'s device."""
     n, d = mu.shape
-    g = as_generator(generator, "generator")
-    w = _wood_w(n, kappa, d, g)
-    v = F.normalize(torch.randn(n, d - 1, generator=g, dtype=torch.float64), dim=1)
+    dtype = torch.float32 if mu.device.type == "mps" else torch.float64
+    w = _wood_w(n, kappa, d, g, dtype)
+    v = torch.randn(n, d - 1, generator=g, dtype=dtype, device=mu.device)
+    v = F.normalize(v, dim=1)
     y = torch.cat([w[:, None], torch.sqrt((1 - w**2).clamp_min(0))[:, None] * v], 1)
-    y = y.to(mu.device, mu.dtype)
+    y = y.to(mu.dtype)
     e1 = torch.zeros_like(mu)
     e1[:, 0] = 1.0
     u = e1 - mu
@@ -509,7 +548,7 @@ def nt_xent(scores: Any) -> Tensor:
     ``i + B`` or ``i - B``) and whose negatives are the 2B - 2 other views; its own
     column (self-similarity) is masked. The loss is the mean over the 2B anchors of
     -log_2 softmax at the positive: the InfoNCE of chapter 6 with 2B - 1 candidates
-    (the same core, :func:`statlearn.info.estimators.infonce`).
+    (the same core, :func:`statlearn.functional.log_softmax_at`).
 
     Parameters
     ----------
@@ -534,14 +573,21 @@ def nt_xent(scores: Any) -> Tensor:
             "scores must be a square (2B, 2B) matrix of two views of B >= 1 images; "
             f"got shape {tuple(s.shape)}"
         )
-    b = n // 2
+    return _nt_xent(s)
+
+
+def _nt_xent(s: Tensor) -> Tensor:
+    """:func:`nt_xent` of a validated ``(2B, 2B)`` score matrix."""
+    n = s.shape[0]
     eye = torch.eye(n, dtype=torch.bool, device=s.device)
-    positives = (torch.arange(n, device=s.device) + b) % n
-    return -_log_softmax_at(s.masked_fill(eye, float("-inf")), positives).mean() / _LN2
+    positives = (torch.arange(n, device=s.device) + n // 2) % n
+    return -log_softmax_at(s.masked_fill(eye, float("-inf")), positives).mean() / _LN2
 
 
-def simclr_loss(z1: Any, z2: Any, temperature: float = 0.1) -> Tensor:
-    """The NT-Xent loss of SimCLR for two views, in bits.
+def simclr_nt_xent(z1: Any, z2: Any, temperature: float = 0.1) -> Tensor:
+    """The NT-Xent loss of SimCLR for two views, in bits (a building block; the
+    objective for :func:`statlearn.training.fit` is :func:`csimclr_loss` with
+    ``sample=False``).
 
     Rows are normalised to the unit sphere, scored by cosine similarity over the
     temperature τ, ``s_ij = z_iᵀz_j / τ``, for all 2B views, and passed to
@@ -575,7 +621,7 @@ def simclr_loss(z1: Any, z2: Any, temperature: float = 0.1) -> Tensor:
         )
     tau = check_positive(temperature, "temperature")
     z = F.normalize(torch.cat([z1, z2.to(z1.device, z1.dtype)]), dim=1)
-    return nt_xent(z @ z.T / tau)
+    return _nt_xent(z @ z.T / tau)
 
 
 def residual_information(
@@ -613,15 +659,28 @@ def residual_information(
         If the shapes disagree or a concentration is not positive.
     """
     z = as_tensor(z, name="z", ndim=2)
-    mu_b = as_tensor(mu_b, name="mu_b", ndim=2)
+    mu_e = _unit(mu_e, "mu_e").to(z.device, z.dtype)
+    mu_b = _unit(mu_b, "mu_b").to(z.device, z.dtype)
     if mu_b.shape != z.shape:
         raise ValueError(
             f"mu_b must have z's shape {tuple(z.shape)}; got {tuple(mu_b.shape)}"
         )
+    if mu_e.shape[1] != z.shape[1] or mu_e.shape[0] not in (1, z.shape[0]):
+        raise ValueError(
+            f"mu_e must be (N, d) or (1, d) for z of shape {tuple(z.shape)}; got "
+            f"{tuple(mu_e.shape)}"
+        )
     kappa_e = check_positive(kappa_e, "kappa_e")
     kappa_b = check_positive(kappa_b, "kappa_b")
-    log_e = vmf_log_prob(z, mu_e, kappa_e)
-    log_b = vmf_log_prob(z, mu_b, kappa_b)
+    return _residual(z, mu_e, mu_b, kappa_e, kappa_b)
+
+
+def _residual(
+    z: Tensor, mu_e: Tensor, mu_b: Tensor, kappa_e: float, kappa_b: float
+) -> Tensor:
+    """:func:`residual_information` for validated unit means."""
+    log_e = _vmf_log_prob(z, mu_e, kappa_e)
+    log_b = _vmf_log_prob(z, mu_b, kappa_b)
     return (log_e - log_b).mean() / _LN2
 
 
@@ -691,15 +750,30 @@ class ContrastiveNet(nn.Module):
         (N, latent_dim) tensor
             Unit rows.
         """
-        return F.normalize(self.head(self.represent(x)), dim=1)
+        return self._direction(to_model(x, self, name="x"))
+
+    def _direction(self, x: Tensor) -> Tensor:
+        """μ(x) for a validated batch on the model's device and dtype."""
+        return F.normalize(self.head(self.encoder(x)), dim=1)
 
 
 class ContrastiveLoss(NamedTuple):
-    """One batch of (C-)SimCLR, in bits: ``total = contrastive + beta * residual``."""
+    """One batch of (C-)SimCLR, in bits: ``total = contrastive + beta * residual``.
+
+    Attributes
+    ----------
+    total : tensor
+        The quantity minimised.
+    contrastive : tensor
+        The NT-Xent term.
+    residual : tensor
+        The residual information (measured, not trained, when ``beta = 0``).
+    """
 
     total: Tensor
     contrastive: Tensor
     residual: Tensor
+    units = "bits"
 
 
 def csimclr_loss(
@@ -711,7 +785,7 @@ def csimclr_loss(
     kappa_e: float = 256.0,
     kappa_b: float = 10.0,
     sample: bool = True,
-    generator: Any = None,
+    random_state: Any = None,
 ) -> ContrastiveLoss:
     """The C-SimCLR loss of a batch, drawing its two views itself; SimCLR with
     ``sample=False``.
@@ -730,7 +804,10 @@ def csimclr_loss(
     * ``total`` = ``contrastive + beta * residual``.
 
     Use with :func:`statlearn.training.fit` on unlabelled images through
-    ``functools.partial(csimclr_loss, augment=..., beta=...)``.
+    ``functools.partial(csimclr_loss, augment=..., beta=...)``; with the default
+    ``random_state=None`` the draws follow torch's global generator, so
+    ``fit(..., random_state=...)`` repeats the run. The batch is checked once (finite
+    values); the views and samples are drawn on its device.
 
     Parameters
     ----------
@@ -739,8 +816,9 @@ def csimclr_loss(
         :class:`ContrastiveNet`.
     x : (B, ...) tensor
         A batch of images, B >= 1 (cast to the model's dtype and device).
-    augment : Augment
-        Draws one random view of a batch.
+    augment : Augment or callable
+        Draws one random view of a batch: an :class:`Augment`, or any callable
+        ``augment(x, random_state=g)`` that draws from the torch generator ``g``.
     beta : float
         Weight of the residual information, ``>= 0``.
     kappa_e : float
@@ -749,8 +827,9 @@ def csimclr_loss(
         Concentration of the backward encoder (1 / temperature), ``> 0``.
     sample : bool
         Contrast samples z ~ e(z | x) (C-SimCLR) or the means μ(x) (SimCLR).
-    generator : int, torch.Generator or None
-        Source of the views and samples; ``None`` follows ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md). The source of the views and
+        the samples, drawn on the model's device from one generator.
 
     Returns
     -------
@@ -772,22 +851,30 @@ def csimclr_loss(
         raise ValueError(
             f"beta > 0 needs the stochastic encoder (sample=True); got beta={beta}"
         )
-    x = to_model(x, model, name="x")
-    g = as_generator(generator, "generator")
+    x = to_model(x, model, name="x")  # the one finiteness check
+    g = as_generator(random_state, device=x.device)
     b = x.shape[0]
-    views = torch.cat([augment(x, generator=g), augment(x, generator=g)])
-    mu = model(views)  # (2B, d)
-    if mu.ndim != 2 or mu.shape[0] != 2 * b:
+    if isinstance(augment, Augment):
+        views = torch.cat([augment._view(x, g), augment._view(x, g)])
+    else:
+        views = torch.cat([augment(x, random_state=g), augment(x, random_state=g)])
+    if isinstance(model, ContrastiveNet):
+        mu = model._direction(views)  # (2B, d); the views need no second check
+    else:
+        mu = model(views)
+    if mu.ndim != 2 or mu.shape[0] != 2 * b or mu.shape[1] < 2:
         raise ValueError(
-            f"the model must map 2B = {2 * b} views to (2B, d); got {tuple(mu.shape)}"
+            f"the model must map 2B = {2 * b} views to (2B, d) with d >= 2; got "
+            f"{tuple(mu.shape)}"
         )
-    z = vmf_sample(mu, kappa_e, generator=g)
+    unit = F.normalize(mu, dim=1)
+    z = _vmf_sample(unit, kappa_e, g)
     code = z if sample else mu
-    contrastive = nt_xent(kappa_b * code @ mu.T)
-    partner = torch.cat([mu[b:], mu[:b]])  # the other view's (backward) mean
+    contrastive = _nt_xent(kappa_b * code @ mu.T)
+    partner = torch.cat([unit[b:], unit[:b]])  # the other view's (backward) mean
     if beta > 0:
-        residual = residual_information(z, mu, partner, kappa_e, kappa_b)
+        residual = _residual(z, unit, partner, kappa_e, kappa_b)
         return ContrastiveLoss(contrastive + beta * residual, contrastive, residual)
     with torch.no_grad():  # measured, not trained
-        residual = residual_information(z, mu, partner, kappa_e, kappa_b)
+        residual = _residual(z, unit, partner, kappa_e, kappa_b)
     return ContrastiveLoss(contrastive, contrastive, residual)

@@ -1,7 +1,8 @@
-"""Sample-based estimators of mutual information, and the Gaussian benchmark (chapter
-6).
+"""Sample-based estimators of mutual information, and the Gaussian benchmark (chapters
+6, 20).
 
-Three families, all in **bits**:
+Chapter 6 introduces every estimator here; chapter 20 draws the information plane of
+a network with :func:`information_plane`. Three families, all in **bits**:
 
 * **Non-parametric** estimators of the information plane of a deterministic network
   (Shwartz-Ziv and Tishby, 2017; Saxe et al., 2018): :func:`mi_binning` (plug-in MI of
@@ -23,7 +24,7 @@ The score-matrix convention used throughout: for a batch of ``N`` pairs (x_i, y_
 from p(x, y), ``scores[i, j]`` scores the pair (x_i, y_j). The diagonal holds the ``N``
 samples of the joint, the ``N (N - 1)`` off-diagonal entries stand in for the product of
 marginals p(x) p(y). Every critic maps ``(x, y)`` to such an ``(N, N)`` matrix; for CLUB
-the matrix holds ``log q(y_j | x_i)``.
+the matrix holds ``log q(y_j | x_i)`` (nats, as the name ``log`` says).
 
 :func:`correlated_gaussians` draws the standard benchmark with known MI
 (:func:`statlearn.info.measures.gaussian_mutual_information`).
@@ -38,6 +39,7 @@ import torch
 from torch import nn
 
 from statlearn._checks import (
+    as_generator,
     as_tensor,
     check_choice,
     check_device,
@@ -46,6 +48,8 @@ from statlearn._checks import (
     check_probability,
     to_model,
 )
+from statlearn.functional import gaussian_log_prob, log_softmax_at
+from statlearn.nets import eval_mode
 
 __all__ = [
     "correlated_gaussians",
@@ -81,12 +85,12 @@ BOUNDS = ("infonce", "nwj", "mine", "club")
 
 
 def correlated_gaussians(
-    n: int,
+    n_samples: int,
     rho: float,
     dim: int,
     cubic: bool = False,
     *,
-    seed: int | None = None,
+    random_state: Any = None,
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,7 +107,7 @@ def correlated_gaussians(
 
     Parameters
     ----------
-    n : int
+    n_samples : int
         Number of samples.
     rho : float
         Correlation in (-1, 1); ``0`` gives independent ``x`` and ``y``.
@@ -111,34 +115,33 @@ def correlated_gaussians(
         Dimension d of ``x`` and of ``y``.
     cubic : bool
         Return y^3 elementwise.
-    seed : int, optional
-        Seed of a private generator; ``None`` draws from torch's global generator (so
-        ``statlearn.seed_everything`` fixes the sample).
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md); ``None`` follows
+        ``statlearn.seed_everything``. Draws on the CPU in float64 and moves the
+        sample to ``device``, so a seed gives the same sample on every device.
     device : torch.device or str, optional
     dtype : torch.dtype
         Floating dtype of the result (float32 by default).
 
     Returns
     -------
-    x : (n, dim) tensor
-    y : (n, dim) tensor
+    x : (n_samples, dim) tensor
+    y : (n_samples, dim) tensor
     """
-    n = check_int(n, "n", minimum=1)
+    n = check_int(n_samples, "n_samples", minimum=1)
     dim = check_int(dim, "dim", minimum=1)
     r = float(rho) if not isinstance(rho, torch.Tensor) else float(rho.item())
     if not -1.0 < r < 1.0:
         raise ValueError(f"rho must lie in (-1, 1); got {r}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch dtype; got {dtype!r}")
-    gen = None
-    if seed is not None:
-        gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+    device = check_device(device) if device is not None else None
+    gen = as_generator(random_state)
     x = torch.randn(n, dim, generator=gen, dtype=torch.float64)
-    eps = torch.randn(n, dim, generator=gen, dtype=torch.float64)
-    y = r * x + math.sqrt(1.0 - r * r) * eps
+    noise = torch.randn(n, dim, generator=gen, dtype=torch.float64)
+    y = r * x + math.sqrt(1.0 - r * r) * noise
     if cubic:
         y = y**3
-    device = check_device(device) if device is not None else None
     return x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
 
 
@@ -372,27 +375,49 @@ def _logmeanexp_offdiag(s: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(off.flatten(), dim=0) - math.log(n * (n - 1))
 
 
-def _log_softmax_at(scores: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
-    """Each row's log-softmax at its positive column, in nats: the core of InfoNCE.
+# The private cores below take a checked (N, N) score matrix and return bits; the
+# public bounds validate once and call them, and so does critic training, step after
+# step, without re-checking the scores a critic has just produced.
 
-    ``_log_softmax_at(s, p)[i] = s[i, p_i] - log Σ_j e^(s_ij)``. Entries set to
-    ``-inf`` drop out of the sum (SimCLR's NT-Xent masks self-similarity this way, see
-    :func:`statlearn.info.contrastive.nt_xent`).
 
-    Parameters
-    ----------
-    scores : (N, M) tensor
-        ``scores[i, j]`` scores candidate ``j`` for row ``i``.
-    positives : (N,) int64 tensor
-        The column of each row's positive candidate.
+def _infonce(s: torch.Tensor) -> torch.Tensor:
+    n = s.shape[0]
+    positives = torch.arange(n, device=s.device)
+    return (log_softmax_at(s, positives).mean() + math.log(n)) / _LN2
 
-    Returns
-    -------
-    (N,) tensor
-        Differentiable in ``scores``.
-    """
-    picked = scores.gather(1, positives[:, None])[:, 0]
-    return picked - torch.logsumexp(scores, dim=1)
+
+def _nwj(s: torch.Tensor) -> torch.Tensor:
+    joint = s.diagonal().mean()
+    marginal = torch.exp(_logmeanexp_offdiag(s) - 1.0)
+    return (joint - marginal) / _LN2
+
+
+def _dv(s: torch.Tensor) -> torch.Tensor:
+    return (s.diagonal().mean() - _logmeanexp_offdiag(s)) / _LN2
+
+
+def _mine(s: torch.Tensor, running_mean: torch.Tensor, momentum: float) -> torch.Tensor:
+    joint = s.diagonal().mean()
+    log_mean = _logmeanexp_offdiag(s)
+    with torch.no_grad():
+        batch_mean = log_mean.detach().exp().to(running_mean)
+        # on the buffer's device: no host synchronisation per step
+        started = (running_mean > 0) & torch.isfinite(running_mean)
+        running_mean.copy_(
+            torch.where(
+                started,
+                momentum * running_mean + (1.0 - momentum) * batch_mean,
+                batch_mean,
+            )
+        )
+        log_m = running_mean.detach().log().to(device=s.device, dtype=s.dtype)
+    # mean e^s / m, differentiable in the numerator only
+    ratio = torch.exp(log_mean - log_m)
+    return (joint - log_mean.detach() - (ratio - ratio.detach())) / _LN2
+
+
+def _club(log_q: torch.Tensor) -> torch.Tensor:
+    return (log_q.diagonal().mean() - log_q.mean()) / _LN2
 
 
 def infonce(scores: Any) -> torch.Tensor:
@@ -415,11 +440,7 @@ def infonce(scores: Any) -> torch.Tensor:
         The bound in bits; differentiable in ``scores`` (maximise it to train the
         critic).
     """
-    s = _scores(scores)
-    n = s.shape[0]
-    positives = torch.arange(n, device=s.device)
-    nce = _log_softmax_at(s, positives).mean() + math.log(n)
-    return nce / _LN2
+    return _infonce(_scores(scores))
 
 
 def nwj(scores: Any) -> torch.Tensor:
@@ -429,9 +450,9 @@ def nwj(scores: Any) -> torch.Tensor:
         I_NWJ = E_(p(x, y))[s] - E_(p(x)p(y))[e^(s - 1)],
 
     with the joint expectation over the diagonal and the product one over the
-    off-diagonal entries. Unbiased for a fixed critic, but its variance grows like e^I
-    (Poole et al., 2019). The optimal critic is s^* = 1 + log p(x, y)/(p(x)p(y)) (in
-    nats).
+    off-diagonal entries (in nats, divided by ln 2). Unbiased for a fixed critic, but
+    its variance grows like e^I (Poole et al., 2019). The optimal critic is
+    s^* = 1 + log p(x, y)/(p(x)p(y)) (in nats).
 
     Parameters
     ----------
@@ -443,10 +464,7 @@ def nwj(scores: Any) -> torch.Tensor:
     () tensor
         The bound in bits; differentiable in ``scores``.
     """
-    s = _scores(scores)
-    joint = s.diagonal().mean()
-    marginal = torch.exp(_logmeanexp_offdiag(s) - 1.0)
-    return (joint - marginal) / _LN2
+    return _nwj(_scores(scores))
 
 
 def mine(
@@ -481,10 +499,8 @@ def mine(
     """
     s = _scores(scores)
     momentum = check_probability(momentum, "momentum")
-    joint = s.diagonal().mean()
-    log_mean = _logmeanexp_offdiag(s)
     if running_mean is None:
-        return (joint - log_mean) / _LN2
+        return _dv(s)
     if (
         not isinstance(running_mean, torch.Tensor)
         or running_mean.numel() != 1
@@ -493,17 +509,7 @@ def mine(
         raise TypeError(
             "running_mean must be a 0-d floating tensor (start it at torch.zeros(()))"
         )
-    with torch.no_grad():
-        batch_mean = log_mean.detach().exp().to(running_mean.dtype)
-        if float(running_mean) <= 0 or not math.isfinite(float(running_mean)):
-            running_mean.copy_(batch_mean)
-        else:
-            running_mean.mul_(momentum).add_((1.0 - momentum) * batch_mean)
-        log_m = running_mean.detach().log().to(s.dtype).to(s.device)
-    ratio = torch.exp(
-        log_mean - log_m
-    )  # mean e^s / m, differentiable in the numerator only
-    return (joint - log_mean.detach() - (ratio - ratio.detach())) / _LN2
+    return _mine(s, running_mean, momentum)
 
 
 def club(log_q: Any) -> torch.Tensor:
@@ -526,8 +532,7 @@ def club(log_q: Any) -> torch.Tensor:
     () tensor
         The bound in bits.
     """
-    s = _scores(log_q, "log_q")
-    return (s.diagonal().mean() - s.mean()) / _LN2
+    return _club(_scores(log_q, "log_q"))
 
 
 # --------------------------------------------------------------------------------------
@@ -536,27 +541,22 @@ def club(log_q: Any) -> torch.Tensor:
 
 
 def _check_pair(
-    critic: nn.Module, x: Any, y: Any, x_dim: int, y_dim: int
+    critic: nn.Module, x: Any, y: Any, x_features: int, y_features: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``x`` and ``y`` at the critic's dtype and device, checked: (N, x_dim) and (N,
-    y_dim).
+    """``x`` and ``y`` at the critic's dtype and device, checked: (N, x_features) and
+    (N, y_features).
     """
-    x = to_model(x, critic, name="x")
-    y = to_model(y, critic, name="y")
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(
-            f"x and y must be 2-D (N, D); got shapes {tuple(x.shape)} and "
-            f"{tuple(y.shape)}"
-        )
+    x = to_model(x, critic, name="x", ndim=2)
+    y = to_model(y, critic, name="y", ndim=2)
     if x.shape[0] != y.shape[0]:
         raise ValueError(
             f"x and y must have the same number of samples; got {x.shape[0]} and "
             f"{y.shape[0]}"
         )
-    if x.shape[1] != x_dim or y.shape[1] != y_dim:
+    if x.shape[1] != x_features or y.shape[1] != y_features:
         raise ValueError(
-            f"the critic expects x with {x_dim} and y with {y_dim} features; got "
-            f"{x.shape[1]} and {y.shape[1]}"
+            f"the critic expects x with {x_features} and y with {y_features} "
+            f"features; got {x.shape[1]} and {y.shape[1]}"
         )
     return x, y
 
@@ -569,8 +569,9 @@ class SeparableCritic(nn.Module):
 
     Parameters
     ----------
-    x_dim, y_dim : int
-        Feature sizes of ``x`` and ``y``.
+    in1_features, in2_features : int
+        Feature sizes of ``x`` and ``y`` (two inputs are named as in
+        ``torch.nn.Bilinear``).
     hidden : sequence of int
         Hidden widths of each embedding MLP.
     embed_dim : int
@@ -581,8 +582,8 @@ class SeparableCritic(nn.Module):
 
     def __init__(
         self,
-        x_dim: int,
-        y_dim: int,
+        in1_features: int,
+        in2_features: int,
         *,
         hidden: Sequence[int] = (64,),
         embed_dim: int = 16,
@@ -591,26 +592,26 @@ class SeparableCritic(nn.Module):
         from statlearn.nets import mlp
 
         super().__init__()
-        self.x_dim = check_int(x_dim, "x_dim", minimum=1)
-        self.y_dim = check_int(y_dim, "y_dim", minimum=1)
+        self.in1_features = check_int(in1_features, "in1_features", minimum=1)
+        self.in2_features = check_int(in2_features, "in2_features", minimum=1)
         embed_dim = check_int(embed_dim, "embed_dim", minimum=1)
-        self.g = mlp(self.x_dim, embed_dim, hidden, activation=activation)
-        self.h = mlp(self.y_dim, embed_dim, hidden, activation=activation)
+        self.g = mlp(self.in1_features, embed_dim, hidden, activation=activation)
+        self.h = mlp(self.in2_features, embed_dim, hidden, activation=activation)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scores of all pairs.
 
         Parameters
         ----------
-        x : (N, x_dim) array or tensor
-        y : (N, y_dim) array or tensor
+        x : (N, in1_features) array or tensor
+        y : (N, in2_features) array or tensor
 
         Returns
         -------
         (N, N) tensor
             ``scores[i, j] = g(x_i) . h(y_j)``.
         """
-        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
+        x, y = _check_pair(self, x, y, self.in1_features, self.in2_features)
         return self.g(x) @ self.h(y).T
 
 
@@ -622,8 +623,9 @@ class ConcatCritic(nn.Module):
 
     Parameters
     ----------
-    x_dim, y_dim : int
-        Feature sizes of ``x`` and ``y``.
+    in1_features, in2_features : int
+        Feature sizes of ``x`` and ``y`` (two inputs are named as in
+        ``torch.nn.Bilinear``).
     hidden : sequence of int
         Hidden widths of the MLP.
     activation : str
@@ -632,8 +634,8 @@ class ConcatCritic(nn.Module):
 
     def __init__(
         self,
-        x_dim: int,
-        y_dim: int,
+        in1_features: int,
+        in2_features: int,
         *,
         hidden: Sequence[int] = (64,),
         activation: str = "relu",
@@ -641,29 +643,31 @@ class ConcatCritic(nn.Module):
         from statlearn.nets import mlp
 
         super().__init__()
-        self.x_dim = check_int(x_dim, "x_dim", minimum=1)
-        self.y_dim = check_int(y_dim, "y_dim", minimum=1)
-        self.f = mlp(self.x_dim + self.y_dim, 1, hidden, activation=activation)
+        self.in1_features = check_int(in1_features, "in1_features", minimum=1)
+        self.in2_features = check_int(in2_features, "in2_features", minimum=1)
+        self.f = mlp(
+            self.in1_features + self.in2_features, 1, hidden, activation=activation
+        )
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scores of all pairs.
 
         Parameters
         ----------
-        x : (N, x_dim) array or tensor
-        y : (N, y_dim) array or tensor
+        x : (N, in1_features) array or tensor
+        y : (N, in2_features) array or tensor
 
         Returns
         -------
         (N, N) tensor
             ``scores[i, j] = f([x_i, y_j])``.
         """
-        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
+        x, y = _check_pair(self, x, y, self.in1_features, self.in2_features)
         n = x.shape[0]
         pairs = torch.cat(
             [
-                x[:, None, :].expand(n, n, self.x_dim),
-                y[None, :, :].expand(n, n, self.y_dim),
+                x[:, None, :].expand(n, n, self.in1_features),
+                y[None, :, :].expand(n, n, self.in2_features),
             ],
             dim=-1,
         )
@@ -678,8 +682,10 @@ class ConditionalGaussian(nn.Module):
 
     Parameters
     ----------
-    x_dim, y_dim : int
-        Feature sizes of ``x`` and ``y``.
+    in_features : int
+        Feature size of ``x``, the input of the conditional.
+    out_features : int
+        Feature size of ``y``, the variable it models.
     hidden : sequence of int
         Hidden widths of each MLP.
     activation : str
@@ -688,8 +694,8 @@ class ConditionalGaussian(nn.Module):
 
     def __init__(
         self,
-        x_dim: int,
-        y_dim: int,
+        in_features: int,
+        out_features: int,
         *,
         hidden: Sequence[int] = (64,),
         activation: str = "relu",
@@ -697,49 +703,46 @@ class ConditionalGaussian(nn.Module):
         from statlearn.nets import mlp
 
         super().__init__()
-        self.x_dim = check_int(x_dim, "x_dim", minimum=1)
-        self.y_dim = check_int(y_dim, "y_dim", minimum=1)
-        self.mean = mlp(self.x_dim, self.y_dim, hidden, activation=activation)
-        self.log_var = mlp(self.x_dim, self.y_dim, hidden, activation=activation)
+        self.in_features = check_int(in_features, "in_features", minimum=1)
+        self.out_features = check_int(out_features, "out_features", minimum=1)
+        self.mean = mlp(
+            self.in_features, self.out_features, hidden, activation=activation
+        )
+        self.log_var = mlp(
+            self.in_features, self.out_features, hidden, activation=activation
+        )
 
     def log_prob(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``log q(y_i | x_i)`` of the paired samples, in nats.
 
         Parameters
         ----------
-        x : (N, x_dim) array or tensor
-        y : (N, y_dim) array or tensor
+        x : (N, in_features) array or tensor
+        y : (N, out_features) array or tensor
 
         Returns
         -------
         (N,) tensor
         """
-        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
-        mu, log_var = self.mean(x), self.log_var(x)
-        return -0.5 * (
-            (y - mu).square() / log_var.exp() + log_var + math.log(2 * math.pi)
-        ).sum(dim=-1)
+        x, y = _check_pair(self, x, y, self.in_features, self.out_features)
+        return gaussian_log_prob(y, self.mean(x), self.log_var(x))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``log q(y_j | x_i)`` of all pairs, in nats.
 
         Parameters
         ----------
-        x : (N, x_dim) array or tensor
-        y : (N, y_dim) array or tensor
+        x : (N, in_features) array or tensor
+        y : (N, out_features) array or tensor
 
         Returns
         -------
         (N, N) tensor
             ``log_q[i, j] = log q(y_j | x_i)``; the input of :func:`club`.
         """
-        x, y = _check_pair(self, x, y, self.x_dim, self.y_dim)
+        x, y = _check_pair(self, x, y, self.in_features, self.out_features)
         mu, log_var = self.mean(x)[:, None, :], self.log_var(x)[:, None, :]
-        return -0.5 * (
-            (y[None, :, :] - mu).square() / log_var.exp()
-            + log_var
-            + math.log(2 * math.pi)
-        ).sum(dim=-1)
+        return gaussian_log_prob(y[None, :, :], mu, log_var)
 
 
 # --------------------------------------------------------------------------------------
@@ -748,19 +751,39 @@ class ConditionalGaussian(nn.Module):
 
 
 class CriticLoss(NamedTuple):
-    """One batch of critic training: the minimised ``total`` and the batch's MI estimate
-    in bits.
+    """One batch of critic training, in bits.
+
+    Attributes
+    ----------
+    total : () tensor
+        The minimised loss: minus the bound for the lower bounds; for CLUB, the mean
+        negative log-likelihood -log_2 q(y_i | x_i) of the joint samples.
+    mi : () tensor
+        The batch's estimate of I(X; Y), detached.
     """
 
     total: torch.Tensor
     mi: torch.Tensor
+    units = "bits"
+
+
+def _check_square(s: Any, name: str) -> torch.Tensor:
+    """Shape-only check of a critic's output (no pass over the values)."""
+    if not isinstance(s, torch.Tensor) or s.ndim != 2 or s.shape[0] != s.shape[1]:
+        shape = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
+        raise ValueError(
+            f"the critic must return a square (N, N) tensor of {name}; got {shape}"
+        )
+    return s
 
 
 def _bound_value(
     bound: str, critic: nn.Module, x: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
-    scores = critic(x, y)
-    return {"infonce": infonce, "nwj": nwj, "mine": mine, "club": club}[bound](scores)
+    """The plain value of ``bound`` on one batch, in bits (DV for ``"mine"``)."""
+    name = "log q(y_j | x_i)" if bound == "club" else "scores"
+    s = _check_square(critic(x, y), name)
+    return {"infonce": _infonce, "nwj": _nwj, "mine": _dv, "club": _club}[bound](s)
 
 
 class _CriticObjective:
@@ -769,32 +792,30 @@ class _CriticObjective:
     def __init__(self, bound: str, momentum: float) -> None:
         self.bound = bound
         self.momentum = momentum
-        self.running_mean: torch.Tensor | None = (
-            None  # MINE's moving average of mean e^s
-        )
+        # MINE's moving average of mean e^s, on the scores' device
+        self.running_mean: torch.Tensor | None = None
 
     def __call__(
         self, critic: nn.Module, x: torch.Tensor, y: torch.Tensor
     ) -> CriticLoss:
         if self.bound == "club":
-            nll = -critic.log_prob(x, y).mean()
-            with torch.no_grad():
-                estimate = club(critic(x, y))
-            return CriticLoss(nll, estimate)
-        scores = critic(x, y)
+            # maximum likelihood of q on the joint samples, the diagonal of log q
+            log_q = _check_square(critic(x, y), "log q(y_j | x_i)")
+            nll = -log_q.diagonal().mean() / _LN2
+            return CriticLoss(nll, _club(log_q.detach()))
+        scores = _check_square(critic(x, y), "scores")
         if self.bound == "mine":
-            if (
-                not torch.is_grad_enabled()
-            ):  # validation: the plain DV value, no buffer update
-                value = mine(scores)
+            if not torch.is_grad_enabled():
+                # validation: the plain DV value, no buffer update
+                value = _dv(scores)
                 return CriticLoss(-value, value.detach())
             if self.running_mean is None:
                 self.running_mean = torch.zeros(
                     (), dtype=scores.dtype, device=scores.device
                 )
-            value = mine(scores, running_mean=self.running_mean, momentum=self.momentum)
+            value = _mine(scores, self.running_mean, self.momentum)
         else:
-            value = infonce(scores) if self.bound == "infonce" else nwj(scores)
+            value = _infonce(scores) if self.bound == "infonce" else _nwj(scores)
         return CriticLoss(-value, value.detach())
 
 
@@ -810,7 +831,8 @@ def critic_objective(
         bits); MINE keeps its moving average across batches inside the objective. For
         ``"club"`` the critic is a :class:`ConditionalGaussian` fitted by maximum
         likelihood (``total`` = mean negative log-likelihood of the joint samples, in
-        nats).
+        bits, from the diagonal of the critic's ``(N, N)`` matrix of
+        ``log q(y_j | x_i)``).
     momentum : float
         MINE's moving-average momentum (see :func:`mine`).
 
@@ -818,7 +840,7 @@ def critic_objective(
     -------
     callable
         ``objective(critic, x, y) -> CriticLoss(total, mi)`` with ``mi`` the batch's
-        estimate in bits.
+        estimate in bits. It draws no random numbers.
     """
     check_choice(bound, "bound", BOUNDS)
     return _CriticObjective(bound, check_probability(momentum, "momentum"))
@@ -837,9 +859,11 @@ def _check_critic(critic: Any, bound: str) -> None:
         )
 
 
-def _xy(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    tx = as_tensor(x, name="x", ndim=(1, 2))
-    ty = as_tensor(y, name="y", ndim=(1, 2))
+def _xy(x: Any, y: Any, critic: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` as ``(N, D)`` tensors in the critic's dtype and on its device,
+    checked once."""
+    tx = to_model(x, critic, name="x", ndim=(1, 2))
+    ty = to_model(y, critic, name="y", ndim=(1, 2))
     tx, ty = tx.reshape(tx.shape[0], -1), ty.reshape(ty.shape[0], -1)
     if tx.shape[0] != ty.shape[0]:
         raise ValueError(
@@ -861,7 +885,7 @@ def train_critic(
     momentum: float = 0.99,
     device: torch.device | str | None = None,
     quiet: bool = True,
-    seed: int | None = None,
+    random_state: Any = None,
 ) -> Any:
     """Train a critic on paired samples with :func:`statlearn.training.fit`.
 
@@ -889,8 +913,11 @@ def train_critic(
     device : torch.device or str, optional
     quiet : bool
         Hide the progress bar.
-    seed : int, optional
-        Seed of the batch order.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md): passed to
+        :func:`statlearn.training.fit`, which runs the whole training under it (the
+        batch order; the critic's initialisation is the caller's). ``None`` follows
+        ``statlearn.seed_everything``.
 
     Returns
     -------
@@ -907,14 +934,13 @@ def train_critic(
 
     check_choice(bound, "bound", BOUNDS)
     _check_critic(critic, bound)
-    tx, ty = _xy(x, y)
     batch_size = check_int(batch_size, "batch_size", minimum=2)
-    if tx.shape[0] < 2:
-        raise ValueError(f"x and y need at least 2 samples; got {tx.shape[0]}")
     if device is not None:
         critic.to(check_device(device))
     # train where, and in the precision that, the critic lives
-    tx, ty = to_model(tx, critic, name="x"), to_model(ty, critic, name="y")
+    tx, ty = _xy(x, y, critic)
+    if tx.shape[0] < 2:
+        raise ValueError(f"x and y need at least 2 samples; got {tx.shape[0]}")
     # a trailing batch of one pair has no product samples: fold it away by trimming one
     # sample
     if tx.shape[0] % batch_size == 1:
@@ -927,7 +953,7 @@ def train_critic(
         batch_size=batch_size,
         lr=lr,
         quiet=quiet,
-        seed=seed,
+        random_state=random_state,
     )
 
 
@@ -960,7 +986,7 @@ def evaluate_critic(
     """
     check_choice(bound, "bound", BOUNDS)
     _check_critic(critic, bound)
-    tx, ty = _xy(x, y)
+    tx, ty = _xy(x, y, critic)
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     n_batches = tx.shape[0] // batch_size
     if n_batches < 1:
@@ -968,10 +994,7 @@ def evaluate_critic(
             f"batch_size must be <= the number of samples {tx.shape[0]}; got "
             f"{batch_size}"
         )
-    tx, ty = to_model(tx, critic, name="x"), to_model(ty, critic, name="y")
-    was_training = critic.training
-    critic.eval()
-    try:
+    with eval_mode(critic):
         out = [
             _bound_value(
                 bound,
@@ -981,8 +1004,6 @@ def evaluate_critic(
             )
             for b in range(n_batches)
         ]
-    finally:
-        critic.train(was_training)
     return torch.stack(out)
 
 
@@ -1007,6 +1028,7 @@ class InformationPlane(NamedTuple):
     layers: tuple[str, ...]
     i_xz: torch.Tensor
     i_zy: torch.Tensor
+    units = "bits"
 
 
 PLANE_ESTIMATORS = ("binning", "kde")

@@ -1,10 +1,12 @@
-"""Information measures of discrete distributions, and the Gaussian closed form (chapter
-6).
+"""Information measures of discrete distributions, and the Gaussian closed form
+(chapters 6, 7, 8, 10, 20).
 
 Entropy, conditional entropy, Kullback-Leibler divergence and mutual information of
 probability tables, as in chapter 2 of Cover and Thomas (2006), plus the mutual
 information of correlated Gaussians, the ground truth of the sample-based estimators in
-:mod:`statlearn.info.estimators`.
+:mod:`statlearn.info.estimators`. Chapter 6 introduces them; chapter 7 measures the
+information bottleneck's tables with them, and chapters 8, 10 and 20 the entropy of
+labels and predictions.
 
 Every function works in torch, on the input's device, batched over leading dimensions,
 with the convention 0 log 0 = 0. Information is in **bits** by default; ``base=math.e``
@@ -56,6 +58,13 @@ def _as_distribution(
             f"{name} must have at least {min_ndim} dimension(s); got shape "
             f"{tuple(t.shape)}"
         )
+    return _check_distribution(t, name, dims)
+
+
+def _check_distribution(
+    t: torch.Tensor, name: str, dims: tuple[int, ...]
+) -> torch.Tensor:
+    """Check that the (converted) tensor ``t`` is >= 0 and sums to one over ``dims``."""
     v = t.detach()
     if bool((v < 0).any()):
         raise ValueError(
@@ -119,7 +128,7 @@ def entropy(p: Any, *, dim: int = -1, base: float = 2.0) -> torch.Tensor:
     """
     t = as_tensor(p, name="p")
     d = _check_dim(t, dim)
-    t = _as_distribution(t, "p", (d,))
+    t = _check_distribution(t, "p", (d,))
     return -_xlogx(t).sum(dim=d) / _log_base(base)
 
 
@@ -198,8 +207,8 @@ def kl_divergence(p: Any, q: Any, *, dim: int = -1, base: float = 2.0) -> torch.
             f"p and q must have the same number of outcomes along dim {dim}; got "
             f"{tp.shape[dp]} and {tq.shape[dq]}"
         )
-    tp = _as_distribution(tp, "p", (dp,))
-    tq = _as_distribution(tq, "q", (dq,))
+    tp = _check_distribution(tp, "p", (dp,))
+    tq = _check_distribution(tq, "q", (dq,))
     dtype = torch.promote_types(tp.dtype, tq.dtype)
     tp, tq = tp.to(dtype), tq.to(device=tp.device, dtype=dtype)
     try:

@@ -7,7 +7,7 @@ information-theoretic trade-offs among complexity, leakage, and utility" (IEEE T
 keep the utility I(Y; Z) (the paper's U is the book's Y), leak little about a sensitive
 attribute S, I(S; Z), and cost little, I(X; Z). The objective minimised is, in bits,
 
-    loss = D + beta * R + beta_l * L,
+    loss = D + beta * R + beta_s * L,
 
 with the distortion D = E[-log_2 p_θ(y | z)] (utility decoder), the complexity or rate
 R = E[KL(q_φ(z | x) ‖ r(z))] with r(z) = N(0, I), and a leakage term L of one of two
@@ -27,7 +27,9 @@ on mutual information, :func:`statlearn.info.estimators.club` (chapter 6).
 a fresh classifier of S trained on it (early-stopped on a validation split), beside the
 floor that the utility variable alone gives.
 
-The Gaussian encoder pieces are the VAE's (:mod:`statlearn.latent.vae`).
+:class:`DVCLUB` is a :class:`~statlearn.info.vib.StochasticClassifier`, the base of the
+deep VIB of chapter 8: the same Gaussian encoder (the VAE's), utility decoder and
+sample-averaged prediction, with a leakage model added. Every term is in **bits**.
 """
 
 from __future__ import annotations
@@ -48,9 +50,13 @@ from statlearn._checks import (
     check_labels,
     check_positive,
     check_probability,
+    seeded,
     to_model,
 )
-from statlearn.latent.vae import GaussianEncoder, gaussian_kl, reparameterize
+from statlearn.functional import gaussian_log_prob
+from statlearn.info.vib import StochasticClassifier
+from statlearn.latent.vae import reparameterize
+from statlearn.nets import eval_mode, mlp
 from statlearn.training import History
 
 __all__ = ["DVCLUB", "DVCLUBLoss", "fit_dvclub", "Leakage", "leakage"]
@@ -59,19 +65,13 @@ _LN2 = math.log(2.0)
 _LEAKAGES = ("adversary", "decoder")
 
 
-def _mlp(in_features: int, out_features: int, hidden: Sequence[int]) -> nn.Sequential:
-    from statlearn.nets import mlp
-
-    return mlp(in_features, out_features, hidden=tuple(hidden))
-
-
 class DVCLUBLoss(NamedTuple):
     """The DVCLUB objective's terms: batch means in bits (scalar tensors).
 
     Attributes
     ----------
     total : tensor
-        ``distortion + beta * rate + beta_l * leakage``: the quantity the encoder and
+        ``distortion + beta * rate + beta_s * leakage``: the quantity the encoder and
         the decoders minimise.
     distortion : tensor
         Utility cross-entropy E[-log_2 p_θ(y | z)] (one sample of z per example).
@@ -92,20 +92,25 @@ class DVCLUBLoss(NamedTuple):
     rate: Tensor
     leakage: Tensor
     reconstruction: Tensor
+    units = "bits"
 
 
-class DVCLUB(nn.Module):
+class DVCLUB(StochasticClassifier):
     """A deep variational complexity-leakage-utility bottleneck (supervised).
 
-    ``x -> q_φ(z | x) = N(mu(x), diag(exp(logvar(x))))`` (the VAE's
-    :class:`~statlearn.latent.vae.GaussianEncoder`), a utility decoder ``z -> logits``
-    of p_θ(y | z), and one leakage model: an adversary ``z -> logits`` of a_ψ(s | z)
-    (``leakage="adversary"``) or a Gaussian decoder p_θ(x | z, s) with fixed standard
-    deviation ``sigma_x`` (``leakage="decoder"``). Train with :func:`fit_dvclub`.
+    A :class:`~statlearn.info.vib.StochasticClassifier`, as the deep VIB is: ``x ->
+    q_φ(z | x) = N(mu(x), diag(exp(logvar(x))))`` (the VAE's
+    :class:`~statlearn.latent.vae.GaussianEncoder`) and a utility decoder ``z ->
+    logits`` of p_θ(y | z); plus one leakage model: an adversary ``z -> logits`` of
+    a_ψ(s | z) (``leakage="adversary"``) or a Gaussian decoder p_θ(x | z, s) with fixed
+    standard deviation ``sigma_x`` (``leakage="decoder"``). Train with
+    :func:`fit_dvclub`.
 
     In training mode ``forward`` returns the utility logits of one sample of z; in eval
     mode the log of the softmax averaged over ``n_samples_eval`` samples, so
-    :func:`statlearn.training.accuracy` scores the averaged prediction.
+    :func:`statlearn.training.accuracy` scores the averaged prediction; ``n_samples``
+    sets the number of draws (``n_samples=1`` for
+    :class:`statlearn.robust.attacks.EOT`).
 
     Parameters
     ----------
@@ -126,9 +131,9 @@ class DVCLUB(nn.Module):
     x_decoder_hidden : sequence of int
         Hidden widths of the decoder of x (``leakage="decoder"``).
     beta : float
-        The complexity (rate) weight, >= 0.
-    beta_l : float
-        The leakage weight (the book's beta_S), >= 0.
+        The complexity (rate) weight β, >= 0.
+    beta_s : float
+        The leakage weight β_S, >= 0.
     leakage : {"adversary", "decoder"}
         How leakage is penalised (see the module's docstring).
     conditional : bool
@@ -162,47 +167,37 @@ class DVCLUB(nn.Module):
         adversary_hidden: Sequence[int] = (128,),
         x_decoder_hidden: Sequence[int] = (256,),
         beta: float = 0.0,
-        beta_l: float = 0.0,
+        beta_s: float = 0.0,
         leakage: str = "adversary",
         conditional: bool = True,
         sigma_x: float = 0.1,
         n_samples_eval: int = 12,
     ) -> None:
-        super().__init__()
-        self.in_features = check_int(in_features, "in_features", minimum=1)
-        self.num_classes = check_int(num_classes, "num_classes", minimum=2)
-        self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+        super().__init__(
+            in_features,
+            num_classes,
+            latent_dim,
+            hidden=hidden,
+            decoder_hidden=decoder_hidden,
+            n_samples_eval=n_samples_eval,
+        )
         self.num_sensitive = check_int(num_sensitive, "num_sensitive", minimum=2)
         self.beta = check_positive(beta, "beta", strict=False)
-        self.beta_l = check_positive(beta_l, "beta_l", strict=False)
+        self.beta_s = check_positive(beta_s, "beta_s", strict=False)
         self.leakage = check_choice(leakage, "leakage", _LEAKAGES)
         self.conditional = bool(conditional)
         self.sigma_x = check_positive(sigma_x, "sigma_x")
-        self.n_samples_eval = check_int(n_samples_eval, "n_samples_eval", minimum=1)
-        self.encoder = GaussianEncoder(
-            self.in_features, self.latent_dim, hidden=tuple(hidden)
-        )
-        self.decoder = _mlp(self.latent_dim, self.num_classes, decoder_hidden)
         self.adversary: nn.Module | None = None
         self.x_decoder: nn.Module | None = None
         if self.leakage == "adversary":
-            self.adversary = _mlp(self.latent_dim, self.num_sensitive, adversary_hidden)
+            self.adversary = mlp(
+                self.latent_dim, self.num_sensitive, tuple(adversary_hidden)
+            )
         else:
             extra = self.num_sensitive if self.conditional else 0
-            self.x_decoder = _mlp(
-                self.latent_dim + extra, self.in_features, x_decoder_hidden
+            self.x_decoder = mlp(
+                self.latent_dim + extra, self.in_features, tuple(x_decoder_hidden)
             )
-
-    # -- helpers ---------------------------------------------------------------------
-
-    def _input(self, x: Any) -> Tensor:
-        x = to_model(x, self, name="x")
-        if x.ndim < 2:
-            raise ValueError(
-                f"x must be a batch (N, ...) with {self.in_features} features per "
-                f"sample; got shape {tuple(x.shape)}"
-            )
-        return x
 
     def main_parameters(self) -> list[nn.Parameter]:
         """The parameters of the encoder and the decoders (all but the adversary's).
@@ -214,28 +209,9 @@ class DVCLUB(nn.Module):
         skip = set() if self.adversary is None else set(self.adversary.parameters())
         return [p for p in self.parameters() if p not in skip]
 
-    # -- public API ------------------------------------------------------------------
-
-    def encode(self, x: Any) -> tuple[Tensor, Tensor]:
-        """The encoder's parameters.
-
-        Parameters
-        ----------
-        x : (N, ...) array or tensor with ``in_features`` values per sample
-
-        Returns
-        -------
-        mu, logvar : (N, d) tensors
-        """
-        return self.encoder(self._input(x))
-
     @torch.no_grad()
     def release(
-        self,
-        x: Any,
-        *,
-        mean: bool = False,
-        generator: torch.Generator | int | None = None,
+        self, x: Any, *, mean: bool = False, random_state: Any = None
     ) -> Tensor:
         """The representation that is released: one sample z ~ q_φ(z | x), or its mean.
 
@@ -244,64 +220,23 @@ class DVCLUB(nn.Module):
         x : (N, ...) array or tensor
         mean : bool
             Release mu(x) instead of a sample.
-        generator : torch.Generator or int, optional
-            Source of the noise (drawn on the CPU, then moved); ``None`` follows
-            ``statlearn.seed_everything``.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The source of the noise; see statlearn's randomness rule (CONTRIBUTING.md).
+            Draws on the CPU and moves the noise to the model's device, so that a seed
+            releases the same z on every device.
 
         Returns
         -------
         (N, d) tensor
             Detached, on the model's device.
         """
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             mu, logvar = self.encode(x)
-        finally:
-            self.train(was_training)
         if mean:
             return mu
-        xi = torch.randn(mu.shape, generator=as_generator(generator, "generator"))
-        return mu + torch.exp(0.5 * logvar) * xi.to(mu.device, mu.dtype)
-
-    def decode(self, z: Tensor) -> Tensor:
-        """Utility logits of p_θ(y | z) for codes of any leading shape.
-
-        Parameters
-        ----------
-        z : (..., d) tensor
-
-        Returns
-        -------
-        (..., C) tensor
-        """
-        lead = z.shape[:-1]
-        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.num_classes)
-
-    def forward(self, x: Any) -> Tensor:
-        """Utility logits: one sample in training mode, averaged softmax in eval mode.
-
-        Parameters
-        ----------
-        x : (N, ...) array or tensor
-
-        Returns
-        -------
-        (N, C) tensor
-        """
-        mu, logvar = self.encode(x)
-        if self.training:
-            return self.decode(reparameterize(mu, logvar))
-        z = reparameterize(mu, logvar, self.n_samples_eval)
-        if self.n_samples_eval == 1:
-            z = z.unsqueeze(0)
-        log_probs = F.log_softmax(self.decode(z), dim=-1)
-        return torch.logsumexp(log_probs, dim=0) - math.log(self.n_samples_eval)
-
-    def _labels(self, y: Any, s: Any, n: int, device: torch.device) -> tuple:
-        y = check_labels(y, self.num_classes, "y", n=n, device=device)
-        s = check_labels(s, self.num_sensitive, "s", n=n, device=device)
-        return y, s
+        g = as_generator(random_state)
+        xi = torch.randn(mu.shape, generator=g).to(mu.device, mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * xi
 
     def loss(
         self,
@@ -310,7 +245,8 @@ class DVCLUB(nn.Module):
         s: Any,
         *,
         beta: float | None = None,
-        beta_l: float | None = None,
+        beta_s: float | None = None,
+        random_state: Any = None,
     ) -> DVCLUBLoss:
         """The encoder's objective on a batch, in bits (the adversary held fixed).
 
@@ -322,8 +258,12 @@ class DVCLUB(nn.Module):
             Utility labels in ``[0, num_classes)``.
         s : (N,) int array or tensor
             Sensitive labels in ``[0, num_sensitive)``.
-        beta, beta_l : float, optional
+        beta, beta_s : float, optional
             Override the model's weights (>= 0).
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The source of the sample of z; see statlearn's randomness rule
+            (CONTRIBUTING.md). Draws on the model's device; ``None`` follows torch's
+            global generator (``statlearn.seed_everything``).
 
         Returns
         -------
@@ -336,38 +276,43 @@ class DVCLUB(nn.Module):
             If a label is out of range or missing, or a weight is negative.
         """
         b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
-        bl = (
-            self.beta_l
-            if beta_l is None
-            else check_positive(beta_l, "beta_l", strict=False)
+        bs = (
+            self.beta_s
+            if beta_s is None
+            else check_positive(beta_s, "beta_s", strict=False)
         )
         x = self._input(x)
+        n = x.shape[0]
+        y = check_labels(y, self.num_classes, "y", n=n, device=x.device)
+        s = check_labels(s, self.num_sensitive, "s", n=n, device=x.device)
+        return self._loss(x, y, s, b, bs, random_state)
+
+    def _loss(
+        self, x: Tensor, y: Tensor, s: Tensor, b: float, bs: float, random_state: Any
+    ) -> DVCLUBLoss:
+        """:meth:`loss` on validated tensors (the core :func:`fit_dvclub` calls)."""
         mu, logvar = self.encoder(x)
-        y, s = self._labels(y, s, mu.shape[0], mu.device)
-        z = reparameterize(mu, logvar)
-        distortion = F.cross_entropy(self.decode(z), y) / _LN2
-        rate = gaussian_kl(mu, logvar).mean() / _LN2
-        zero = rate.new_zeros(())
+        z = self._draw(mu, logvar, 1, random_state)  # (1, N, d): one z per example
+        distortion, rate = self._distortion_rate(mu, logvar, z, y)
+        z = z[0]
         if self.leakage == "adversary":
-            assert self.adversary is not None
             leak = -F.cross_entropy(self.adversary(z), s) / _LN2
-            recon = zero
+            recon = rate.new_zeros(())
         else:
-            assert self.x_decoder is not None
             inp = z
             if self.conditional:
                 inp = torch.cat([z, F.one_hot(s, self.num_sensitive).to(z.dtype)], 1)
-            x_hat = self.x_decoder(inp)
-            var = self.sigma_x**2
-            nll = 0.5 * (
-                (x.flatten(1) - x_hat).square() / var + math.log(2 * math.pi * var)
+            log_p = gaussian_log_prob(
+                x.flatten(1), self.x_decoder(inp), 2.0 * math.log(self.sigma_x)
             )
-            recon = nll.sum(1).mean() / _LN2
+            recon = -log_p.mean() / _LN2
             leak = rate + recon
-        total = distortion + b * rate + bl * leak
+        total = distortion + b * rate + bs * leak
         return DVCLUBLoss(total, distortion, rate, leak, recon)
 
-    def adversary_loss(self, x: Any, s: Any) -> Tensor:
+    def adversary_cross_entropy(
+        self, x: Any, s: Any, *, random_state: Any = None
+    ) -> Tensor:
         """The adversary's cross-entropy E[-log_2 a_ψ(s | z)] on fresh samples of z.
 
         The encoder is not differentiated (z is detached): this is the adversary's own
@@ -377,6 +322,9 @@ class DVCLUB(nn.Module):
         ----------
         x : (N, ...) array or tensor
         s : (N,) int array or tensor
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The source of the samples of z; see statlearn's randomness rule
+            (CONTRIBUTING.md). Draws on the model's device.
 
         Returns
         -------
@@ -389,24 +337,23 @@ class DVCLUB(nn.Module):
         """
         if self.adversary is None:
             raise ValueError(
-                "adversary_loss needs leakage='adversary'; this model has "
+                "adversary_cross_entropy needs leakage='adversary'; this model has "
                 f"leakage={self.leakage!r}"
             )
         with torch.no_grad():
             mu, logvar = self.encode(x)
-            z = reparameterize(mu, logvar)
+            z = reparameterize(mu, logvar, random_state=random_state)
         s = check_labels(s, self.num_sensitive, "s", n=z.shape[0], device=z.device)
         return F.cross_entropy(self.adversary(z), s) / _LN2
 
 
-def _dataset(data: Any, name: str, model: nn.Module) -> tuple[Tensor, Tensor, Tensor]:
+def _dataset(data: Any, name: str, model: DVCLUB) -> tuple[Tensor, Tensor, Tensor]:
     if not isinstance(data, (tuple, list)) or len(data) != 3:
         raise ValueError(f"{name} must be a tuple (x, y, s); got {type(data).__name__}")
-    x = to_model(data[0], model, name=f"{name}[0] (x)")
-    if x.ndim < 2:
-        raise ValueError(f"{name}[0] (x) must be (N, ...); got shape {tuple(x.shape)}")
-    y = check_labels(data[1], model.num_classes, f"{name}[1] (y)", n=x.shape[0])
-    s = check_labels(data[2], model.num_sensitive, f"{name}[2] (s)", n=x.shape[0])
+    x = to_model(data[0], model, name=f"{name}[0] (x)", min_ndim=2)
+    n = x.shape[0]
+    y = check_labels(data[1], model.num_classes, f"{name}[1] (y)", n=n)
+    s = check_labels(data[2], model.num_sensitive, f"{name}[2] (s)", n=n)
     return x, y.to(x.device), s.to(x.device)
 
 
@@ -420,16 +367,17 @@ def fit_dvclub(
     adversary_steps: int = 5,
     adversary_lr: float | None = None,
     quiet: bool = True,
-    seed: int | None = None,
+    random_state: Any = None,
 ) -> History:
     """Train a :class:`DVCLUB` by alternating updates; return the per-epoch history.
 
     Each minibatch gets ``adversary_steps`` Adam steps of the adversary on its
-    cross-entropy (:meth:`DVCLUB.adversary_loss`, fresh samples of z, encoder fixed),
-    then one Adam step of the encoder and decoders on :meth:`DVCLUB.loss` (adversary
-    fixed). With ``leakage="decoder"`` there is no adversary and no inner step. This is
-    a loop of its own because :func:`statlearn.training.fit` minimises one objective
-    with one optimiser, and the adversary maximises what the encoder minimises.
+    cross-entropy (:meth:`DVCLUB.adversary_cross_entropy`, fresh samples of z, encoder
+    fixed), then one Adam step of the encoder and decoders on :meth:`DVCLUB.loss`
+    (adversary fixed). With ``leakage="decoder"`` there is no adversary and no inner
+    step. This is a loop of its own because :func:`statlearn.training.fit` minimises one
+    objective with one optimiser, and the adversary maximises what the encoder
+    minimises.
 
     Parameters
     ----------
@@ -443,28 +391,34 @@ def fit_dvclub(
         Samples per step, >= 1.
     lr : float
         Learning rate of the encoder and decoders, > 0.
-    adversary_steps : int
-        Adversary steps per encoder step, >= 1.
     adversary_lr : float, optional
         Learning rate of the adversary; default ``lr``.
+    adversary_steps : int
+        Adversary steps per encoder step, >= 1.
     quiet : bool
         Hide the progress bar.
-    seed : int, optional
-        Seed of the shuffling order (initialisation and the noise of z follow torch's
-        global generator: use ``statlearn.seed_everything``).
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        See statlearn's randomness rule (CONTRIBUTING.md). Resolved once into one
+        generator on the model's device that draws the whole run (the shuffling and
+        every sample of z, the adversary's and the encoder's), so one value repeats a
+        run; ``None`` follows ``statlearn.seed_everything``. The model's initialisation
+        is the caller's.
 
     Returns
     -------
     History
         Per-epoch means of ``loss`` (the total), ``distortion``, ``rate``,
         ``leakage``, ``reconstruction`` and, with an adversary, ``adversary`` (its
-        cross-entropy in bits after its inner steps). The model is left in eval mode.
+        cross-entropy after its inner steps); ``history.units`` is ``"bits"``. The
+        model is left in eval mode.
 
     Raises
     ------
     ValueError
         If the data disagree in length, a label is out of range, or a
         hyperparameter is out of range.
+    FloatingPointError
+        If the loss becomes NaN or infinite.
     """
     from tqdm.auto import tqdm
 
@@ -479,18 +433,18 @@ def fit_dvclub(
     )
     x, y, s = _dataset(train, "train", model)
     n = x.shape[0]
-    generator = None
-    if seed is not None:
-        generator = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
     opt = torch.optim.Adam(model.main_parameters(), lr=lr)
     opt_adv = None
     if model.adversary is not None:
         opt_adv = torch.optim.Adam(model.adversary.parameters(), lr=adversary_lr)
     history = History()
+    history.units = DVCLUBLoss.units
+    names = ("loss",) + DVCLUBLoss._fields[1:]
+    g = as_generator(random_state, device=x.device)
     for _ in tqdm(range(epochs), disable=quiet, desc="DVCLUB", leave=False):
         model.train()
         sums: dict[str, float] = {}
-        perm = torch.randperm(n, generator=generator).to(x.device)
+        perm = torch.randperm(n, generator=g, device=x.device)
         for start in range(0, n, batch_size):
             idx = perm[start : start + batch_size]
             xb, yb, sb = x[idx], y[idx], s[idx]
@@ -499,16 +453,17 @@ def fit_dvclub(
                 with torch.no_grad():
                     mu, logvar = model.encoder(xb)
                 for _ in range(adversary_steps):
-                    z = reparameterize(mu, logvar)
+                    z = reparameterize(mu, logvar, random_state=g)
                     adv = F.cross_entropy(model.adversary(z), sb) / _LN2
                     opt_adv.zero_grad(set_to_none=True)
                     adv.backward()
                     opt_adv.step()
                 sums["adversary"] = sums.get("adversary", 0.0) + adv.item() * m
-            out = model.loss(xb, yb, sb)
-            if not torch.isfinite(out.total):
+            out = model._loss(xb, yb, sb, model.beta, model.beta_s, g)
+            values = torch.stack([t.detach() for t in out]).tolist()  # one sync
+            if not math.isfinite(values[0]):
                 raise FloatingPointError(
-                    f"the DVCLUB loss became {out.total.item()}; lower lr or beta_l"
+                    f"the DVCLUB loss became {values[0]}; lower lr or beta_s"
                 )
             opt.zero_grad(set_to_none=True)
             out.total.backward()
@@ -516,8 +471,8 @@ def fit_dvclub(
             if opt_adv is not None:
                 # the encoder step also sent gradients into the adversary: drop them
                 opt_adv.zero_grad(set_to_none=True)
-            for key, value in zip(("loss",) + out._fields[1:], out):
-                sums[key] = sums.get(key, 0.0) + value.item() * m
+            for key, value in zip(names, values):
+                sums[key] = sums.get(key, 0.0) + value * m
         for key, value in sums.items():
             history.setdefault(key, []).append(value / n)
     model.eval()
@@ -611,8 +566,10 @@ def leakage(
         Adam's learning rate, > 0.
     batch_size : int
         Rows per step, >= 1.
-    random_state : int, torch.Generator, NumPy generator or None
-        Seeds the splits, the initialisation and the shuffling.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        The source of the splits, the initialisation and the shuffling; see
+        statlearn's randomness rule (CONTRIBUTING.md). Draws on the CPU, where the
+        probe runs.
 
     Returns
     -------
@@ -684,10 +641,8 @@ def leakage(
     zf, sf = (z[fit_idx] - mean) / std, s[fit_idx]
     zv, sv = (z[val_idx] - mean) / std, s[val_idx]
     zt = (zt - mean) / std
-    seed = int(torch.randint(0, 2**62, (1,), generator=g))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = _mlp(z.shape[1], n_s, hidden)
+    with seeded(g):  # the initialisation, from the same one generator
+        net = mlp(z.shape[1], n_s, tuple(hidden))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     best, best_state, best_epoch, waited = math.inf, None, 0, 0
     for epoch in range(1, max_epochs + 1):

@@ -1,4 +1,4 @@
-"""The deep variational information bottleneck classifier (chapter 8).
+"""The deep variational information bottleneck classifier (chapters 8, 10 and 16).
 
 Implements the deep VIB of Alemi, Fischer, Dillon and Murphy (2017): a stochastic
 Gaussian encoder q_φ(z | x) = N(μ_φ(x), diag σ^2_φ(x)),
@@ -12,10 +12,17 @@ averaged over a batch. The distortion bounds H(Y) - I(Z; Y) from above and the r
 bounds I(X; Z) from above, so the loss is a variational upper bound on the book's IB
 Lagrangian H(Y | Z) + β I(X; Z). The rate is the VAE's rate term (chapter 3): the
 encoder pieces (:class:`~statlearn.latent.vae.GaussianEncoder`,
-:func:`~statlearn.latent.vae.reparameterize`, :func:`~statlearn.latent.vae.gaussian_kl`)
-are the VAE's. Training uses one sample of z per example (the reparameterisation trick);
-prediction averages the softmax over L samples. Rate and distortion are reported in
+:func:`~statlearn.latent.vae.reparameterize`) are the VAE's and the closed-form KL is
+:func:`statlearn.functional.gaussian_kl`. Training uses one sample of z per example
+(the reparameterisation trick); prediction averages the softmax over L samples
+(:func:`statlearn.functional.log_mean_softmax`). Rate and distortion are reported in
 **bits**.
+
+:class:`StochasticClassifier` holds what every such model shares (the encoder, the
+utility decoder, the sample-averaged prediction): the VIB of chapter 8 and the
+privacy bottleneck :class:`~statlearn.info.privacy.DVCLUB` of chapter 10 are built on
+it, and chapter 16 attacks the VIB's averaged prediction with EOT
+(:class:`statlearn.robust.attacks.EOT` with ``model_kwargs={"n_samples": 1}``).
 """
 
 from __future__ import annotations
@@ -23,59 +30,16 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple, Sequence
 
-import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from statlearn._checks import (
-    as_tensor,
-    check_int,
-    check_labels,
-    check_positive,
-    to_model,
-)
-from statlearn.latent.vae import GaussianEncoder, gaussian_kl, reparameterize
+from statlearn._checks import check_int, check_labels, check_positive, to_model
+from statlearn.functional import gaussian_kl, log_mean_softmax
+from statlearn.latent.vae import GaussianEncoder, reparameterize
 
-__all__ = ["VIB", "VIBLoss", "vib_loss", "log_mean_softmax"]
+__all__ = ["StochasticClassifier", "VIB", "VIBLoss", "vib_loss"]
 
 _LN2 = math.log(2.0)
-
-
-def log_mean_softmax(logits: Any, dim: int = 0) -> Tensor:
-    """The log of the softmax averaged over draws: log 1/L Σ_(l=1)^L softmax(f_l).
-
-    The prediction of a stochastic classifier from L draws (the VIB's samples of z,
-    randomized smoothing's noise, an attack's expectation over random input maps),
-    computed stably with ``logsumexp``. Its softmax is the averaged prediction, so it
-    can be used as logits. Shared by :class:`VIB`,
-    :class:`statlearn.robust.smoothing.Smooth` and
-    :class:`statlearn.robust.attacks.EOT`.
-
-    Parameters
-    ----------
-    logits : (..., L, ..., C) array or tensor
-        Logits of each draw; classes on the last axis. A tensor keeps its device and
-        dtype; a NumPy array becomes a tensor (float64 stays float64).
-    dim : int
-        The axis of the L draws (not the last one).
-
-    Returns
-    -------
-    tensor
-        ``logits``'s shape without ``dim``: log-probabilities.
-    """
-    if not isinstance(logits, Tensor):
-        logits = as_tensor(logits, name="logits")
-    if logits.ndim < 2:
-        raise ValueError(
-            "logits must have a draws axis and a class axis; got shape "
-            f"{tuple(logits.shape)}"
-        )
-    d = dim % logits.ndim
-    if d == logits.ndim - 1:
-        raise ValueError("dim must be the draws axis, not the last (class) axis")
-    log_p = torch.log_softmax(logits, dim=-1)
-    return torch.logsumexp(log_p, dim=d) - math.log(logits.shape[d])
 
 
 class VIBLoss(NamedTuple):
@@ -94,14 +58,162 @@ class VIBLoss(NamedTuple):
     total: Tensor
     distortion: Tensor
     rate: Tensor
+    units = "bits"
 
 
-class VIB(nn.Module):
-    """Deep variational information bottleneck classifier (Alemi et al., 2017).
+class StochasticClassifier(nn.Module):
+    """A classifier with a stochastic Gaussian code: ``x -> z ~ q(z | x) -> logits``.
 
     ``x -> q(z | x) = N(mu(x), diag(exp(logvar(x))))`` (an MLP
-    :class:`~statlearn.latent.vae.GaussianEncoder`), then ``z -> logits`` (the decoder;
-    a linear softmax classifier by default, as in the paper).
+    :class:`~statlearn.latent.vae.GaussianEncoder`), then ``z -> logits`` (the utility
+    decoder; linear by default). The shared base of :class:`VIB` (chapter 8) and
+    :class:`~statlearn.info.privacy.DVCLUB` (chapter 10), which differ only in their
+    objectives.
+
+    In training mode ``forward`` draws one z per example and returns its logits; in eval
+    mode it returns the log of the softmax averaged over ``n_samples_eval`` draws, log
+    1/L Σ_(l=1)^L softmax(f(z_l)), which are valid logits (their softmax is the averaged
+    prediction). An attack on the model in eval mode therefore attacks the
+    sample-averaged prediction, the same one the defender uses; ``n_samples=1`` gives
+    one draw per row, as :class:`statlearn.robust.attacks.EOT` needs.
+
+    Parameters
+    ----------
+    in_features : int
+        The input size ``D`` after flattening (64 for 8x8 digits).
+    num_classes : int
+        The number of classes ``C``, >= 2.
+    latent_dim : int
+        The dimension ``d`` of ``z``.
+    hidden : sequence of int
+        Hidden widths of the encoder MLP.
+    decoder_hidden : sequence of int
+        Hidden widths of the decoder MLP; ``()`` (default) is a linear decoder.
+    n_samples_eval : int
+        The number L of samples averaged at prediction.
+
+    Attributes
+    ----------
+    encoder : GaussianEncoder
+        ``x -> (mu, logvar)``, each ``(N, d)``.
+    decoder : nn.Module
+        ``(M, d) -> (M, C)`` logits.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        latent_dim: int = 32,
+        *,
+        hidden: Sequence[int] = (256,),
+        decoder_hidden: Sequence[int] = (),
+        n_samples_eval: int = 12,
+    ) -> None:
+        from statlearn.nets import mlp
+
+        super().__init__()
+        self.in_features = check_int(in_features, "in_features", minimum=1)
+        self.num_classes = check_int(num_classes, "num_classes", minimum=2)
+        self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
+        self.n_samples_eval = check_int(n_samples_eval, "n_samples_eval", minimum=1)
+        self.encoder = GaussianEncoder(
+            self.in_features, self.latent_dim, hidden=tuple(hidden)
+        )
+        self.decoder = mlp(self.latent_dim, self.num_classes, tuple(decoder_hidden))
+
+    def _input(self, x: Any) -> Tensor:
+        """``x`` at the model's dtype and device, a batch ``(N, ...)``; NaN or infinite
+        inputs are a ``ValueError`` (they would come out as NaN logits)."""
+        return to_model(x, self, name="x", min_ndim=2)
+
+    def encode(self, x: Any) -> tuple[Tensor, Tensor]:
+        """The encoder's parameters.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor with ``in_features`` values per sample
+
+        Returns
+        -------
+        mu, logvar : (N, d) tensors
+        """
+        return self.encoder(self._input(x))
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Logits of q(y | z) for codes of any leading shape.
+
+        Parameters
+        ----------
+        z : (..., d) tensor
+
+        Returns
+        -------
+        (..., C) tensor
+        """
+        lead = z.shape[:-1]
+        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.num_classes)
+
+    def forward(
+        self, x: Any, n_samples: int | None = None, *, random_state: Any = None
+    ) -> Tensor:
+        """Logits of the classifier.
+
+        Parameters
+        ----------
+        x : (N, ...) array or tensor
+            Inputs with ``in_features`` values per sample.
+        n_samples : int, optional
+            Average the softmax over this many samples of z. By default one sample (raw
+            logits) in training mode and ``n_samples_eval`` in eval mode.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The source of the samples of z; see statlearn's randomness rule
+            (CONTRIBUTING.md). Draws on the model's device; ``None`` follows torch's
+            global generator (``statlearn.seed_everything``, and
+            ``fit(random_state=...)`` during training).
+
+        Returns
+        -------
+        (N, C) tensor
+            In training mode without ``n_samples``: the logits of one sample. Otherwise
+            log 1/L Σ_l softmax(f(z_l)), log-probabilities that act as logits.
+        """
+        mu, logvar = self.encode(x)
+        if n_samples is None:
+            if self.training:
+                return self.decode(
+                    reparameterize(mu, logvar, random_state=random_state)
+                )
+            n_samples = self.n_samples_eval
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        logits = self.decode(self._draw(mu, logvar, n_samples, random_state))
+        return log_mean_softmax(logits, dim=0)
+
+    def _draw(
+        self, mu: Tensor, logvar: Tensor, n_samples: int, random_state: Any
+    ) -> Tensor:
+        """``n_samples`` reparameterised draws of z per row, ``(L, N, d)``, on ``mu``'s
+        device."""
+        z = reparameterize(mu, logvar, n_samples, random_state=random_state)
+        return z if n_samples > 1 else z.unsqueeze(0)
+
+    def _distortion_rate(
+        self, mu: Tensor, logvar: Tensor, z: Tensor, y: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """The utility distortion E[-log_2 q(y | z)] (Monte Carlo over the L draws
+        ``z`` of shape ``(L, N, d)``) and the rate KL(q(z | x) ‖ N(0, I)), in bits:
+        batch means, for validated labels ``y``."""
+        logits = self.decode(z)  # (L, N, C)
+        ce = F.cross_entropy(logits.reshape(-1, self.num_classes), y.repeat(z.shape[0]))
+        return ce / _LN2, gaussian_kl(mu, logvar).mean() / _LN2
+
+
+class VIB(StochasticClassifier):
+    """Deep variational information bottleneck classifier (Alemi et al., 2017).
+
+    A :class:`StochasticClassifier` (``x -> q(z | x) -> z -> logits``, the decoder a
+    linear softmax classifier by default, as in the paper) trained on the VIB objective
+    :meth:`loss` (:func:`vib_loss` for :func:`statlearn.training.fit`).
 
     In training mode ``forward`` draws one z per example and returns its logits; in eval
     mode it returns the log of the softmax averaged over ``n_samples_eval`` draws, log
@@ -152,95 +264,24 @@ class VIB(nn.Module):
         beta: float = 1e-3,
         n_samples_eval: int = 12,
     ) -> None:
-        super().__init__()
-        self.in_features = check_int(in_features, "in_features", minimum=1)
-        self.num_classes = check_int(num_classes, "num_classes", minimum=2)
-        self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
-        self.beta = check_positive(beta, "beta", strict=False)
-        self.n_samples_eval = check_int(n_samples_eval, "n_samples_eval", minimum=1)
-        self.encoder = GaussianEncoder(
-            self.in_features, self.latent_dim, hidden=tuple(hidden)
+        super().__init__(
+            in_features,
+            num_classes,
+            latent_dim,
+            hidden=hidden,
+            decoder_hidden=decoder_hidden,
+            n_samples_eval=n_samples_eval,
         )
-        widths = [
-            check_int(h, "decoder_hidden width", minimum=1) for h in decoder_hidden
-        ]
-        layers: list[nn.Module] = []
-        prev = self.latent_dim
-        for width in widths:
-            layers += [nn.Linear(prev, width), nn.ReLU()]
-            prev = width
-        layers.append(nn.Linear(prev, self.num_classes))
-        self.decoder = nn.Sequential(*layers)
-
-    def _input(self, x: Tensor) -> Tensor:
-        """``x`` at the model's dtype and device; NaN or infinite inputs are a
-        ``ValueError`` (they would come out as NaN logits)."""
-        x = to_model(x, self, name="x")
-        if x.ndim < 2:
-            raise ValueError(
-                f"x must be a batch (N, ...) with {self.in_features} features per "
-                f"sample; got shape {tuple(x.shape)}"
-            )
-        return x
-
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """The encoder's parameters.
-
-        Parameters
-        ----------
-        x : (N, ...) tensor with ``in_features`` values per sample
-
-        Returns
-        -------
-        mu, logvar : (N, d) tensors
-        """
-        return self.encoder(self._input(x))
-
-    def decode(self, z: Tensor) -> Tensor:
-        """Logits of q(y | z) for codes of any leading shape.
-
-        Parameters
-        ----------
-        z : (..., d) tensor
-
-        Returns
-        -------
-        (..., C) tensor
-        """
-        lead = z.shape[:-1]
-        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.num_classes)
-
-    def forward(self, x: Tensor, n_samples: int | None = None) -> Tensor:
-        """Logits of the classifier.
-
-        Parameters
-        ----------
-        x : (N, ...) array or tensor
-            Inputs with ``in_features`` values per sample.
-        n_samples : int, optional
-            Average the softmax over this many samples of z. By default one sample (raw
-            logits) in training mode and ``n_samples_eval`` in eval mode.
-
-        Returns
-        -------
-        (N, C) tensor
-            In training mode without ``n_samples``: the logits of one sample. Otherwise
-            log 1/L Σ_l softmax(f(z_l)), log-probabilities that
-            act as logits.
-        """
-        mu, logvar = self.encode(x)
-        if n_samples is None:
-            if self.training:
-                return self.decode(reparameterize(mu, logvar))
-            n_samples = self.n_samples_eval
-        n_samples = check_int(n_samples, "n_samples", minimum=1)
-        z = reparameterize(mu, logvar, n_samples)
-        if n_samples == 1:
-            z = z.unsqueeze(0)
-        return log_mean_softmax(self.decode(z), dim=0)  # draws on axis 0: (L, N, C)
+        self.beta = check_positive(beta, "beta", strict=False)
 
     def loss(
-        self, x: Tensor, y: Tensor, *, beta: float | None = None, n_samples: int = 1
+        self,
+        x: Any,
+        y: Any,
+        *,
+        beta: float | None = None,
+        n_samples: int = 1,
+        random_state: Any = None,
     ) -> VIBLoss:
         """The VIB objective ``distortion + beta * rate`` on a batch, in bits.
 
@@ -255,6 +296,11 @@ class VIB(nn.Module):
         n_samples : int
             Samples of z per example for the distortion's Monte Carlo estimate (1 in
             training, as in the paper).
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The source of the samples of z; see statlearn's randomness rule
+            (CONTRIBUTING.md). Draws on the model's device; ``None`` follows torch's
+            global generator (``statlearn.seed_everything``, and
+            ``fit(random_state=...)`` during training).
 
         Returns
         -------
@@ -264,24 +310,26 @@ class VIB(nn.Module):
         Raises
         ------
         ValueError
-            If ``y`` does not hold one label in ``[0, num_classes)`` per input, or
-            ``beta < 0``.
+            If ``x`` is not a finite batch, ``y`` does not hold one label in
+            ``[0, num_classes)`` per input, or ``beta < 0``.
         """
         b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
         n_samples = check_int(n_samples, "n_samples", minimum=1)
         mu, logvar = self.encode(x)
         y = check_labels(y, self.num_classes, n=mu.shape[0], device=mu.device)
-        z = reparameterize(mu, logvar, n_samples)
-        if n_samples == 1:
-            z = z.unsqueeze(0)
-        logits = self.decode(z)  # (L, N, C)
-        ce = F.cross_entropy(logits.reshape(-1, self.num_classes), y.repeat(n_samples))
-        distortion = ce / _LN2
-        rate = gaussian_kl(mu, logvar).mean() / _LN2
+        z = self._draw(mu, logvar, n_samples, random_state)
+        distortion, rate = self._distortion_rate(mu, logvar, z, y)
         return VIBLoss(total=distortion + b * rate, distortion=distortion, rate=rate)
 
 
-def vib_loss(model: VIB, x: Tensor, y: Tensor, *, beta: float | None = None) -> VIBLoss:
+def vib_loss(
+    model: VIB,
+    x: Any,
+    y: Any,
+    *,
+    beta: float | None = None,
+    random_state: Any = None,
+) -> VIBLoss:
     """The VIB objective as a function, for ``statlearn.training.fit(model, (x, y),
     objective=vib_loss)``.
 
@@ -293,6 +341,10 @@ def vib_loss(model: VIB, x: Tensor, y: Tensor, *, beta: float | None = None) -> 
     x : (N, ...) array or tensor
     y : (N,) int array or tensor
     beta : float, optional
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator
+        The source of the sample of z; see statlearn's randomness rule
+        (CONTRIBUTING.md). Draws on the model's device; keep the default ``None`` inside
+        ``fit``, whose ``random_state`` then repeats the run.
 
     Returns
     -------
@@ -306,4 +358,4 @@ def vib_loss(model: VIB, x: Tensor, y: Tensor, *, beta: float | None = None) -> 
     """
     if not isinstance(model, VIB):
         raise TypeError(f"model must be a VIB; got {type(model).__name__}")
-    return model.loss(x, y, beta=beta)
+    return model.loss(x, y, beta=beta, random_state=random_state)

@@ -14,11 +14,12 @@ encoders are ``q_φ(w | x, y)``, ``q_φ(u | x, w)`` and ``q_φ(v | y, w)``; a fo
 ``q_φ(w | x, y)``, so that ``y`` can be generated from ``x`` alone. Decoders are
 Gaussians with a learned mean (an MLP) and a learned per-feature variance.
 
-The loss, in nats and averaged over a batch, is
+The loss, in **bits** (every term is its natural-log value divided by ln 2) and
+averaged over a batch, is
 
     distortion + local rate + β · common rate + conditional fit,
 
-with distortion ``E[-log p(x | w, u) - log p(y | w, v)]``, local rate
+with distortion ``E[-log_2 p(x | w, u) - log_2 p(y | w, v)]``, local rate
 ``KL(q(u | x, w) ‖ N(0, I)) + KL(q(v | y, w) ‖ N(0, I))``, common rate
 ``KL(q(w | x, y) ‖ N(0, I))`` (an upper bound on ``I(X, Y; W)`` under the encoder, the
 term through which Wyner's common information ``C(X; Y) = min I(X, Y; W)`` regularises
@@ -27,23 +28,24 @@ only ``q(w | x)``. At ``β = 1`` the first three terms are the negative ELBO of 
 generative model above. The paper's weight on its common-information regulariser is λ;
 the book writes β. An optional linear warm-up scales the three rates from 0 to their
 full weight over the first ``warmup_steps`` training steps.
+
+Randomness follows statlearn's rule (CONTRIBUTING.md): the loss draws its latent
+samples on the data's device with ``random_state=None`` by default, so that
+``statlearn.training.fit(random_state=...)`` repeats a run; the samplers draw on the
+CPU, so a seed gives the same samples on every device.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from statlearn._checks import as_generator, check_int, check_positive, to_model
-from statlearn.latent.vae import (
-    GaussianEncoder,
-    gaussian_kl,
-    gaussian_kl_between,
-    reparameterize,
-)
+from statlearn.functional import gaussian_kl, gaussian_kl_between, gaussian_log_prob
+from statlearn.latent.vae import GaussianEncoder, reparameterize
 from statlearn.nets import mlp
 
 __all__ = [
@@ -53,16 +55,16 @@ __all__ = [
     "wyner_loss",
 ]
 
-_LOG_2PI = math.log(2.0 * math.pi)
+_LN2 = math.log(2.0)
 
 
 def rotated_mixture_pairs(
-    n: int,
+    n_samples: int,
     *,
     n_components: int = 4,
     radius: float = 2.0,
     sd: float = 0.3,
-    random_state: int | torch.Generator | None = None,
+    random_state: Any = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Pairs ``(x, y)`` that share one discrete factor: chapter 11's toy data.
 
@@ -70,11 +72,11 @@ def rotated_mixture_pairs(
     the point at angle ``2πk / K`` on a circle of ``radius``, and ``y`` independently
     around the next point, at angle ``2π(k + 1) / K`` (for K = 4, the 90-degree rotation
     of ``x``'s component). Given ``k`` the two are independent, so ``k`` is a common
-    variable and ``C(X; Y) <= H(k) = log K``.
+    variable and ``C(X; Y) <= H(k) = log_2 K`` bits.
 
     Parameters
     ----------
-    n : int
+    n_samples : int
         Number of pairs, >= 1.
     n_components : int
         Number ``K`` of components, >= 2.
@@ -82,37 +84,38 @@ def rotated_mixture_pairs(
         Radius of the circle of component means, > 0.
     sd : float
         Standard deviation of each coordinate around its mean, > 0.
-    random_state : int, torch.Generator or None
-        Seed or generator (``None`` follows ``statlearn.seed_everything``).
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See statlearn's randomness rule (CONTRIBUTING.md); ``None`` follows
+        ``statlearn.seed_everything``. Draws on the CPU.
 
     Returns
     -------
-    x, y : (n, 2) float32 tensors
-    k : (n,) int64 tensor
+    x, y : (n_samples, 2) float32 tensors
+    k : (n_samples,) int64 tensor
         The component of ``x`` (``y``'s is ``(k + 1) % K``).
     """
-    n = check_int(n, "n", minimum=1)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
     n_components = check_int(n_components, "n_components", minimum=2)
     radius = check_positive(radius, "radius")
     sd = check_positive(sd, "sd")
     g = as_generator(random_state)
-    k = torch.randint(0, n_components, (n,), generator=g)
+    k = torch.randint(0, n_components, (n_samples,), generator=g)
     angles = 2 * math.pi * torch.arange(n_components) / n_components
     means = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
-    x = means[k] + sd * torch.randn(n, 2, generator=g)
-    y = means[(k + 1) % n_components] + sd * torch.randn(n, 2, generator=g)
+    x = means[k] + sd * torch.randn(n_samples, 2, generator=g)
+    y = means[(k + 1) % n_components] + sd * torch.randn(n_samples, 2, generator=g)
     return x, y, k
 
 
 class WynerLoss(NamedTuple):
-    """The variational Wyner objective's terms, batch means in nats (scalar tensors).
+    """The variational Wyner objective's terms, batch means in bits (scalar tensors).
 
     Attributes
     ----------
     total : tensor
         ``distortion + weight * (local_rate + beta * common_rate) + conditional``.
     distortion : tensor
-        E[-log p(x | w, u) - log p(y | w, v)] (one sample of each latent).
+        E[-log_2 p(x | w, u) - log_2 p(y | w, v)] (one sample of each latent).
     common_rate : tensor
         KL(q(w | x, y) ‖ N(0, I)), closed form: an upper bound on I(X, Y; W).
     local_rate : tensor
@@ -120,7 +123,8 @@ class WynerLoss(NamedTuple):
     conditional : tensor
         KL(q(w | x, y) ‖ q(w | x)) with q(w | x, y) detached: fits q(w | x) only.
     weight : tensor
-        The warm-up factor in [0, 1] applied to the rates (1 without warm-up).
+        The warm-up factor in [0, 1] applied to the rates (1 without warm-up); a
+        number, not an amount of information.
     """
 
     total: Tensor
@@ -129,11 +133,7 @@ class WynerLoss(NamedTuple):
     local_rate: Tensor
     conditional: Tensor
     weight: Tensor
-
-
-def _gaussian_nll(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
-    """-log N(x; mean, diag exp(logvar)) summed over the last dimension (nats)."""
-    return 0.5 * ((x - mean).square() * torch.exp(-logvar) + logvar + _LOG_2PI).sum(-1)
+    units = "bits"
 
 
 class WynerModel(nn.Module):
@@ -141,10 +141,11 @@ class WynerModel(nn.Module):
 
     Parameters
     ----------
-    x_features : int
-        Dimension of ``x``.
-    y_features : int
-        Dimension of ``y``.
+    in1_features : int
+        Dimension of the first view ``x`` (two inputs are named as in
+        ``torch.nn.Bilinear``).
+    in2_features : int
+        Dimension of the second view ``y``.
     common_dim : int
         Dimension of the common latent ``w``.
     local_dim : int
@@ -169,15 +170,15 @@ class WynerModel(nn.Module):
     decoder_x, decoder_y : nn.Sequential
         ``(w, u) ->`` mean of ``x`` and ``(w, v) ->`` mean of ``y``.
     logvar_x, logvar_y : nn.Parameter
-        The decoders' per-feature log-variances.
+        The decoders' per-feature log-variances (natural log).
     steps_ : tensor
         Training steps taken so far (drives the warm-up).
     """
 
     def __init__(
         self,
-        x_features: int,
-        y_features: int,
+        in1_features: int,
+        in2_features: int,
         common_dim: int = 2,
         local_dim: int = 2,
         *,
@@ -186,14 +187,19 @@ class WynerModel(nn.Module):
         warmup_steps: int = 0,
     ) -> None:
         super().__init__()
-        self.x_features = check_int(x_features, "x_features", minimum=1)
-        self.y_features = check_int(y_features, "y_features", minimum=1)
+        self.in1_features = check_int(in1_features, "in1_features", minimum=1)
+        self.in2_features = check_int(in2_features, "in2_features", minimum=1)
         self.common_dim = check_int(common_dim, "common_dim", minimum=1)
         self.local_dim = check_int(local_dim, "local_dim", minimum=1)
         self.beta = check_positive(beta, "beta", strict=False)
         self.warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=0)
         hidden = tuple(check_int(h, "hidden width", minimum=1) for h in hidden)
-        dx, dy, dw, dl = self.x_features, self.y_features, self.common_dim, local_dim
+        dx, dy, dw, dl = (
+            self.in1_features,
+            self.in2_features,
+            self.common_dim,
+            local_dim,
+        )
         self.encoder_w = GaussianEncoder(dx + dy, dw, hidden)
         self.encoder_w_x = GaussianEncoder(dx, dw, hidden)
         self.encoder_u = GaussianEncoder(dx + dw, dl, hidden)
@@ -205,13 +211,23 @@ class WynerModel(nn.Module):
         self.register_buffer("steps_", torch.zeros((), dtype=torch.long))
 
     # ---------------------------------------------------------------- inputs
+    def _x(self, x: object) -> Tensor:
+        x = to_model(x, self, name="x", ndim=2)
+        if x.shape[1] != self.in1_features:
+            raise ValueError(
+                f"x must be (N, in1_features={self.in1_features}); got shape "
+                f"{tuple(x.shape)}"
+            )
+        return x
+
     def _pair(self, x: object, y: object) -> tuple[Tensor, Tensor]:
         x = to_model(x, self, name="x", ndim=2)
         y = to_model(y, self, name="y", ndim=2)
-        if x.shape[1] != self.x_features or y.shape[1] != self.y_features:
+        if x.shape[1] != self.in1_features or y.shape[1] != self.in2_features:
             raise ValueError(
-                f"x and y must be (N, {self.x_features}) and (N, {self.y_features}); "
-                f"got {tuple(x.shape)} and {tuple(y.shape)}"
+                f"x and y must be (N, {self.in1_features}) and (N, "
+                f"{self.in2_features}) (in1_features, in2_features); got "
+                f"{tuple(x.shape)} and {tuple(y.shape)}"
             )
         if x.shape[0] != y.shape[0]:
             raise ValueError(
@@ -220,10 +236,13 @@ class WynerModel(nn.Module):
             )
         return x, y
 
-    def _warmup_weight(self) -> float:
+    def _warmup_weight(self, like: Tensor) -> Tensor:
+        """The rates' weight min(1, steps / warmup_steps), computed on the model's
+        device (no host synchronisation per step)."""
         if self.warmup_steps == 0:
-            return 1.0
-        return min(1.0, float(self.steps_.item()) / self.warmup_steps)
+            return torch.ones((), dtype=like.dtype, device=like.device)
+        ratio = self.steps_.to(like.dtype) / self.warmup_steps
+        return ratio.clamp(max=1.0).to(like.device)
 
     # ---------------------------------------------------------------- pieces
     def encode_common(self, x: object, y: object) -> tuple[Tensor, Tensor]:
@@ -231,8 +250,8 @@ class WynerModel(nn.Module):
 
         Parameters
         ----------
-        x : (N, x_features) array or tensor
-        y : (N, y_features) array or tensor
+        x : (N, in1_features) array or tensor
+        y : (N, in2_features) array or tensor
 
         Returns
         -------
@@ -241,21 +260,33 @@ class WynerModel(nn.Module):
         x, y = self._pair(x, y)
         return self.encoder_w(torch.cat([x, y], dim=1))
 
-    def loss(self, x: object, y: object, *, beta: float | None = None) -> WynerLoss:
-        """The objective on a batch of pairs, in nats (one sample of each latent).
+    def loss(
+        self,
+        x: object,
+        y: object,
+        *,
+        beta: float | None = None,
+        random_state: Any = None,
+    ) -> WynerLoss:
+        """The objective on a batch of pairs, in bits (one sample of each latent).
 
         Parameters
         ----------
-        x : (N, x_features) array or tensor
-        y : (N, y_features) array or tensor
+        x : (N, in1_features) array or tensor
+        y : (N, in2_features) array or tensor
         beta : float, optional
             The common rate's weight; defaults to ``self.beta``.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md). The samples of ``w``,
+            ``u`` and ``v`` are drawn, in that order, on the model's device; ``None``
+            follows torch's global generator (``statlearn.seed_everything``, or
+            ``fit(random_state=...)`` during training).
 
         Returns
         -------
         WynerLoss
-            Batch means; differentiable. In training mode with gradients enabled the
-            call also advances the warm-up counter ``steps_``.
+            Batch means in bits; differentiable. In training mode with gradients
+            enabled the call also advances the warm-up counter ``steps_``.
 
         Raises
         ------
@@ -265,24 +296,30 @@ class WynerModel(nn.Module):
         """
         b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
         x, y = self._pair(x, y)
-        weight = self._warmup_weight()
+        g = as_generator(random_state, device=x.device)
+        weight = self._warmup_weight(x)
         if self.training and torch.is_grad_enabled():
             self.steps_ += 1
         mu_w, logvar_w = self.encoder_w(torch.cat([x, y], dim=1))
-        w = reparameterize(mu_w, logvar_w)
+        w = reparameterize(mu_w, logvar_w, random_state=g)
         mu_u, logvar_u = self.encoder_u(torch.cat([x, w], dim=1))
         mu_v, logvar_v = self.encoder_v(torch.cat([y, w], dim=1))
-        u = reparameterize(mu_u, logvar_u)
-        v = reparameterize(mu_v, logvar_v)
-        nll_x = _gaussian_nll(x, self.decoder_x(torch.cat([w, u], 1)), self.logvar_x)
-        nll_y = _gaussian_nll(y, self.decoder_y(torch.cat([w, v], 1)), self.logvar_y)
-        distortion = (nll_x + nll_y).mean()
-        common = gaussian_kl(mu_w, logvar_w).mean()
+        u = reparameterize(mu_u, logvar_u, random_state=g)
+        v = reparameterize(mu_v, logvar_v, random_state=g)
+        mean_x = self.decoder_x(torch.cat([w, u], dim=1))
+        mean_y = self.decoder_y(torch.cat([w, v], dim=1))
+        log_p = gaussian_log_prob(x, mean_x, self.logvar_x) + gaussian_log_prob(
+            y, mean_y, self.logvar_y
+        )
+        distortion = -log_p.mean() / _LN2
+        common = gaussian_kl(mu_w, logvar_w).mean() / _LN2
         local = (gaussian_kl(mu_u, logvar_u) + gaussian_kl(mu_v, logvar_v)).mean()
+        local = local / _LN2
         mu_c, logvar_c = self.encoder_w_x(x)
         conditional = gaussian_kl_between(
             mu_w.detach(), logvar_w.detach(), mu_c, logvar_c
         ).mean()
+        conditional = conditional / _LN2
         total = distortion + weight * (local + b * common) + conditional
         return WynerLoss(
             total=total,
@@ -290,7 +327,7 @@ class WynerModel(nn.Module):
             common_rate=common,
             local_rate=local,
             conditional=conditional,
-            weight=torch.tensor(weight, dtype=total.dtype, device=total.device),
+            weight=weight,
         )
 
     def _decode(
@@ -314,34 +351,35 @@ class WynerModel(nn.Module):
     @torch.no_grad()
     def sample(
         self,
-        n: int,
+        n_samples: int = 1,
         *,
+        random_state: Any = None,
         noise: bool = True,
-        random_state: int | torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Joint samples: ``w, u, v ~ N(0, I)``, then ``x ~ p(x | w, u)`` and
         ``y ~ p(y | w, v)``.
 
         Parameters
         ----------
-        n : int
+        n_samples : int
             Number of pairs, >= 1.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md); ``None`` follows
+            ``statlearn.seed_everything``. Draws on the CPU and moves the numbers to
+            the model, so a seed gives the same pairs on every device.
         noise : bool
             Add the decoders' Gaussian noise (True) or return their means.
-        random_state : int, torch.Generator or None
-            Seed or generator; draws happen on the CPU, so a seed gives the same pairs
-            on every device. ``None`` follows ``statlearn.seed_everything``.
 
         Returns
         -------
-        x : (n, x_features) tensor
-        y : (n, y_features) tensor
+        x : (n_samples, in1_features) tensor
+        y : (n_samples, in2_features) tensor
         """
-        n = check_int(n, "n", minimum=1)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
         g = as_generator(random_state)
-        w = self._standard_normal(n, self.common_dim, g)
-        u = self._standard_normal(n, self.local_dim, g)
-        v = self._standard_normal(n, self.local_dim, g)
+        w = self._standard_normal(n_samples, self.common_dim, g)
+        u = self._standard_normal(n_samples, self.local_dim, g)
+        v = self._standard_normal(n_samples, self.local_dim, g)
         return self._decode(w, u, "x", noise, g), self._decode(w, v, "y", noise, g)
 
     @torch.no_grad()
@@ -349,35 +387,32 @@ class WynerModel(nn.Module):
         self,
         x: object,
         *,
+        random_state: Any = None,
         noise: bool = True,
-        random_state: int | torch.Generator | None = None,
     ) -> Tensor:
         """Conditional samples: ``w ~ q(w | x)``, ``v ~ N(0, I)``, ``y ~ p(y | w, v)``.
 
         Parameters
         ----------
-        x : (N, x_features) array or tensor
+        x : (N, in1_features) array or tensor
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            See statlearn's randomness rule (CONTRIBUTING.md); ``None`` follows
+            ``statlearn.seed_everything``. Draws on the CPU, so a seed gives the same
+            samples on every device.
         noise : bool
             Add the decoder's Gaussian noise (True) or return its mean.
-        random_state : int, torch.Generator or None
-            Seed or generator (draws on the CPU); ``None`` follows
-            ``statlearn.seed_everything``.
 
         Returns
         -------
-        (N, y_features) tensor
+        (N, in2_features) tensor
             One ``y`` per row of ``x``.
 
         Raises
         ------
         ValueError
-            If ``x`` is not ``(N, x_features)``.
+            If ``x`` is not ``(N, in1_features)``.
         """
-        x = to_model(x, self, name="x", ndim=2)
-        if x.shape[1] != self.x_features:
-            raise ValueError(
-                f"x must be (N, {self.x_features}); got shape {tuple(x.shape)}"
-            )
+        x = self._x(x)
         g = as_generator(random_state)
         mu, logvar = self.encoder_w_x(x)
         xi = self._standard_normal(x.shape[0], self.common_dim, g)
@@ -387,7 +422,12 @@ class WynerModel(nn.Module):
 
 
 def wyner_loss(
-    model: WynerModel, x: Tensor, y: Tensor, *, beta: float | None = None
+    model: WynerModel,
+    x: Tensor,
+    y: Tensor,
+    *,
+    beta: float | None = None,
+    random_state: Any = None,
 ) -> WynerLoss:
     """The variational Wyner objective as a function, for
     ``statlearn.training.fit(model, (x, y), objective=wyner_loss)``.
@@ -396,14 +436,17 @@ def wyner_loss(
     ----------
     model : WynerModel
         The model; its ``beta`` is used unless ``beta`` is given.
-    x : (N, x_features) array or tensor
-    y : (N, y_features) array or tensor
+    x : (N, in1_features) array or tensor
+    y : (N, in2_features) array or tensor
     beta : float, optional
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        See :meth:`WynerModel.loss`; ``None`` (the default inside ``fit``) lets
+        ``fit(random_state=...)`` repeat a run.
 
     Returns
     -------
     WynerLoss
-        The terms, in nats.
+        The terms, in bits.
 
     Raises
     ------
@@ -412,4 +455,4 @@ def wyner_loss(
     """
     if not isinstance(model, WynerModel):
         raise TypeError(f"model must be a WynerModel; got {type(model).__name__}")
-    return model.loss(x, y, beta=beta)
+    return model.loss(x, y, beta=beta, random_state=random_state)
