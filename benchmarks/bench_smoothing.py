@@ -89,10 +89,10 @@ def bench_model(
                 model(fixed).argmax(1)
 
     def certify_one() -> None:
-        smooth.certify(x_one, n0, n, 0.001, batch_size=batch_size, generator=gen)
+        smooth.certify(x_one, n0, n, 0.001, batch_size=batch_size, random_state=gen)
 
     def certify_many() -> None:
-        smooth.certify(x_many, n0, n, 0.001, batch_size=batch_size, generator=gen)
+        smooth.certify(x_many, n0, n, 0.001, batch_size=batch_size, random_state=gen)
 
     bare()  # warm-up
     certify_one()

@@ -14,7 +14,18 @@ from hypothesis import strategies as st
 from torch import nn
 
 import statlearn
-from statlearn.robust import cw_l2, fgsm, margin_loss, pgd, robust_accuracy
+from statlearn.functional import log_mean_softmax
+from statlearn.robust import (
+    EOT,
+    CWResult,
+    bpda,
+    cw_l2,
+    cw_l2_details,
+    fgsm,
+    margin_loss,
+    pgd,
+    robust_accuracy,
+)
 
 D, C = 6, 3
 
@@ -49,7 +60,7 @@ def no_param_grads(model: nn.Module) -> bool:
 def digits_split():
     from statlearn.data import digits
 
-    return digits(seed=0)
+    return digits(random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +76,7 @@ def trained(digits_split):
         epochs=30,
         lr=3e-3,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     model.zero_grad(set_to_none=True)
     return model
@@ -77,13 +88,13 @@ def trained(digits_split):
 ATTACKS = {
     "fgsm": lambda m, x, y, eps, tg, g: fgsm(m, x, y, eps=eps, targeted=tg),
     "pgd_linf": lambda m, x, y, eps, tg, g: pgd(
-        m, x, y, eps=eps, steps=5, targeted=tg, generator=g
+        m, x, y, eps=eps, steps=5, targeted=tg, random_state=g
     ),
     "pgd_l2": lambda m, x, y, eps, tg, g: pgd(
-        m, x, y, eps=eps, steps=5, norm="l2", targeted=tg, generator=g
+        m, x, y, eps=eps, steps=5, norm="l2", targeted=tg, random_state=g
     ),
     "pgd_l2_restarts": lambda m, x, y, eps, tg, g: pgd(
-        m, x, y, eps=eps, steps=3, norm="l2", restarts=3, generator=g
+        m, x, y, eps=eps, steps=3, norm="l2", restarts=3, random_state=g
     ),
     "pgd_linf_fixed_step": lambda m, x, y, eps, tg, g: pgd(
         m, x, y, eps=eps, steps=4, step_size=0.3, random_start=False
@@ -219,13 +230,13 @@ def test_fgsm_is_one_pgd_step_without_random_start():
 def test_batch_consistency_with_seeded_generator(attack):
     model = small_model(torch.float64)
     x, y = random_batch(11, 7, torch.float64)
-    batch = attack(model, x, y, generator=torch.Generator().manual_seed(123))
+    batch = attack(model, x, y, random_state=torch.Generator().manual_seed(123))
     for i in range(x.shape[0]):
         alone = attack(
             model,
             x[i : i + 1],
             y[i : i + 1],
-            generator=torch.Generator().manual_seed(123),
+            random_state=torch.Generator().manual_seed(123),
         )
         torch.testing.assert_close(batch[i : i + 1], alone, rtol=0, atol=1e-9)
 
@@ -257,7 +268,7 @@ def test_per_sample_eps_matches_rowwise_attacks():
             eps=eps,
             steps=5,
             norm=norm,
-            generator=torch.Generator().manual_seed(0),
+            random_state=torch.Generator().manual_seed(0),
         )
         for i in range(4):
             row = pgd(
@@ -267,7 +278,7 @@ def test_per_sample_eps_matches_rowwise_attacks():
                 eps=float(eps[i]),
                 steps=5,
                 norm=norm,
-                generator=torch.Generator().manual_seed(0),
+                random_state=torch.Generator().manual_seed(0),
             )
             torch.testing.assert_close(out[i : i + 1], row, rtol=0, atol=1e-9)
 
@@ -282,7 +293,7 @@ def test_seeded_generator_reproducible_and_random_start_varies():
         eps=0.3,
         steps=1,
         step_size=0.01,
-        generator=torch.Generator().manual_seed(5),
+        random_state=torch.Generator().manual_seed(5),
     )
     b = pgd(
         model,
@@ -291,7 +302,7 @@ def test_seeded_generator_reproducible_and_random_start_varies():
         eps=0.3,
         steps=1,
         step_size=0.01,
-        generator=torch.Generator().manual_seed(5),
+        random_state=torch.Generator().manual_seed(5),
     )
     c = pgd(
         model,
@@ -300,7 +311,7 @@ def test_seeded_generator_reproducible_and_random_start_varies():
         eps=0.3,
         steps=1,
         step_size=0.01,
-        generator=torch.Generator().manual_seed(6),
+        random_state=torch.Generator().manual_seed(6),
     )
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert not torch.equal(a, x)
@@ -381,7 +392,7 @@ def test_robust_accuracy_does_not_depend_on_batch_size(trained, digits_split):
 def test_restarts_never_lose_a_success(trained, digits_split):
     x, y = digits_split.x_test[:200], digits_split.y_test[:200]
     one = pgd(
-        trained, x, y, eps=0.08, steps=5, generator=torch.Generator().manual_seed(0)
+        trained, x, y, eps=0.08, steps=5, random_state=torch.Generator().manual_seed(0)
     )
     many = pgd(
         trained,
@@ -390,7 +401,7 @@ def test_restarts_never_lose_a_success(trained, digits_split):
         eps=0.08,
         steps=5,
         restarts=4,
-        generator=torch.Generator().manual_seed(0),
+        random_state=torch.Generator().manual_seed(0),
     )
     with torch.no_grad():
         fooled_one = trained(one).argmax(1) != y
@@ -411,7 +422,7 @@ def test_targeted_pgd_reaches_the_target(trained, digits_split):
         eps=0.3,
         steps=40,
         targeted=True,
-        generator=torch.Generator().manual_seed(0),
+        random_state=torch.Generator().manual_seed(0),
     )
     with torch.no_grad():
         hit = (trained(x_adv).argmax(1) == target).float().mean().item()
@@ -553,7 +564,8 @@ def test_value_errors(call):
         lambda m, x, y: fgsm(lambda t: t, x, y, eps=0.1),
         lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2.5),
         lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, loss_fn="ce"),
-        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, generator=0),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, random_state="0"),
+        lambda m, x, y: pgd(m, x, y, eps=0.1, steps=2, random_state=0.5),
         lambda m, x, y: robust_accuracy(m, x, y, attack="fgsm"),
     ],
 )
@@ -594,9 +606,19 @@ def test_cpu_and_cuda_agree():
         b = attack(model_c, x.to(cuda), y.to(cuda))
         assert b.device.type == "cuda"
         torch.testing.assert_close(a, b.cpu(), rtol=0, atol=1e-6)
-    # a CPU generator drives a CUDA attack
-    out = pgd(model_c, x.to(cuda), y.to(cuda), eps=0.1, steps=3, generator=gen("cpu"))
+    # the random start is drawn on the GPU: a CUDA generator is used as it is (its
+    # state advances), a CPU generator or an int seeds one there, repeatably
+    g = gen(cuda)
+    before = g.get_state()
+    out = pgd(model_c, x.to(cuda), y.to(cuda), eps=0.1, steps=3, random_state=g)
+    assert not torch.equal(g.get_state(), before)
     assert out.device.type == "cuda" and (out - x.to(cuda)).abs().max() <= 0.1 + 1e-12
+    for seed in (gen("cpu"), 0):
+        again = [
+            pgd(model_c, x.to(cuda), y.to(cuda), eps=0.1, steps=3, random_state=s)
+            for s in (seed, gen("cpu") if seed != 0 else 0)
+        ]
+        assert torch.equal(again[0], again[1])
     assert robust_accuracy(
         model_c, x.to(cuda), y.to(cuda), functools.partial(fgsm, eps=0.1)
     ) == robust_accuracy(model, x, y, functools.partial(fgsm, eps=0.1))
@@ -657,26 +679,28 @@ def test_pgd_without_steps_and_with_bad_labels_is_an_error():
 
 def test_cw_l2_reports_success_per_row():
     """Defect: cw_l2 gave no way to tell a failed row (returned unchanged) from an
-    untouched input.
+    untouched input; then its return type depended on a flag. cw_l2 returns the
+    adversarial tensor, cw_l2_details the rows that succeeded and their distortion.
     """
     torch.manual_seed(0)
     model = small_model(torch.float64)
     x, y = random_batch(3, 30, torch.float64)
-    x_adv, success = cw_l2(model, x, y, steps=10, search_steps=2, return_success=True)
+    result = cw_l2_details(model, x, y, steps=10, search_steps=2)
+    assert isinstance(result, CWResult)
+    x_adv, success, l2 = result
     assert success.dtype == torch.bool and success.shape == (30,)
     assert 0 < int(success.sum()) < 30  # a short search: some rows succeed, some fail
     with torch.no_grad():
         pred = model(x_adv).argmax(1)
     assert bool((pred[success] != y[success]).all())
     assert torch.equal(x_adv[~success], x[~success])
-    # the default keeps the one-tensor return that existing callers use
+    torch.testing.assert_close(l2[success], (x_adv - x).norm(dim=1)[success])
+    assert bool(torch.isinf(l2[~success]).all())
+    # cw_l2 is the same attack, one tensor back
     plain = cw_l2(model, x, y, steps=10, search_steps=2)
     assert isinstance(plain, torch.Tensor) and torch.equal(plain, x_adv)
     assert robust_accuracy(
-        model,
-        x,
-        y,
-        functools.partial(cw_l2, steps=10, search_steps=2, return_success=True),
+        model, x, y, functools.partial(cw_l2_details, steps=10, search_steps=2)
     ) == (
         robust_accuracy(model, x, y, functools.partial(cw_l2, steps=10, search_steps=2))
     )
@@ -684,7 +708,6 @@ def test_cw_l2_reports_success_per_row():
 
 # --------------------------------------------------------------------------------------
 # issue 21: adaptive attacks (BPDA, EOT, pgd's success rule)
-from statlearn.robust import EOT, bpda, log_mean_softmax  # noqa: E402
 
 
 def _quantise(x):
@@ -819,7 +842,7 @@ def test_pgd_success_fn_keeps_a_restart_that_satisfies_the_rule(trained, digits_
 
     runs, g = [], torch.Generator().manual_seed(5)
     for _ in range(4):  # restart r of pgd draws the r-th start from the generator
-        runs.append(pgd(trained, x, y, eps=0.1, steps=3, generator=g))
+        runs.append(pgd(trained, x, y, eps=0.1, steps=3, random_state=g))
     best = pgd(
         trained,
         x,
@@ -828,7 +851,7 @@ def test_pgd_success_fn_keeps_a_restart_that_satisfies_the_rule(trained, digits_
         steps=3,
         restarts=4,
         success_fn=rule,
-        generator=torch.Generator().manual_seed(5),
+        random_state=torch.Generator().manual_seed(5),
     )
     hits = torch.stack([rule(r, y) for r in runs])
     assert 0 < int(hits.any(0).sum()) < 60  # the check below is not vacuous
@@ -837,7 +860,7 @@ def test_pgd_success_fn_keeps_a_restart_that_satisfies_the_rule(trained, digits_
     assert bool(same.any(0).all())  # each row is one of the restarts' rows
     # the default rule is misclassification, as before
     default = pgd(
-        trained, x, y, eps=0.1, steps=3, restarts=3, generator=g.manual_seed(1)
+        trained, x, y, eps=0.1, steps=3, restarts=3, random_state=g.manual_seed(1)
     )
 
     def misclassified(x_adv, y):
@@ -851,7 +874,7 @@ def test_pgd_success_fn_keeps_a_restart_that_satisfies_the_rule(trained, digits_
         steps=3,
         restarts=3,
         success_fn=misclassified,
-        generator=g.manual_seed(1),
+        random_state=g.manual_seed(1),
     )
     assert torch.equal(default, explicit)
 
@@ -903,7 +926,7 @@ def test_adaptive_pgd_stays_in_the_threat_model(seed, n, eps, norm, restarts):
         norm=norm,
         restarts=restarts,
         success_fn=undetected,
-        generator=torch.Generator().manual_seed(seed),
+        random_state=torch.Generator().manual_seed(seed),
     )
     dist = (x_adv - x).flatten(1)
     dist = dist.abs().amax(1) if norm == "linf" else dist.norm(dim=1)
@@ -924,3 +947,177 @@ def test_margin_loss_is_minus_the_logit_margin():
         margin_loss(torch.zeros(3), y)
     with pytest.raises(ValueError, match="y must be"):
         margin_loss(torch.zeros(3, 2), y)
+
+
+# --------------------------------------------------------------------------------------
+# one set of conventions: random_state, check once, one return type
+# --------------------------------------------------------------------------------------
+def _count_calls(monkeypatch, owner, name: str) -> list[int]:
+    """Count the calls of ``owner.name`` from now on (each forwards to the original)."""
+    calls = [0]
+    original = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def _count_isfinite(monkeypatch) -> list[int]:
+    """Count the calls of torch.isfinite from now on."""
+    return _count_calls(monkeypatch, torch, "isfinite")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(eps=0.1, steps=3),
+        dict(eps=0.3, steps=2, norm="l2", restarts=2, random_state=0),
+        dict(eps=torch.full((8,), 0.1), step_size=torch.full((8,), 0.02), steps=2),
+    ],
+    ids=["linf", "l2-restarts", "tensor-budgets"],
+)
+def test_one_pgd_call_runs_at_most_one_finiteness_check(monkeypatch, kwargs):
+    """Validate once: a pgd call on a batch checks its inputs once, at entry, not at
+    every step (torch.isfinite(...).all() is a host synchronisation)."""
+    import statlearn.robust.attacks as attacks
+
+    model = small_model()
+    x, y = random_batch(30, 8)
+    range_checks = _count_calls(monkeypatch, attacks, "check_unit_interval")
+    calls = _count_isfinite(monkeypatch)
+    pgd(model, x, y, **kwargs)
+    assert calls[0] <= 1 and range_checks[0] == 1
+    # the check is still there: non-finite inputs and budgets are errors
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            pgd(model, torch.full_like(x, bad), y, **kwargs)
+    with pytest.raises(ValueError, match="eps"):
+        pgd(model, x, y, eps=torch.full((8,), float("nan")), steps=2)
+    with pytest.raises(ValueError, match="eps"):
+        pgd(model, x, y, eps=torch.full((8,), float("inf")), steps=2)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        None,
+        functools.partial(fgsm, eps=0.1),
+        functools.partial(pgd, eps=0.1, steps=2, random_state=3),
+        functools.partial(pgd, eps=0.3, steps=2, norm="l2", restarts=2),
+        functools.partial(cw_l2, steps=2, search_steps=1),
+        functools.partial(cw_l2_details, steps=2, search_steps=1),
+    ],
+    ids=["clean", "fgsm", "pgd", "pgd-l2", "cw_l2", "cw_l2_details"],
+)
+def test_robust_accuracy_checks_the_data_once(monkeypatch, attack):
+    """robust_accuracy checks x and y once, at entry, and runs statlearn's attacks on
+    every batch with check_input=False: one finiteness check and one range check per
+    call, however many batches."""
+    import statlearn.robust.attacks as attacks
+
+    model = small_model()
+    x, y = random_batch(31, 40)
+    range_checks = _count_calls(monkeypatch, attacks, "check_unit_interval")
+    calls = _count_isfinite(monkeypatch)
+    acc = robust_accuracy(model, x, y, attack, batch_size=8)  # five batches
+    assert 0.0 <= acc <= 1.0
+    assert calls[0] <= 1 and range_checks[0] == 1
+
+
+def test_robust_accuracy_with_another_callable_checks_once_itself(monkeypatch):
+    """A callable without check_input is called as it is; it checks its batches
+    itself (here pgd through a lambda: once per batch), robust_accuracy once."""
+    model = small_model()
+    x, y = random_batch(32, 40)
+    calls = _count_isfinite(monkeypatch)
+    seen = []
+
+    def attack(m, xb, yb):
+        seen.append(xb.shape[0])
+        return pgd(m, xb, yb, eps=0.1, steps=2, random_state=0)
+
+    robust_accuracy(model, x, y, attack, batch_size=8)
+    assert seen == [8] * 5 and calls[0] <= 1
+
+
+def test_robust_accuracy_trusted_batches_give_the_checked_result():
+    """Skipping the per-batch checks changes nothing: the same accuracy as calling the
+    attack, with its checks, on each batch."""
+    model = small_model(torch.float64)
+    x, y = random_batch(33, 40, torch.float64)
+    for attack in (
+        functools.partial(fgsm, eps=0.2),
+        functools.partial(pgd, eps=0.2, steps=3, random_state=4),
+        functools.partial(pgd, eps=0.5, steps=3, norm="l2", restarts=2, random_state=4),
+    ):
+        trusted = robust_accuracy(model, x, y, attack, batch_size=8)
+        checked = robust_accuracy(
+            model, x, y, lambda m, a, b, f=attack: f(m, a, b), batch_size=8
+        )
+        assert trusted == checked
+
+
+def test_robust_accuracy_rejects_bad_labels_before_any_attack():
+    model = small_model()
+    x, y = random_batch(34, 12)
+    called = []
+
+    def attack(m, xb, yb, *, check_input=True):
+        called.append(check_input)
+        return xb
+
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        robust_accuracy(model, x, torch.where(y == 0, C, y), attack, batch_size=4)
+    assert called == []
+    assert robust_accuracy(model, x, y, attack, batch_size=4) == robust_accuracy(
+        model, x, y
+    )
+    assert called == [False] * 3
+
+
+@pytest.mark.parametrize("name", ["fgsm", "pgd", "cw_l2"])
+def test_check_input_false_trusts_checked_tensors(name):
+    model = small_model()
+    x, y = random_batch(35, 6)
+    attack = {
+        "fgsm": functools.partial(fgsm, eps=0.1),
+        "pgd": functools.partial(pgd, eps=0.1, steps=2, random_state=1),
+        "cw_l2": functools.partial(cw_l2, steps=3, search_steps=1),
+    }[name]
+    torch.testing.assert_close(
+        attack(model, x, y, check_input=False), attack(model, x, y), rtol=0, atol=0
+    )
+    # labels of another integer dtype are taken as int64
+    trusted = attack(model, x, y.int(), check_input=False)
+    torch.testing.assert_close(trusted, attack(model, x, y), rtol=0, atol=0)
+
+
+def test_pgd_random_state_takes_every_kind_of_seed():
+    """Defect: pgd(generator=) rejected an int. random_state takes None, an int, a
+    NumPy generator or a torch.Generator, and the same seed repeats the attack."""
+    import numpy as np
+
+    model = small_model()
+    x, y = random_batch(36, 10)
+
+    def run(random_state):
+        return pgd(
+            model, x, y, eps=0.3, steps=1, step_size=0.01, random_state=random_state
+        )
+
+    assert torch.equal(run(5), run(torch.Generator().manual_seed(5)))
+    assert not torch.equal(run(5), run(6))
+    assert torch.equal(run(np.random.RandomState(2)), run(np.random.RandomState(2)))
+    assert torch.equal(run(np.random.default_rng(2)), run(np.random.default_rng(2)))
+    torch.manual_seed(0)
+    first = run(None)
+    torch.manual_seed(0)
+    assert torch.equal(first, run(None))  # None follows the global generator
+    # without a random start there is nothing to draw
+    plain = pgd(model, x, y, eps=0.3, steps=2, random_start=False)
+    state = torch.get_rng_state()
+    assert torch.equal(plain, pgd(model, x, y, eps=0.3, steps=2, random_start=False))
+    assert torch.equal(state, torch.get_rng_state())

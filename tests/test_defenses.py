@@ -31,7 +31,7 @@ from statlearn.training import accuracy, fit
 def split():
     from statlearn.data import digits
 
-    return digits(seed=0)
+    return digits(random_state=0)
 
 
 def toy(n=10, seed=0):
@@ -82,7 +82,12 @@ def test_adversarial_training_with_fit_makes_the_model_robust(split):
     statlearn.seed_everything(0)
     standard = mlp(64, 10, (64,))
     fit(
-        standard, (split.x_train, split.y_train), epochs=30, lr=3e-3, quiet=True, seed=0
+        standard,
+        (split.x_train, split.y_train),
+        epochs=30,
+        lr=3e-3,
+        quiet=True,
+        random_state=0,
     )
     statlearn.seed_everything(0)
     robust = mlp(64, 10, (64,))
@@ -93,7 +98,7 @@ def test_adversarial_training_with_fit_makes_the_model_robust(split):
         epochs=30,
         lr=3e-3,
         quiet=True,
-        seed=0,
+        random_state=0,
         transform=transform,
     )
     assert len(hist["loss"]) == 30 and not robust.training
@@ -166,7 +171,12 @@ def test_defensive_distillation_saturates_and_masks_gradients(split):
     statlearn.seed_everything(0)
     standard = mlp(64, 10, (64,))
     fit(
-        standard, (split.x_train, split.y_train), epochs=30, lr=1e-2, quiet=True, seed=0
+        standard,
+        (split.x_train, split.y_train),
+        epochs=30,
+        lr=1e-2,
+        quiet=True,
+        random_state=0,
     )
     statlearn.seed_everything(0)
     result = defensive_distillation(
@@ -178,7 +188,7 @@ def test_defensive_distillation_saturates_and_masks_gradients(split):
         epochs=30,
         lr=1e-2,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     student = result.student
     assert (
@@ -517,3 +527,67 @@ def test_feature_squeezing_on_cuda_matches_cpu():
     assert torch.equal(detector.detect(x.cuda()).cpu(), cpu > detector.threshold_)
     images = _unit((3, 2, 6, 7))
     assert torch.equal(median_filter(images.cuda(), 3).cpu(), median_filter(images, 3))
+
+
+# --------------------------------------------------------------------------------------
+# one set of conventions: fit(random_state=) repeats adversarial training; the
+# attack checks the first batch, then trusts fit's batches
+# --------------------------------------------------------------------------------------
+def test_adversarial_training_repeats_for_a_random_state():
+    """PGD's random start draws with random_state=None inside the transform, so
+    fit(random_state=...) repeats the whole run, whatever the global state."""
+    x, y = toy(48)
+    transform = adversarial_transform(
+        functools.partial(pgd, eps=0.2, steps=2), weight=0.5
+    )
+
+    def run(global_seed):
+        model = toy_model()
+        torch.manual_seed(global_seed)
+        fit(
+            model,
+            (x, y),
+            epochs=2,
+            batch_size=16,
+            transform=transform,
+            quiet=True,
+            random_state=3,
+        )
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    first = run(1)
+    assert torch.equal(first, run(2))
+    other = toy_model()
+    fit(other, (x, y), epochs=2, batch_size=16, transform=transform, quiet=True)
+    assert not torch.equal(
+        first, torch.cat([p.detach().flatten() for p in other.parameters()])
+    )
+
+
+def test_transform_checks_the_first_batch_then_trusts_the_rest():
+    """The first batch goes through the attack's checks; later ones skip them
+    (check_input=False): no host synchronisation per training step for the checks."""
+    seen = []
+
+    def attack(model, x, y, *, check_input=True):
+        seen.append(check_input)
+        return x
+
+    transform = adversarial_transform(attack, weight=0.5)
+    x, y = toy(8)
+    for _ in range(3):
+        transform(toy_model(), x, y)
+    assert seen == [True, False, False]
+    # a callable without check_input is always called plainly
+    plain = []
+    adversarial_transform(lambda m, a, b: plain.append(a) or a)(toy_model(), x, y)
+    assert len(plain) == 1
+    # the first batch is checked: pixels outside [0, 1] are an error there
+    checked = adversarial_transform(functools.partial(fgsm, eps=0.1), weight=1.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        checked(toy_model(), x + 2.0, y)
+
+
+def test_tempered_loss_declares_its_unit():
+    out = tempered_cross_entropy(2.0)(toy_model(), *toy())
+    assert out.units == "nats" and out._fields[0] == "total"

@@ -21,10 +21,17 @@ LAYER = "4"  # the last ReLU of mlp(64, 10, hidden=(32, 16))
 def setup():
     from statlearn.data import digits
 
-    data = digits(seed=0)
+    data = digits(random_state=0)
     statlearn.seed_everything(0)
     model = mlp(64, 10, hidden=(32, 16))
-    fit(model, (data.x_train, data.y_train), epochs=15, lr=3e-3, quiet=True, seed=0)
+    fit(
+        model,
+        (data.x_train, data.y_train),
+        epochs=15,
+        lr=3e-3,
+        quiet=True,
+        random_state=0,
+    )
     model.zero_grad(set_to_none=True)  # training leaves gradients; attacks must not
     return model, data.x_test[:60], data.y_test[:60]
 
@@ -193,3 +200,46 @@ def test_inversion_errors(setup):
         invert_representation(model, x, x, LAYER, 5, step_size=0.0)
     with pytest.raises(ValueError, match="batch_size"):
         invert_representation(model, x, x, LAYER, 5, batch_size=0)
+
+
+# --------------------------------------------------------------------------------------
+# one set of conventions
+# --------------------------------------------------------------------------------------
+def test_relabel_checks_the_data_once(setup, monkeypatch):
+    """relabel_adversarially checks x once and runs pgd on its batches without pgd's
+    own checks: one range check and no finiteness pass, however many batches."""
+    import statlearn.robust.attacks as attacks
+    import statlearn.robust.features as features
+
+    model, x, y = setup
+    counts = {"range": 0, "isfinite": 0}
+
+    def counting(key, fn):
+        def wrapped(*args, **kwargs):
+            counts[key] += 1
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    for module in (attacks, features):
+        monkeypatch.setattr(
+            module,
+            "check_unit_interval",
+            counting("range", module.check_unit_interval),
+        )
+    monkeypatch.setattr(torch, "isfinite", counting("isfinite", torch.isfinite))
+    relabel_adversarially(model, x, y, 1.0, "det", steps=2, batch_size=10)  # 6 batches
+    assert counts == {"range": 1, "isfinite": 0}
+    with pytest.raises(ValueError, match="x"):
+        relabel_adversarially(model, torch.full_like(x, float("nan")), y, 1.0)
+
+
+def test_relabel_targets_follow_the_randomness_rule(setup):
+    model, x, y = setup
+    by_int = relabel_adversarially(model, x, y, 0.0, "rand", steps=1, random_state=4)
+    by_gen = relabel_adversarially(
+        model, x, y, 0.0, "rand", steps=1, random_state=torch.Generator().manual_seed(4)
+    )
+    assert torch.equal(by_int[1], by_gen[1])
+    with pytest.raises(TypeError):
+        relabel_adversarially(model, x, y, 1.0, "rand", random_state="four")

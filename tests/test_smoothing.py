@@ -71,7 +71,7 @@ def replay_counts(
 ) -> list[torch.Tensor]:
     """The counts a call draws, replayed from a generator with the same seed."""
     g = torch.Generator().manual_seed(seed)
-    return [smooth.sample_counts(x, m, batch_size, generator=g) for m in sizes]
+    return [smooth.sample_counts(x, m, batch_size, random_state=g) for m in sizes]
 
 
 # --------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_certify_uses_clopper_pearson_and_abstains_exactly_below_half(alpha):
     )  # straddles the boundary: some abstain
     x = half_plane_points(d, W, B, CENTRE)
     prediction, radius = smooth.certify(
-        x, n0, n, alpha, batch_size=333, generator=torch.Generator().manual_seed(7)
+        x, n0, n, alpha, batch_size=333, random_state=torch.Generator().manual_seed(7)
     )
     selection, estimation = replay_counts(smooth, x, [n0, n], seed=7, batch_size=333)
     c_a = selection.argmax(1)
@@ -153,7 +153,7 @@ def test_predict_uses_binomtest_on_top_two_counts():
         torch.linspace(-0.2, 0.2, 31, dtype=torch.float64), W, B, CENTRE
     )
     prediction = smooth.predict(
-        x, n, alpha, batch_size=256, generator=torch.Generator().manual_seed(3)
+        x, n, alpha, batch_size=256, random_state=torch.Generator().manual_seed(3)
     )
     (counts,) = replay_counts(smooth, x, [n], seed=3, batch_size=256)
     expected = []
@@ -181,7 +181,7 @@ def test_selection_and_estimation_are_independent_draws():
     rec = Recorder()
     n0, n = 500, 3000
     Smooth(rec, 3, 0.5).certify(
-        x, n0, n, 0.01, batch_size=700, generator=torch.Generator().manual_seed(0)
+        x, n0, n, 0.01, batch_size=700, random_state=torch.Generator().manual_seed(0)
     )
     noise = torch.cat(rec.seen) - x
     assert noise.shape == (
@@ -214,7 +214,7 @@ def test_linear_radii_never_exceed_distance_and_approach_it():
     gaps = []
     for n in (100, 1000, 10_000, 100_000):
         prediction, radius = smooth.certify(
-            x, 100, n, alpha, batch_size=50_000, generator=gen
+            x, 100, n, alpha, batch_size=50_000, random_state=gen
         )
         certified = prediction != ABSTAIN
         assert (prediction[certified] == true_class[certified]).all()
@@ -245,7 +245,7 @@ def test_wrong_certificates_rarer_than_alpha(distance):
         1000,
         alpha,
         batch_size=200_000,
-        generator=torch.Generator().manual_seed(1),
+        random_state=torch.Generator().manual_seed(1),
     )
     certified = prediction != ABSTAIN
     wrong = certified & ((prediction != true_class) | (radius > true_radius))
@@ -261,7 +261,7 @@ def test_predict_wrong_rate_below_alpha():
     ).expand(repeats, 2)
     true_class, _ = true_smoothed(x[:1], sigma)
     prediction = Smooth(HalfPlane(W, B), 2, sigma).predict(
-        x, 200, alpha, batch_size=100_000, generator=torch.Generator().manual_seed(2)
+        x, 200, alpha, batch_size=100_000, random_state=torch.Generator().manual_seed(2)
     )
     wrong = (prediction != ABSTAIN) & (prediction != true_class)
     assert wrong.double().mean().item() <= alpha + 3 * np.sqrt(
@@ -312,12 +312,12 @@ def test_generator_makes_runs_reproducible_and_restores_mode():
     ).train()
     smooth = Smooth(base, 3, 0.3)
     x = torch.rand(8, 2)
-    a = smooth.certify(x, 20, 300, 0.01, generator=torch.Generator().manual_seed(5))
-    b = smooth.certify(x, 20, 300, 0.01, generator=torch.Generator().manual_seed(5))
+    a = smooth.certify(x, 20, 300, 0.01, random_state=torch.Generator().manual_seed(5))
+    b = smooth.certify(x, 20, 300, 0.01, random_state=torch.Generator().manual_seed(5))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])  # so dropout was off
     assert base.training  # restored
-    p = smooth.predict(x, 300, 0.01, generator=torch.Generator().manual_seed(5))
-    q = smooth.predict(x, 300, 0.01, generator=torch.Generator().manual_seed(5))
+    p = smooth.predict(x, 300, 0.01, random_state=torch.Generator().manual_seed(5))
+    q = smooth.predict(x, 300, 0.01, random_state=torch.Generator().manual_seed(5))
     assert torch.equal(p, q)
 
 
@@ -332,7 +332,7 @@ def test_radius_nonnegative_and_bounded_by_max_radius(sigma, n, alpha, seed):
     torch.manual_seed(seed)
     smooth = Smooth(nn.Linear(3, 4), 4, sigma)
     prediction, radius = smooth.certify(
-        torch.rand(5, 3), 5, n, alpha, generator=torch.Generator().manual_seed(seed)
+        torch.rand(5, 3), 5, n, alpha, random_state=torch.Generator().manual_seed(seed)
     )
     assert (radius >= 0).all()
     assert (radius <= smooth.max_radius(n, alpha) + 1e-6).all()
@@ -386,13 +386,13 @@ def test_soft_forward_matches_closed_form_for_half_plane():
 # noise augmentation and certified accuracy
 # --------------------------------------------------------------------------------------
 def test_noise_augmentation_adds_gaussian_noise():
-    transform = noise_augmentation(0.3, generator=torch.Generator().manual_seed(0))
+    transform = noise_augmentation(0.3, random_state=torch.Generator().manual_seed(0))
     x, y = torch.full((2000, 10), 0.5), torch.arange(2000)
     xn, yn = transform(None, x, y)
     assert yn is y and xn.shape == x.shape and xn.dtype == x.dtype
     assert (xn - x).mean().item() == pytest.approx(0.0, abs=0.01)
     assert (xn - x).std().item() == pytest.approx(0.3, rel=0.02)
-    again = noise_augmentation(0.3, generator=torch.Generator().manual_seed(0))(
+    again = noise_augmentation(0.3, random_state=torch.Generator().manual_seed(0))(
         None, x, y
     )[0]
     assert torch.equal(xn, again)
@@ -412,7 +412,7 @@ def test_noise_augmentation_trains_through_fit():
         batch_size=64,
         transform=noise_augmentation(0.1),
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
 
@@ -484,8 +484,10 @@ def test_bad_sample_sizes(smooth, n0, n, name):
 
 
 def test_bad_sample_counts_arguments(smooth):
-    with pytest.raises(ValueError, match="num"):
+    with pytest.raises(ValueError, match=r"^n must"):
         smooth.sample_counts(torch.rand(3, 2), 0)
+    with pytest.raises(TypeError, match="random_state"):
+        smooth.sample_counts(torch.rand(3, 2), 10, random_state="seed")
     with pytest.raises(ValueError, match="batch_size"):
         smooth.sample_counts(torch.rand(3, 2), 10, 0)
     with pytest.raises(ValueError, match="x"):
@@ -549,25 +551,26 @@ def test_bad_counts():
 # --------------------------------------------------------------------------------------
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_matches_cpu_with_cpu_generator():
-    """A CPU generator drives CUDA inputs too: identical noise, so identical
-    certificates.
-    """
+def test_cuda_draws_the_noise_on_the_device():
+    """The noise is drawn on the inputs' device (no copy of noise per batch): a CUDA
+    generator is used as it is, and a CPU generator or an int seeds one there, so the
+    same seed repeats the certificates."""
     base = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4)).double()
     x = torch.rand(10, 8, dtype=torch.float64)
-    cpu = Smooth(base, 4, 0.3).certify(
-        x, 50, 2000, 0.01, generator=torch.Generator().manual_seed(0)
-    )
-    gpu = Smooth(base.cuda(), 4, 0.3).certify(
-        x.cuda(), 50, 2000, 0.01, generator=torch.Generator().manual_seed(0)
-    )
-    assert torch.equal(cpu[0], gpu[0].cpu())
-    torch.testing.assert_close(cpu[1], gpu[1].cpu())
-    # and a CUDA generator runs on the device
-    pred = Smooth(base, 4, 0.3).predict(
-        x.cuda(), 500, 0.01, generator=torch.Generator("cuda").manual_seed(0)
-    )
-    assert pred.device.type == "cuda"
+    smooth = Smooth(base.cuda(), 4, 0.3)
+    g = torch.Generator("cuda").manual_seed(0)
+    before = g.get_state()
+    pred = smooth.predict(x.cuda(), 500, 0.01, random_state=g)
+    assert pred.device.type == "cuda" and not torch.equal(before, g.get_state())
+    for seed in (lambda: torch.Generator().manual_seed(0), lambda: 0):
+        a = smooth.certify(x.cuda(), 50, 2000, 0.01, random_state=seed())
+        b = smooth.certify(x.cuda(), 50, 2000, 0.01, random_state=seed())
+        assert a[0].device.type == "cuda" and torch.equal(a[0], b[0])
+        assert torch.equal(a[1], b[1])
+    # the training transform draws on the batch's device too
+    transform = noise_augmentation(0.3, random_state=0)
+    noisy, _ = transform(None, x.cuda(), None)
+    assert noisy.device.type == "cuda"
 
 
 # --------------------------------------------------------------------------------------
@@ -588,10 +591,10 @@ def test_a_batch_of_2d_images_is_not_read_as_one_image():
     with pytest.raises(ValueError, match="ambiguous"):
         smooth.certify(x, 5, 20, 0.1)
     batch = Smooth(_flat_digit_classifier(), 10, 0.25, input_shape=(8, 8))
-    c, r = batch.certify(x, 5, 20, 0.1, generator=torch.Generator().manual_seed(0))
+    c, r = batch.certify(x, 5, 20, 0.1, random_state=torch.Generator().manual_seed(0))
     assert c.shape == r.shape == (4,)
     one_c, one_r = batch.certify(
-        x[0], 5, 20, 0.1, generator=torch.Generator().manual_seed(0)
+        x[0], 5, 20, 0.1, random_state=torch.Generator().manual_seed(0)
     )
     assert type(one_c) is int and type(one_r) is float
     with pytest.raises(ValueError, match=r"one input of shape \(8, 8\)"):
@@ -615,3 +618,83 @@ def test_numpy_float64_is_cast_to_the_base_classifier():
     assert c.shape == (3,) and r.dtype == torch.float32
     assert smooth.predict(x, 20, 0.1).shape == (3,)
     assert smooth(x).dtype == torch.float32
+
+
+# --------------------------------------------------------------------------------------
+# one set of conventions: random_state everywhere, fit(random_state=) repeats a run
+# --------------------------------------------------------------------------------------
+def test_every_kind_of_random_state_gives_one_certificate():
+    smooth = Smooth(HalfPlane(W, B), 2, 0.25)
+    x = half_plane_points(torch.tensor([0.05, 0.1, 0.3]), W, B, CENTRE)
+    by_int = smooth.certify(x, 20, 500, 0.01, random_state=4)
+    by_gen = smooth.certify(
+        x, 20, 500, 0.01, random_state=torch.Generator().manual_seed(4)
+    )
+    assert torch.equal(by_int[0], by_gen[0]) and torch.equal(by_int[1], by_gen[1])
+    rs = [
+        smooth.certify(x, 20, 500, 0.01, random_state=np.random.RandomState(1))
+        for _ in range(2)
+    ]
+    assert torch.equal(rs[0][1], rs[1][1])
+    torch.manual_seed(0)
+    first = smooth.predict(x, 300, 0.01)
+    counts = smooth.sample_counts(x, 300)
+    torch.manual_seed(0)
+    assert torch.equal(first, smooth.predict(x, 300, 0.01))  # None: the global state
+    assert torch.equal(counts, smooth.sample_counts(x, 300))
+
+
+def test_soft_forward_takes_a_random_state():
+    smooth = Smooth(nn.Linear(4, 3), 3, 0.2, num_noise=8)
+    x = torch.rand(5, 4)
+    a = smooth(x, random_state=3)
+    assert torch.equal(a, smooth(x, random_state=torch.Generator().manual_seed(3)))
+    assert not torch.equal(a, smooth(x, random_state=4))
+    torch.manual_seed(1)
+    b = smooth(x)
+    torch.manual_seed(1)
+    assert torch.equal(b, smooth(x))
+
+
+def test_noise_augmentation_random_state():
+    """An int gives one stream, continued batch after batch; None draws each batch
+    from the global generator."""
+    x, y = torch.full((50, 3), 0.5), torch.arange(50)
+    one, two = (
+        noise_augmentation(0.3, random_state=7),
+        noise_augmentation(0.3, random_state=7),
+    )
+    first = one(None, x, y)[0]
+    assert torch.equal(first, two(None, x, y)[0])
+    assert not torch.equal(first, one(None, x, y)[0])
+    shared = noise_augmentation(0.3)
+    torch.manual_seed(2)
+    a = shared(None, x, y)[0]
+    torch.manual_seed(2)
+    assert torch.equal(a, shared(None, x, y)[0])
+    with pytest.raises(TypeError):
+        noise_augmentation(0.3, random_state="seven")
+
+
+def test_noise_augmentation_repeats_under_fit_random_state():
+    training = pytest.importorskip("statlearn.training")
+    x = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
+    y = (x.sum(1) > 1).long()
+    transform = noise_augmentation(0.2)  # one transform, reused by both runs
+
+    def run(global_seed):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+        torch.manual_seed(global_seed)
+        training.fit(
+            model,
+            (x, y),
+            epochs=2,
+            batch_size=16,
+            transform=transform,
+            quiet=True,
+            random_state=5,
+        )
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert torch.equal(run(1), run(2))

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from statlearn import info, robust, training
+from statlearn.functional import log_mean_softmax
 from statlearn.nets import mlp
 
 CALLED: set[str] = set()
@@ -50,7 +51,9 @@ def trained(digits_np):
     x, y = digits_np
     torch.manual_seed(0)
     net = mlp(64, 10, hidden=(32,))
-    hist = training.fit(net, (x, y), epochs=15, lr=1e-2, quiet=True, seed=0, val=(x, y))
+    hist = training.fit(
+        net, (x, y), epochs=15, lr=1e-2, quiet=True, random_state=0, val=(x, y)
+    )
     called("fit", "History")
     assert len(hist["loss"]) == 15 and hist["loss"][-1] < hist["loss"][0]
     return net
@@ -67,13 +70,19 @@ def test_training(digits_np, trained):
     assert _is_model_tensor(logits, trained) and logits.shape == (240, 10)
     acc = training.accuracy(trained, x, y)
     ev = training.evaluate(trained, x, y)
-    assert 0.6 < acc <= 1 and ev["accuracy"] == pytest.approx(acc)
+    assert 0.6 < acc <= 1 and ev.accuracy == pytest.approx(acc)
+    assert isinstance(ev, training.Evaluation)
     out = training.cross_entropy(
         trained, torch.as_tensor(x[:8], dtype=torch.float32), torch.as_tensor(y[:8])
     )
     assert isinstance(out, training.ClassificationLoss)
     called(
-        "predict_logits", "accuracy", "evaluate", "cross_entropy", "ClassificationLoss"
+        "predict_logits",
+        "accuracy",
+        "evaluate",
+        "Evaluation",
+        "cross_entropy",
+        "ClassificationLoss",
     )
 
 
@@ -81,11 +90,12 @@ def test_attacks(digits_np, trained):
     x, y = digits_np[0][:32], digits_np[1][:32]
     x_f = robust.fgsm(trained, x, y, eps=0.1)
     x_p = robust.pgd(
-        trained, x, y, eps=0.1, steps=3, generator=torch.Generator().manual_seed(0)
+        trained, x, y, eps=0.1, steps=3, random_state=torch.Generator().manual_seed(0)
     )
-    x_c, ok = robust.cw_l2(
-        trained, x, y, steps=20, search_steps=2, lr=0.1, return_success=True
-    )
+    x_c = robust.cw_l2(trained, x, y, steps=20, search_steps=2, lr=0.1)
+    details = robust.cw_l2_details(trained, x, y, steps=20, search_steps=2, lr=0.1)
+    assert isinstance(details, robust.CWResult) and torch.equal(details.x_adv, x_c)
+    ok = details.success
     for adv in (x_f, x_p, x_c):
         assert _is_model_tensor(adv, trained) and adv.shape == x.shape
         assert float((adv - torch.as_tensor(x, dtype=adv.dtype)).abs().max()) <= 1.0
@@ -95,7 +105,7 @@ def test_attacks(digits_np, trained):
         trained, x, y, functools.partial(robust.pgd, eps=0.2, steps=5)
     )
     assert attacked <= clean
-    called("fgsm", "pgd", "cw_l2", "robust_accuracy")
+    called("fgsm", "pgd", "cw_l2", "cw_l2_details", "CWResult", "robust_accuracy")
 
 
 def test_defenses(digits_np):
@@ -148,15 +158,15 @@ def test_smoothing(digits_np, trained):
     )
     smooth = robust.Smooth(trained, 10, 0.25)
     gen = torch.Generator().manual_seed(0)
-    pred = smooth.predict(x, 50, 0.05, generator=gen)
-    c, r = smooth.certify(x, 20, 100, 0.05, generator=gen)
-    one_c, one_r = smooth.certify(x[0], 20, 100, 0.05, generator=gen)
+    pred = smooth.predict(x, 50, 0.05, random_state=gen)
+    c, r = smooth.certify(x, 20, 100, 0.05, random_state=gen)
+    one_c, one_r = smooth.certify(x[0], 20, 100, 0.05, random_state=gen)
     assert (
         pred.shape == c.shape == r.shape == (6,)
         and type(one_c) is int
         and type(one_r) is float
     )
-    counts = smooth.sample_counts(x, 10, generator=gen)
+    counts = smooth.sample_counts(x, 10, random_state=gen)
     assert counts.shape == (6, 10) and bool((counts.sum(1) == 10).all())
     assert _is_model_tensor(smooth(x), trained)
     acc = robust.certified_accuracy(r.numpy(), y, c.numpy(), np.array([0.0, 0.1]))
@@ -190,8 +200,8 @@ def test_information(digits_np):
     assert float(info.conditional_entropy(p_xy)) >= 0
     assert float(info.kl_divergence(p_xy.sum(1), np.full(10, 0.1))) >= 0
     assert float(info.gaussian_mutual_information(0.5, 2)) > 0
-    ib = info.information_bottleneck(p_xy, 5.0, 3, seed=0)
-    curve = info.information_curve(p_xy, np.array([0.5, 5.0]), 3, seed=0)
+    ib = info.information_bottleneck(p_xy, 5.0, 3, random_state=0)
+    curve = info.information_curve(p_xy, np.array([0.5, 5.0]), 3, random_state=0)
     assert isinstance(ib, info.IBResult) and isinstance(curve, info.InformationCurve)
     called(
         "mi_binning",
@@ -219,7 +229,7 @@ def test_critics_and_bounds(digits_np):
         (info.ConditionalGaussian(64, 10, hidden=(16,)), "club"),
     ]:
         hist = info.train_critic(
-            critic, x, onehot, bound=bound, epochs=1, batch_size=40, seed=0
+            critic, x, onehot, bound=bound, epochs=1, batch_size=40, random_state=0
         )
         est = info.evaluate_critic(critic, x, onehot, bound=bound, batch_size=40)
         assert (
@@ -240,7 +250,7 @@ def test_critics_and_bounds(digits_np):
         torch.as_tensor(onehot[:8], dtype=torch.float32),
     )
     assert isinstance(out, info.CriticLoss)
-    a, b = info.correlated_gaussians(16, 0.5, 2, seed=0)
+    a, b = info.correlated_gaussians(16, 0.5, 2, random_state=0)
     assert a.shape == b.shape == (16, 2)
     called(
         "SeparableCritic",
@@ -270,7 +280,8 @@ def test_vib(digits_np):
     mu, logvar = model.encode(x[:4])
     assert isinstance(terms, info.VIBLoss) and mu.shape == logvar.shape == (4, 4)
     assert _is_model_tensor(model(x[:4]), model) and {"rate", "distortion"} <= set(hist)
-    called("VIB", "vib_loss", "VIBLoss")
+    assert isinstance(model, info.StochasticClassifier) and hist.units == "bits"
+    called("VIB", "vib_loss", "VIBLoss", "StochasticClassifier")
 
 
 def test_linear_probe(digits_np, trained):
@@ -286,9 +297,9 @@ def test_linear_probe(digits_np, trained):
 def test_augmentations_and_vmf(digits_np):
     x = digits_np[0][:16]
     images = x.reshape(16, 1, 8, 8)  # float64 NumPy images
-    shifted = info.random_shift(images, 1, generator=0)
-    erased = info.random_erase(images, 3, 1.0, generator=0)
-    noisy = info.gaussian_noise(x, 0.1, generator=0)
+    shifted = info.random_shift(images, 1, random_state=0)
+    erased = info.random_erase(images, 3, 1.0, random_state=0)
+    noisy = info.gaussian_noise(x, 0.1, random_state=0)
     for out, shape in ((shifted, images.shape), (erased, images.shape)):
         assert out.shape == shape and out.dtype == torch.float64
     assert noisy.shape == x.shape and noisy.dtype == torch.float64
@@ -296,12 +307,12 @@ def test_augmentations_and_vmf(digits_np):
     assert bool((erased <= torch.as_tensor(images)).all())
     assert float(shifted.sum()) <= float(images.sum()) + 1e-9  # zeros come in
     augment = info.Augment(max_shift=1, erase_size=3, erase_p=0.5, noise_sigma=0.1)
-    view = augment(x, generator=0)
+    view = augment(x, random_state=0)
     assert view.shape == (16, 64) and not torch.equal(view, torch.as_tensor(x))
     assert np.isfinite(info.vmf_log_normalizer(10.0, 8))
     assert 0 < info.vmf_mean_resultant_length(10.0, 8) < 1
     mu = np.random.default_rng(0).normal(size=(16, 8))  # float64 mean directions
-    z = info.vmf_sample(mu, 50.0, generator=0)
+    z = info.vmf_sample(mu, 50.0, random_state=0)
     assert z.shape == (16, 8) and z.dtype == torch.float64
     assert torch.allclose(z.norm(dim=1), torch.ones(16, dtype=torch.float64))
     log_p = info.vmf_log_prob(z, mu, 50.0)
@@ -313,7 +324,7 @@ def test_augmentations_and_vmf(digits_np):
     assert float(info.residual_information(z, mu, mu, 50.0, 50.0)) == pytest.approx(0)
     scores = np.random.default_rng(1).normal(size=(8, 8))
     assert np.isfinite(float(info.nt_xent(scores)))
-    loss = info.simclr_loss(mu[:8], mu[8:], temperature=0.5)
+    loss = info.simclr_nt_xent(mu[:8], mu[8:], temperature=0.5)
     assert loss.ndim == 0 and float(loss) > 0
     called(
         "random_shift",
@@ -327,7 +338,7 @@ def test_augmentations_and_vmf(digits_np):
         "vmf_kl",
         "residual_information",
         "nt_xent",
-        "simclr_loss",
+        "simclr_nt_xent",
     )
 
 
@@ -346,7 +357,7 @@ def test_contrastive(digits_np):
     # at the start no better than chance among the 2B - 1 = 119 other views
     assert hist["contrastive"][0] == pytest.approx(np.log2(119), abs=0.1)
     assert hist["loss"][-1] < hist["loss"][0]
-    out = info.csimclr_loss(net, x[:16], augment=augment, beta=0.1, generator=0)
+    out = info.csimclr_loss(net, x[:16], augment=augment, beta=0.1, random_state=0)
     assert isinstance(out, info.ContrastiveLoss)
     assert _is_model_tensor(out.total, net) and out.total.ndim == 0
     mu = net(x[:4])
@@ -367,16 +378,18 @@ def test_privacy(digits_np):
         hidden=(32,),
         adversary_hidden=(16,),
         beta=1e-3,
-        beta_l=0.5,
+        beta_s=0.5,
         n_samples_eval=4,
     )
-    hist = info.fit_dvclub(model, (x, y, s), epochs=4, batch_size=60, lr=1e-2, seed=0)
+    hist = info.fit_dvclub(
+        model, (x, y, s), epochs=4, batch_size=60, lr=1e-2, random_state=0
+    )
     assert len(hist["loss"]) == 4 and {"adversary", "rate", "leakage"} <= set(hist)
     assert hist["distortion"][-1] < hist["distortion"][0]
     terms = model.loss(x[:16], y[:16], s[:16])
     assert isinstance(terms, info.DVCLUBLoss) and _is_model_tensor(terms.total, model)
     assert _is_model_tensor(model(x[:4]), model)
-    z = model.release(x, generator=0)
+    z = model.release(x, random_state=0)
     assert _is_model_tensor(z, model) and z.shape == (240, 4)
     leak = info.leakage(z, s, y=y, hidden=(), max_epochs=20, patience=5, random_state=0)
     raw = info.leakage(
@@ -411,7 +424,7 @@ def test_wyner(digits_np):
         epochs=5,
         lr=1e-2,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     assert hist["loss"][-1] < hist["loss"][0] and "common_rate" in set(hist)
     terms = info.wyner_loss(model, left[:16], right[:16], beta=0.5)
@@ -443,7 +456,7 @@ def test_transfer_entropy():
         epochs=8,
         lr=1e-2,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
     assert hist["loss"][-1] < hist["loss"][0] and "rate" in hist
     base = info.GaussianPredictor(3, 1, (16,))
@@ -454,9 +467,10 @@ def test_transfer_entropy():
         epochs=8,
         lr=1e-2,
         quiet=True,
-        seed=0,
+        random_state=0,
     )
-    assert base_hist["loss"][-1] < base_hist["loss"][0]
+    assert base_hist["loss"][-1] < base_hist["loss"][0] and base_hist.units == "bits"
+    assert isinstance(info.predictor_loss(base, y_past, y_next), info.PredictorLoss)
     terms = info.teb_loss(teb, x_past[:16], y_past[:16], y_next[:16])
     assert isinstance(terms, info.TEBLoss) and _is_model_tensor(terms.total, teb)
     assert _is_model_tensor(base(y_past[:4]), base)
@@ -464,7 +478,7 @@ def test_transfer_entropy():
         teb, base, x_past, y_past, y_next, n_samples=4, random_state=0
     )
     te = info.linear_gaussian_transfer_entropy(1.0, noise_sd=0.5)
-    assert te == pytest.approx(0.5 * np.log(5.0)) and np.isfinite(gain)
+    assert te == pytest.approx(0.5 * np.log2(5.0)) and np.isfinite(gain)
     xs, ys, yn = info.linear_gaussian_streams(50, c=1.0, history=3, random_state=0)
     assert xs.shape == ys.shape == (50, 3) and yn.shape == (50, 1)
     assert torch.equal(yn[:-1, 0], ys[1:, -1])  # y_next is the next window's last
@@ -474,6 +488,7 @@ def test_transfer_entropy():
         "TEBLoss",
         "GaussianPredictor",
         "predictor_loss",
+        "PredictorLoss",
         "log_likelihood_gain",
         "linear_gaussian_transfer_entropy",
         "linear_gaussian_streams",
@@ -505,10 +520,9 @@ def test_adaptive_attacks(digits_np, trained):
     assert _is_model_tensor(x_adv, trained) and x_adv.shape == x.shape
     # the averaged prediction of draws, as the model's logits (tensors)
     draws = torch.stack([training.predict_logits(trained, noise(x)) for _ in range(3)])
-    for lms in (info.log_mean_softmax, robust.log_mean_softmax):
-        avg = lms(draws, dim=0)
-        expected = torch.softmax(draws, -1).mean(0).log()
-        assert avg.shape == (32, 10) and torch.allclose(avg, expected, atol=1e-5)
+    avg = log_mean_softmax(draws, dim=0)
+    expected = torch.softmax(draws, -1).mean(0).log()
+    assert avg.shape == (32, 10) and torch.allclose(avg, expected, atol=1e-5)
     squeeze = functools.partial(robust.bit_depth, bits=2)
     defended = torch.nn.Sequential(robust.bpda(squeeze), trained)
     x_t = torch.as_tensor(x, dtype=torch.float32).requires_grad_(True)
@@ -522,7 +536,7 @@ def test_adaptive_attacks(digits_np, trained):
     x_margin = robust.pgd(trained, x, y, eps=0.1, steps=3, loss_fn=robust.margin_loss)
     margins = robust.margin_loss(training.predict_logits(trained, x_margin), y)
     assert margins.shape == (len(y),) and bool(torch.isfinite(margins).all())
-    called("EOT", "log_mean_softmax", "bpda", "margin_loss")
+    called("EOT", "bpda", "margin_loss")
 
 
 def test_feature_squeezing(digits_np, trained):
@@ -573,9 +587,13 @@ def test_gaussian_model_theory():
     assert ws.shape == (50, 10) and ws.dtype == torch.float64
     errors = robust.linear_robust_error(ws, theta, 1.0, 0.1, norm="l2")
     assert errors.shape == (50,) and bool(((errors > 0) & (errors < 1)).all())
-    n_standard = robust.samples_needed(10, 1.0, 0.1, 0.05, robust=False, draws=20)
-    n_robust = robust.samples_needed(10, 1.0, 0.1, 0.05, draws=20)
-    both = robust.samples_needed(np.array([4, 10]), 1.0, 0.1, 0.05, draws=20)
+    n_standard = robust.samples_needed(
+        10, 1.0, 0.1, 0.05, robust=False, draws=20, random_state=0
+    )
+    n_robust = robust.samples_needed(10, 1.0, 0.1, 0.05, draws=20, random_state=0)
+    both = robust.samples_needed(
+        np.array([4, 10]), 1.0, 0.1, 0.05, draws=20, random_state=0
+    )
     assert 1 <= n_standard <= n_robust and both.shape == (2,)
     called(
         "averaging_learner",
@@ -613,7 +631,7 @@ def test_bpda_takes_numpy(digits_np):
 
 def test_log_mean_softmax_takes_numpy():
     logits = np.random.default_rng(0).normal(size=(3, 4, 10))  # 3 draws, float64
-    out = info.log_mean_softmax(logits, dim=0)
+    out = log_mean_softmax(logits, dim=0)
     assert out.shape == (4, 10) and out.dtype == torch.float64
     expected = np.log(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).mean(0)
     assert not np.allclose(out.numpy(), expected)  # log of the mean, not mean of logs

@@ -85,16 +85,19 @@ def test_sampler_is_deterministic_with_labels_plus_minus_one():
 
 
 def test_samples_needed_is_monotone_in_eps_and_target():
+    """With one random_state every call sees the same draws, so the answer is monotone
+    in eps and in the target."""
     dims = [256, 1024]
     sigma = [d**0.25 for d in dims]
     by_eps = [
-        theory.samples_needed(dims, sigma, eps, 0.05, draws=50)
+        theory.samples_needed(dims, sigma, eps, 0.05, draws=50, random_state=0)
         for eps in (0.1, 0.25, 0.4)
     ]
     assert all((a <= b).all() for a, b in zip(by_eps, by_eps[1:]))
     assert (by_eps[0] < by_eps[-1]).all()
     by_target = [
-        theory.samples_needed(1024, 32**0.5, 0.5, t, draws=50) for t in (0.2, 0.1, 0.05)
+        theory.samples_needed(1024, 32**0.5, 0.5, t, draws=50, random_state=0)
+        for t in (0.2, 0.1, 0.05)
     ]
     assert by_target[0] <= by_target[1] <= by_target[2] and by_target[0] < by_target[2]
 
@@ -111,7 +114,9 @@ def test_samples_needed_is_the_smallest_n_reaching_the_target():
         return theory.linear_robust_error(w, theta, sigma, 0.5).mean().item()
 
     assert err(n) <= 0.05 < err(n - 1)
-    standard = theory.samples_needed(dim, sigma, 0.5, 0.05, robust=False, draws=40)
+    standard = theory.samples_needed(
+        dim, sigma, 0.5, 0.05, robust=False, draws=40, random_state=3
+    )
     assert standard < n
 
 
@@ -138,3 +143,21 @@ def test_samples_needed_is_the_smallest_n_reaching_the_target():
 def test_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_samples_needed_follows_the_randomness_rule():
+    """random_state=None (the default) follows the global generator; an int, a NumPy
+    generator and a torch.Generator seeded alike give one answer."""
+    args = (1024, 1024**0.25, 0.5, 0.05)
+    torch.manual_seed(0)
+    a = theory.samples_needed(*args, draws=20)
+    torch.manual_seed(0)
+    b = theory.samples_needed(*args, draws=20)
+    assert a == b
+    by_int = theory.samples_needed(*args, draws=20, random_state=5)
+    by_gen = theory.samples_needed(
+        *args, draws=20, random_state=torch.Generator().manual_seed(5)
+    )
+    assert by_int == by_gen
+    with pytest.raises(TypeError):
+        theory.samples_needed(*args, draws=20, random_state="five")

@@ -10,11 +10,12 @@ _EXPORTS = {
         "fgsm",
         "pgd",
         "cw_l2",
+        "cw_l2_details",
+        "CWResult",
         "robust_accuracy",
         "margin_loss",
         "bpda",
         "EOT",
-        "log_mean_softmax",
     ],
     "defenses": [
         "adversarial_transform",

@@ -1,4 +1,4 @@
-"""Adversarial attacks in pixel space (chapters 13 and 14).
+"""Adversarial attacks in pixel space (chapters 8, 13, 14, 15, 16, 17, 19 and 20).
 
 Implements the fast gradient sign method (FGSM) of Goodfellow, Shlens and Szegedy
 (2015), projected gradient descent (PGD) in the l-infinity and l2 balls of Kurakin,
@@ -9,8 +9,14 @@ the examples an attack returns.
 For adaptive attacks on defenses (chapter 16; Athalye, Carlini and Wagner, 2018;
 Tramer, Carlini, Brendel and Madry, 2020): :func:`bpda`, backward-pass differentiable
 approximation of a non-differentiable input map, :class:`EOT`, expectation over
-transformation for randomized inputs maps and stochastic models, and the
-``success_fn`` of :func:`pgd`, which decides which restart to keep.
+transformation for randomized inputs maps and stochastic models, :func:`margin_loss`,
+and the ``success_fn`` of :func:`pgd`, which decides which restart to keep.
+
+The chapters that use them: 8 (FGSM against the variational information bottleneck),
+13 (FGSM, PGD and adversarial training), 14 (Carlini-Wagner against defensive
+distillation), 15 (the attacks a feature-squeezing detector must catch), 16 (adaptive
+attacks), 17 (PGD against the smoothed classifier), 19 (targeted l2 PGD, robust
+accuracy) and 20 (PGD training in the information plane).
 
 Every attack is a function ``attack(model, x, y, *, eps, ...) -> x_adv`` on a model that
 maps inputs in [0, 1]^D to logits (normalisation lives inside the model). Every attack
@@ -18,7 +24,13 @@ maps inputs in [0, 1]^D to logits (normalisation lives inside the model). Every 
 - accepts NumPy arrays and tensors of any floating dtype, cast once to the model's dtype
   and device, never mutates ``x``, and returns a detached tensor on the model's device
   and in its dtype;
-- runs the model in eval mode and restores ``model.training`` afterwards;
+- checks its input once, at entry: ``x`` is a batch in [0, 1] (one read of its minimum
+  and maximum, which also rejects NaN and infinities) and ``y`` holds one class per row
+  (checked against the logits of the first forward pass). ``check_input=False`` skips
+  these checks for callers that made them already: :func:`robust_accuracy`,
+  ``relabel_adversarially`` and adversarial training in ``statlearn.training.fit``
+  pass it for every batch after checking the whole data set once;
+- runs the model in eval mode and restores every module's ``training`` flag afterwards;
 - differentiates with respect to the input only (``torch.autograd.grad``), so no
   ``.grad`` is left on the model's parameters;
 - stays in the threat model: ‖ x' - x ‖ ≤ ε and x' ∈ [0, 1]^D;
@@ -28,56 +40,68 @@ maps inputs in [0, 1]^D to logits (normalisation lives inside the model). Every 
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from statlearn import _checks
-from statlearn.info.vib import log_mean_softmax
+from statlearn._checks import (
+    accepts_keyword,
+    as_generator,
+    as_tensor,
+    check_choice,
+    check_int,
+    check_labels,
+    check_positive,
+    check_unit_interval,
+    to_model,
+)
+from statlearn.functional import log_mean_softmax, rows_norm
+from statlearn.nets import eval_mode
 
 __all__ = [
     "fgsm",
     "pgd",
     "cw_l2",
+    "cw_l2_details",
+    "CWResult",
     "robust_accuracy",
     "margin_loss",
     "bpda",
     "EOT",
-    "log_mean_softmax",
 ]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 SuccessFn = Callable[[Tensor, Tensor], Tensor]
-Attack = Callable[[nn.Module, Tensor, Tensor], Tensor]
+Attack = Callable[..., Tensor]
 Budget = Union[float, Tensor]
 
 _NORMS = ("linf", "l2")
 
 
 # --------------------------------------------------------------------------------------
-# validation helpers
+# validation, at the public entry points only
 # --------------------------------------------------------------------------------------
-def _check_input(x, model: nn.Module) -> Tensor:
-    """x at the model's dtype and device, with a batch dimension and all values in [0,
-    1].
-    """
+def _check_model(model: Any) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-    x = _checks.to_model(
-        x, model
-    ).detach()  # an input that requires grad stays out of the attack's graph
-    if x.ndim < 2:
-        raise ValueError(
-            "x must be a batch of inputs with shape (N, ...) and at least 2 "
-            f"dimensions; got shape {tuple(x.shape)}"
-        )
-    _checks.check_unit_interval(x, name="x")
+    return model
+
+
+def _check_input(x: Any, model: nn.Module) -> Tensor:
+    """x at the model's dtype and device, a batch (N, ...) with all values in [0, 1].
+
+    The range check reads the minimum and the maximum, which are NaN or infinite when
+    any value is, so it is also the finiteness check: two host reads in all.
+    """
+    # an input that requires grad stays out of the attack's graph
+    x = to_model(x, model, min_ndim=2, allow_nonfinite=True).detach()
+    check_unit_interval(x, name="x")
     return x
 
 
-def _check_targets(y, x: Tensor) -> Tensor:
+def _check_targets(y: Any, x: Tensor) -> Tensor:
     """y as a (N,) int64 tensor on x's device (its range is checked against the logits
     later).
     """
@@ -102,14 +126,11 @@ def _check_label_range(y: Tensor, logits: Tensor) -> None:
             f"the model must return logits of shape (N, C) = ({y.shape[0]}, C); got "
             f"{tuple(logits.shape)}"
         )
-    _checks.check_labels(y, logits.shape[1], name="y")
+    check_labels(y, logits.shape[1], name="y")
 
 
-def _check_budget(value: Budget, x: Tensor, name: str = "eps") -> Tensor:
-    """A float or an (N,) tensor of non-negative budgets, returned broadcastable against
-    x.
-    """
-    view = (-1,) + (1,) * (x.ndim - 1)
+def _check_budget(value: Budget, x: Tensor, name: str = "eps") -> Budget:
+    """A budget >= 0: a float, or an (N,) tensor on x's device and in its dtype."""
     if isinstance(value, Tensor):
         if value.ndim == 0:
             value = value.reshape(1).expand(x.shape[0])
@@ -118,58 +139,49 @@ def _check_budget(value: Budget, x: Tensor, name: str = "eps") -> Tensor:
                 f"{name} must be a float or a (N,) = ({x.shape[0]},) tensor; got shape "
                 f"{tuple(value.shape)}"
             )
-        value = value.to(device=x.device, dtype=x.dtype)
-        if not torch.isfinite(value).all():
-            raise ValueError(f"{name} must be finite; got non-finite values")
-        if (value < 0).any():
-            raise ValueError(f"{name} must be >= 0; got minimum {value.min().item():g}")
-        return value.reshape(view)
-    value = _checks.check_positive(
-        value, name, strict=False
-    )  # TypeError for non-numbers, ValueError for NaN
-    return torch.full(
-        (x.shape[0],) + (1,) * (x.ndim - 1), value, device=x.device, dtype=x.dtype
-    )
+        value = value.detach().to(device=x.device, dtype=x.dtype)
+        # one host read: NaN fails both comparisons and infinity the second
+        top = torch.finfo(x.dtype).max
+        if not bool(((value >= 0) & (value <= top)).all()):
+            raise ValueError(
+                f"{name} must be finite and >= 0; got values in "
+                f"[{value.min().item():g}, {value.max().item():g}]"
+            )
+        return value
+    # TypeError for non-numbers, ValueError for NaN, infinities and negatives
+    return check_positive(value, name, strict=False)
 
 
+def _as_dtype(value: float, dtype: torch.dtype) -> float:
+    """A Python float rounded to ``dtype``, as a tensor of that dtype would hold it."""
+    return float(torch.tensor(value, dtype=dtype))
+
+
+def _rows(value: Budget, x: Tensor) -> Tensor:
+    """A validated budget as an (N, 1, ..., 1) tensor that broadcasts against x."""
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    if isinstance(value, Tensor):
+        return value.reshape(shape)
+    return torch.full(shape, value, device=x.device, dtype=x.dtype)
+
+
+# --------------------------------------------------------------------------------------
+# pieces of the cores (no checks)
+# --------------------------------------------------------------------------------------
 def _cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     return F.cross_entropy(logits, y, reduction="none")
 
 
-def _rows_norm(t: Tensor) -> Tensor:
-    """Per-row l2 norm, shaped (N, 1, ..., 1) to broadcast against t."""
-    return t.flatten(1).norm(dim=1).reshape((-1,) + (1,) * (t.ndim - 1))
-
-
-class _EvalMode:
-    """Put the model in eval mode for the attack and restore its training flag
-    afterwards.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                f"model must be a torch.nn.Module; got {type(model).__name__}"
-            )
-        self.model = model
-
-    def __enter__(self) -> None:
-        self.was_training = self.model.training
-        self.model.eval()
-
-    def __exit__(self, *exc) -> None:
-        self.model.train(self.was_training)
-
-
 def _input_grad(
-    model: nn.Module, x_adv: Tensor, y: Tensor, loss_fn: LossFn, first: bool
+    model: nn.Module, x_adv: Tensor, y: Tensor, loss_fn: LossFn, check_logits: bool
 ) -> tuple[Tensor, Tensor]:
     """Per-sample losses at x_adv and the gradient of their sum with respect to x_adv
-    only.
+    only. ``check_logits``: check the labels against the logits (a public entry's
+    first pass).
     """
     x_adv = x_adv.detach().requires_grad_(True)
     logits = model(x_adv)
-    if first:
+    if check_logits:
         _check_label_range(y, logits)
     loss = loss_fn(logits, y)
     if loss.ndim != 1 or loss.shape[0] != x_adv.shape[0]:
@@ -197,7 +209,13 @@ def _check_success(success: Tensor, x: Tensor) -> Tensor:
 # FGSM and PGD
 # --------------------------------------------------------------------------------------
 def fgsm(
-    model: nn.Module, x: Tensor, y: Tensor, *, eps: Budget, targeted: bool = False
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    eps: Budget,
+    targeted: bool = False,
+    check_input: bool = True,
 ) -> Tensor:
     """Fast gradient sign method (Goodfellow, Shlens and Szegedy, 2015).
 
@@ -218,19 +236,40 @@ def fgsm(
         The l-infinity budget, >= 0 (per sample when a tensor).
     targeted : bool
         Decrease the loss of ``y`` instead of increasing it.
+    check_input : bool
+        Check ``x`` and ``y`` (see the module's docstring). ``False`` trusts them to be
+        checked already: ``x`` a tensor in the model's dtype and on its device with
+        values in [0, 1], ``y`` an integer tensor of valid classes.
 
     Returns
     -------
     x_adv : (N, ...) tensor
         Detached adversarial examples with ``|x_adv - x| <= eps`` and values in [0, 1].
     """
-    x = _check_input(x, model)
-    y = _check_targets(y, x)
-    eps_b = _check_budget(eps, x)
+    _check_model(model)
+    if check_input:
+        x = _check_input(x, model)
+        y = _check_targets(y, x)
+    else:
+        y = torch.as_tensor(y, dtype=torch.long, device=x.device)
+    eps = _check_budget(eps, x)
+    return _fgsm(model, x, y, eps, targeted, check_logits=check_input)
+
+
+def _fgsm(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    eps: Budget,
+    targeted: bool,
+    check_logits: bool,
+) -> Tensor:
+    """FGSM on checked inputs."""
     sign = -1.0 if targeted else 1.0
-    with _EvalMode(model), torch.enable_grad():
-        _, grad = _input_grad(model, x, y, _cross_entropy, first=True)
-    return (x + sign * eps_b * grad.sign()).clamp_(0.0, 1.0).detach()
+    with eval_mode(model), torch.enable_grad():
+        _, grad = _input_grad(model, x, y, _cross_entropy, check_logits)
+    step = sign * _rows(eps, x)
+    return (x + step * grad.sign()).clamp_(0.0, 1.0).detach()
 
 
 def _random_start(
@@ -238,26 +277,19 @@ def _random_start(
 ) -> Tensor:
     """A random point of the eps-ball around each x, drawn once and shared by the rows.
 
-    One draw of shape ``x.shape[1:]`` is scaled by each row's budget. Each row's start
-    is uniform in its ball, and a row's adversarial example is the same whether it is
-    attacked alone or in a batch.
+    One draw of shape ``x.shape[1:]``, on x's device, is scaled by each row's budget.
+    Each row's start is uniform in its ball, and a row's adversarial example is the same
+    whether it is attacked alone or in a batch.
     """
     shape = (1,) + tuple(x.shape[1:])
-    device = generator.device if generator is not None else x.device
     if norm == "linf":
-        u = torch.rand(shape, generator=generator, device=device, dtype=x.dtype).to(
-            x.device
-        )
+        u = torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
         delta = (2.0 * u - 1.0) * eps_b
     else:
-        g = torch.randn(shape, generator=generator, device=device, dtype=x.dtype).to(
-            x.device
-        )
-        r = torch.rand((1,), generator=generator, device=device, dtype=x.dtype).to(
-            x.device
-        )
+        g = torch.randn(shape, generator=generator, device=x.device, dtype=x.dtype)
+        r = torch.rand((1,), generator=generator, device=x.device, dtype=x.dtype)
         dim = g[0].numel()
-        direction = g / _rows_norm(g).clamp_min(torch.finfo(x.dtype).tiny)
+        direction = g / rows_norm(g).clamp_min(torch.finfo(x.dtype).tiny)
         delta = direction * r.pow(1.0 / dim) * eps_b
     return (x + delta).clamp(0.0, 1.0)
 
@@ -268,7 +300,7 @@ def _project(x_adv: Tensor, x: Tensor, eps_b: Tensor, norm: str) -> Tensor:
         x_adv = torch.maximum(torch.minimum(x_adv, x + eps_b), x - eps_b)
     else:
         delta = x_adv - x
-        scale = (eps_b / _rows_norm(delta).clamp_min(torch.finfo(x.dtype).tiny)).clamp(
+        scale = (eps_b / rows_norm(delta).clamp_min(torch.finfo(x.dtype).tiny)).clamp(
             max=1.0
         )
         x_adv = x + delta * scale
@@ -291,7 +323,8 @@ def pgd(
     targeted: bool = False,
     loss_fn: Optional[LossFn] = None,
     success_fn: Optional[SuccessFn] = None,
-    generator: Optional[torch.Generator] = None,
+    random_state: Any = None,
+    check_input: bool = True,
 ) -> Tensor:
     """Projected gradient descent on the loss (Kurakin, Goodfellow and Bengio, 2017;
     Madry et al., 2018).
@@ -337,24 +370,39 @@ def pgd(
         ``targeted``). An attack on a detector-guarded classifier passes the rule
         "misclassified and not detected". Called without gradients, and only when
         ``restarts > 1``.
-    generator : torch.Generator, optional
-        Source of the random start (on any device); default torch's global generator.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        The random starts; see statlearn's randomness rule (CONTRIBUTING.md). Draws on
+        the model's device: ``None`` from torch's global generator there, a generator
+        on another device seeds one there. Unused without ``random_start``.
+    check_input : bool
+        Check ``x`` and ``y`` (see the module's docstring). ``False`` trusts them to be
+        checked already: ``x`` a tensor in the model's dtype and on its device with
+        values in [0, 1], ``y`` an integer tensor of valid classes.
 
     Returns
     -------
     x_adv : (N, ...) tensor
         Detached adversarial examples within ``eps`` of ``x`` in ``norm`` and in [0, 1].
     """
-    x = _check_input(x, model)
-    y = _check_targets(y, x)
-    eps_b = _check_budget(eps, x)
-    steps = _checks.check_int(steps, "steps", minimum=1)
-    restarts = _checks.check_int(restarts, "restarts", minimum=1)
-    norm = _checks.check_choice(norm, "norm", _NORMS)
-    if step_size is None:
-        alpha = eps_b * (2.5 / max(steps, 1))
+    _check_model(model)
+    if check_input:
+        x = _check_input(x, model)
+        y = _check_targets(y, x)
     else:
-        alpha = _check_budget(step_size, x, name="step_size")
+        y = torch.as_tensor(y, dtype=torch.long, device=x.device)
+    eps = _check_budget(eps, x)
+    steps = check_int(steps, "steps", minimum=1)
+    restarts = check_int(restarts, "restarts", minimum=1)
+    norm = check_choice(norm, "norm", _NORMS)
+    if step_size is None:
+        if isinstance(eps, Tensor):
+            step_size = eps * (2.5 / steps)
+        else:  # computed in x's dtype, as for a tensor budget
+            step_size = float(torch.tensor(eps, dtype=x.dtype) * (2.5 / steps))
+    else:
+        step_size = _check_budget(step_size, x, name="step_size")
+        if not isinstance(step_size, Tensor):
+            step_size = _as_dtype(step_size, x.dtype)
     if loss_fn is None:
         loss_fn = _cross_entropy
     elif not callable(loss_fn):
@@ -367,26 +415,59 @@ def pgd(
             "success_fn must be callable (x_adv, y) -> (N,) bool; got "
             f"{type(success_fn).__name__}"
         )
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(
-            "generator must be a torch.Generator or None; got "
-            f"{type(generator).__name__}"
-        )
+    # None: torch's own generator on x's device, which seed_everything and
+    # fit(random_state=...) set, so no draw moves to another device
+    generator = as_generator(random_state, device=x.device, none_is_global=True)
+    return _pgd(
+        model,
+        x,
+        y,
+        eps,
+        step_size,
+        steps=steps,
+        norm=norm,
+        random_start=random_start,
+        restarts=restarts,
+        targeted=targeted,
+        loss_fn=loss_fn,
+        success_fn=success_fn,
+        generator=generator,
+        check_logits=check_input,
+    )
+
+
+def _pgd(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    eps: Budget,
+    step_size: Budget,
+    *,
+    steps: int,
+    norm: str,
+    random_start: bool,
+    restarts: int,
+    targeted: bool,
+    loss_fn: LossFn,
+    success_fn: Optional[SuccessFn],
+    generator: Optional[torch.Generator],
+    check_logits: bool,
+) -> Tensor:
+    """PGD on checked inputs and options; ``generator`` on x's device (``None``:
+    torch's global generator there)."""
     sign = -1.0 if targeted else 1.0
     tiny = torch.finfo(x.dtype).tiny
-    step = alpha * sign
-    if not isinstance(eps, Tensor) and not isinstance(step_size, Tensor):
-        step = float(
-            step.flatten()[0]
-        )  # one budget for all rows: a scalar step saves a broadcast
+    eps_b = _rows(eps, x)
+    # one budget for all rows: a scalar step saves a broadcast
+    step = sign * (_rows(step_size, x) if isinstance(step_size, Tensor) else step_size)
     if norm == "linf":
         # the l-infinity ball intersected with the box is itself a box: [lo, hi],
         # computed once
         lo, hi = (x - eps_b).clamp(0.0, 1.0), (x + eps_b).clamp(0.0, 1.0)
 
     best = best_loss = best_success = None
-    first = True
-    with _EvalMode(model), torch.enable_grad():
+    first = check_logits
+    with eval_mode(model), torch.enable_grad():
         for _ in range(restarts):
             x_adv = (
                 _random_start(x, eps_b, norm, generator) if random_start else x.clone()
@@ -403,16 +484,13 @@ def pgd(
                         x_adv.add_(grad.sign_(), alpha=step)
                     x_adv.clamp_(lo, hi)
                 else:
-                    direction = grad / _rows_norm(grad).clamp_min(tiny)
+                    direction = grad / rows_norm(grad).clamp_min(tiny)
                     x_adv = _project(x_adv + step * direction, x, eps_b, norm)
             if restarts == 1:
                 best = x_adv
                 break
             with torch.no_grad():
                 logits = model(x_adv)
-                if first:
-                    _check_label_range(y, logits)
-                    first = False
                 loss = loss_fn(logits, y)
                 if success_fn is None:
                     pred = logits.argmax(dim=1)
@@ -483,6 +561,26 @@ def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
     return _margin(logits, y, targeted=False)
 
 
+class CWResult(NamedTuple):
+    """What :func:`cw_l2_details` returns.
+
+    Attributes
+    ----------
+    x_adv : (N, ...) tensor
+        What :func:`cw_l2` returns: for a row where an adversarial example was found,
+        the one with the smallest l2 distortion; elsewhere ``x`` itself.
+    success : (N,) bool tensor
+        ``True`` where an adversarial example was found (``x_adv[i]`` differs from
+        ``x[i]``).
+    l2 : (N,) tensor
+        ‖ x_adv - x ‖_2 of each successful row; ``inf`` where none was found.
+    """
+
+    x_adv: Tensor
+    success: Tensor
+    l2: Tensor
+
+
 def cw_l2(
     model: nn.Module,
     x: Tensor,
@@ -494,8 +592,8 @@ def cw_l2(
     steps: int = 200,
     lr: float = 1e-2,
     targeted: bool = False,
-    return_success: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
+    check_input: bool = True,
+) -> Tensor:
     """The l2 attack of Carlini and Wagner (2017).
 
     With the change of variables x' = 1/2(tanh w + 1), which keeps x' in the
@@ -506,6 +604,8 @@ def cw_l2(
     on the logits Z (the margin is reversed when ``targeted``). A binary search over
     c per row (multiplying by 10 until a first success, then bisecting) looks for the
     smallest perturbation; the best successful x' (smallest l2) over all steps is kept.
+    A row where no adversarial example was found comes back as ``x`` itself;
+    :func:`cw_l2_details` says which rows succeeded.
 
     Parameters
     ----------
@@ -530,10 +630,10 @@ def cw_l2(
         faster with ``lr=0.1``.
     targeted : bool
         Make the model predict ``y`` instead of anything but ``y``.
-    return_success : bool
-        Also return which rows succeeded. A row where no adversarial example was found
-        comes back as ``x`` itself, so without this flag a failed row looks like an
-        unchanged input.
+    check_input : bool
+        Check ``x`` and ``y`` (see the module's docstring). ``False`` trusts them to be
+        checked already: ``x`` a tensor in the model's dtype and on its device with
+        values in [0, 1], ``y`` an integer tensor of valid classes.
 
     Returns
     -------
@@ -541,18 +641,113 @@ def cw_l2(
         Detached; for a row where an adversarial example was found, the one with the
         smallest l2 distortion (misclassified by a margin above ``confidence``);
         elsewhere ``x`` itself.
-    success : (N,) bool tensor, only if ``return_success``
-        ``True`` where an adversarial example was found (``x_adv[i]`` differs from
-        ``x[i]``).
     """
-    x = _check_input(x, model)
-    y = _check_targets(y, x)
-    confidence = _checks.check_positive(confidence, "confidence", strict=False)
-    c_init = _checks.check_positive(c_init, "c_init")
-    search_steps = _checks.check_int(search_steps, "search_steps", minimum=1)
-    steps = _checks.check_int(steps, "steps", minimum=1)
-    lr = _checks.check_positive(lr, "lr")
+    return cw_l2_details(
+        model,
+        x,
+        y,
+        confidence=confidence,
+        c_init=c_init,
+        search_steps=search_steps,
+        steps=steps,
+        lr=lr,
+        targeted=targeted,
+        check_input=check_input,
+    ).x_adv
 
+
+def cw_l2_details(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    confidence: float = 0.0,
+    c_init: float = 1e-3,
+    search_steps: int = 9,
+    steps: int = 200,
+    lr: float = 1e-2,
+    targeted: bool = False,
+    check_input: bool = True,
+) -> CWResult:
+    """:func:`cw_l2`, with which rows succeeded and their distortion.
+
+    The same attack and the same parameters as :func:`cw_l2`, which returns this
+    result's ``x_adv``. A failed row comes back as ``x`` itself, which looks like an
+    unchanged input; ``success`` tells the two apart.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps ``x`` to logits ``(N, C)``.
+    x : (N, ...) array or tensor
+        Inputs in [0, 1], cast to the model's dtype and device; not modified.
+    y : (N,) int array or tensor
+        True labels, or target labels when ``targeted``.
+    confidence : float
+        The margin κ ≥ 0 by which the adversarial class must win.
+    c_init : float
+        Initial trade-off constant c > 0.
+    search_steps : int
+        Number of binary-search steps over c, >= 1.
+    steps : int
+        Adam steps per search step, >= 1 (Carlini and Wagner use up to 10,000 with early
+        stopping).
+    lr : float
+        Adam's learning rate, > 0. Pixels at exactly 0 or 1 sit where tanh is flat (w =
+        +-7.25), so images with many saturated pixels (digits, MNIST) converge much
+        faster with ``lr=0.1``.
+    targeted : bool
+        Make the model predict ``y`` instead of anything but ``y``.
+    check_input : bool
+        Check ``x`` and ``y`` (see the module's docstring). ``False`` trusts them to be
+        checked already: ``x`` a tensor in the model's dtype and on its device with
+        values in [0, 1], ``y`` an integer tensor of valid classes.
+
+    Returns
+    -------
+    CWResult
+        ``(x_adv, success, l2)``: the adversarial examples, an (N,) bool tensor of the
+        rows where one was found, and their l2 distortions (``inf`` elsewhere).
+    """
+    _check_model(model)
+    if check_input:
+        x = _check_input(x, model)
+        y = _check_targets(y, x)
+    else:
+        y = torch.as_tensor(y, dtype=torch.long, device=x.device)
+    confidence = check_positive(confidence, "confidence", strict=False)
+    c_init = check_positive(c_init, "c_init")
+    search_steps = check_int(search_steps, "search_steps", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
+    lr = check_positive(lr, "lr")
+    return _cw_l2(
+        model,
+        x,
+        y,
+        confidence=confidence,
+        c_init=c_init,
+        search_steps=search_steps,
+        steps=steps,
+        lr=lr,
+        targeted=targeted,
+        check_logits=check_input,
+    )
+
+
+def _cw_l2(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    confidence: float,
+    c_init: float,
+    search_steps: int,
+    steps: int,
+    lr: float,
+    targeted: bool,
+    check_logits: bool,
+) -> CWResult:
+    """The Carlini-Wagner l2 attack on checked inputs and options."""
     n = x.shape[0]
     view = (-1,) + (1,) * (x.ndim - 1)
     dev, dt = x.device, x.dtype
@@ -562,9 +757,9 @@ def cw_l2(
     upper = torch.full((n,), 1e10, device=dev, dtype=dt)
     best_l2 = torch.full((n,), float("inf"), device=dev, dtype=dt)
     best = x.clone()
-    first = True
+    first = check_logits
 
-    with _EvalMode(model), torch.enable_grad():
+    with eval_mode(model), torch.enable_grad():
         for _ in range(search_steps):
             w = w0.clone().requires_grad_(True)
             opt = torch.optim.Adam([w], lr=lr)
@@ -595,9 +790,7 @@ def cw_l2(
                 lower = torch.where(found, lower, torch.maximum(lower, c))
                 bisect = upper < 1e9
                 c = torch.where(bisect, 0.5 * (lower + upper), c * 10.0)
-    if return_success:
-        return best.detach(), torch.isfinite(best_l2)
-    return best.detach()
+    return CWResult(best.detach(), best_l2 < float("inf"), best_l2)
 
 
 # --------------------------------------------------------------------------------------
@@ -666,7 +859,7 @@ class _BPDA(nn.Module):
             ``fn(x)``, exactly.
         """
         if not isinstance(x, Tensor):
-            x = _checks.as_tensor(x, name="x")
+            x = as_tensor(x, name="x")
         return _BPDAFunction.apply(x, self.fn, self.approx)
 
     def extra_repr(self) -> str:
@@ -782,8 +975,8 @@ class EOT(nn.Module):
             )
         self.model = model
         self.random_map = random_map
-        self.n_attack = _checks.check_int(n_attack, "n_attack", minimum=1)
-        self.n_eval = _checks.check_int(n_eval, "n_eval", minimum=1)
+        self.n_attack = check_int(n_attack, "n_attack", minimum=1)
+        self.n_eval = check_int(n_eval, "n_eval", minimum=1)
         self.model_kwargs = dict(model_kwargs or {})
 
     def extra_repr(self) -> str:
@@ -795,7 +988,9 @@ class EOT(nn.Module):
         Parameters
         ----------
         x : (N, ...) array or tensor
-            Inputs, cast to the model's dtype and device.
+            Inputs, cast to the model's dtype and device (their values are not
+            checked: the attack that calls ``forward`` at every step checked them
+            once).
         n_samples : int, optional
             L; by default ``n_attack`` when gradients are enabled, else ``n_eval``.
 
@@ -804,12 +999,12 @@ class EOT(nn.Module):
         (N, C) tensor
             log 1/L Σ_l softmax(f(t_l(x))), log-probabilities that act as logits.
         """
-        x = _checks.to_model(x, self.model)
-        if x.ndim < 2:
-            raise ValueError(f"x must be a batch (N, ...); got shape {tuple(x.shape)}")
+        # cast and shape only: an attack calls forward at every step, after checking
+        # its input once
+        x = to_model(x, self.model, min_ndim=2, allow_nonfinite=True)
         if n_samples is None:
             n_samples = self.n_attack if torch.is_grad_enabled() else self.n_eval
-        n_samples = _checks.check_int(n_samples, "n_samples", minimum=1)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
         n = x.shape[0]
         # draws-major: rows l*N .. (l+1)*N - 1 are draw l of every input
         rep = x.repeat((n_samples,) + (1,) * (x.ndim - 1))
@@ -837,6 +1032,12 @@ def robust_accuracy(
 ) -> float:
     """Accuracy of ``model`` on the examples ``attack`` makes from ``(x, y)``.
 
+    ``x`` and ``y`` are checked once, here. An attack with a ``check_input``
+    parameter (:func:`fgsm`, :func:`pgd`, :func:`cw_l2` and ``functools.partial``
+    objects made from them) is then called with ``check_input=False`` on every batch,
+    so the data are checked once in all; any other callable checks its batches itself,
+    if it does.
+
     Parameters
     ----------
     model : nn.Module
@@ -847,8 +1048,8 @@ def robust_accuracy(
         True labels.
     attack : callable, optional
         ``attack(model, x, y) -> x_adv``, e.g. ``functools.partial(pgd, eps=0.1,
-        steps=20)`` (an attack returning a tuple ``(x_adv, ...)`` works too); ``None``
-        gives the clean accuracy.
+        steps=20)`` (an attack returning a tuple ``(x_adv, ...)``, such as
+        :func:`cw_l2_details`, works too); ``None`` gives the clean accuracy.
     batch_size : int
         Rows attacked at once, >= 1.
 
@@ -857,26 +1058,40 @@ def robust_accuracy(
     float
         The fraction of rows whose adversarial example is still classified as ``y``.
     """
+    _check_model(model)
     x = _check_input(x, model)
     y = _check_targets(y, x)
-    batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if attack is not None and not callable(attack):
         raise TypeError(
             "attack must be a callable (model, x, y) -> x_adv or None; got "
             f"{type(attack).__name__}"
         )
-    correct = 0
-    with _EvalMode(model):
+    trusted = attack is not None and accepts_keyword(attack, "check_input")
+    correct = torch.zeros((), dtype=torch.long, device=x.device)
+    with eval_mode(model):
+        # the labels against the model's classes, once, before any attack uses them:
+        # one row's logits, computed without moving the random streams a stochastic
+        # model draws from
+        with torch.no_grad(), torch.random.fork_rng(devices=_cuda_index(x.device)):
+            logits = model(x[:1])
+        _check_label_range(y[:1], logits)
+        check_labels(y, logits.shape[1], name="y")
         for start in range(0, x.shape[0], batch_size):
             xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-            if attack is not None:
+            if trusted:
+                xb = attack(model, xb, yb, check_input=False)
+            elif attack is not None:
                 xb = attack(model, xb, yb)
-                if isinstance(
-                    xb, tuple
-                ):  # e.g. cw_l2(..., return_success=True): (x_adv, success)
-                    xb = xb[0]
+            if isinstance(xb, tuple):  # e.g. cw_l2_details: (x_adv, success, l2)
+                xb = xb[0]
             with torch.no_grad():
-                logits = model(xb)
-                _check_label_range(yb, logits)
-                correct += int((logits.argmax(dim=1) == yb).sum())
-    return correct / max(x.shape[0], 1)
+                correct += (model(xb).argmax(dim=1) == yb).sum()
+    return int(correct) / x.shape[0]
+
+
+def _cuda_index(device: torch.device) -> list[int]:
+    """The CUDA device whose random state ``fork_rng`` must keep (none off CUDA)."""
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]

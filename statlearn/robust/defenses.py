@@ -1,13 +1,14 @@
-"""Defenses against adversarial examples (chapters 13, 14 and 15).
+"""Defenses against adversarial examples (chapters 13, 14, 15, 16, 19 and 20).
 
 - :func:`adversarial_transform`: adversarial training as a batch transform for
   :func:`statlearn.training.fit`, mixing adversarial examples (FGSM as in Goodfellow,
   Shlens and Szegedy, 2015; PGD as in Madry et al., 2018) with clean ones by a weight.
+  Chapter 13 trains with FGSM, chapters 19 and 20 with PGD.
 - Defensive distillation (Papernot et al., 2016): :func:`tempered_cross_entropy` (the
   objective for hard or soft labels at temperature τ), :func:`soft_labels` and
   :func:`defensive_distillation`, which trains a teacher and a student at τ and deploys
   the student at τ = 1. Carlini and Wagner (2016, 2017) show why it only seems to work:
-  chapter 14.
+  chapter 14, and chapter 16 with the logit-margin loss.
 - Feature squeezing (Xu, Evans and Qi, 2018; chapter 15): the squeezers
   :func:`bit_depth` and :func:`median_filter`, and the detector
   :class:`FeatureSqueezing`, which flags an input when the model's softmax moves too
@@ -24,7 +25,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from statlearn import _checks
+from statlearn._checks import (
+    accepts_keyword,
+    as_tensor,
+    check_choice,
+    check_int,
+    check_labels,
+    check_positive,
+    check_probability,
+    check_unit_interval,
+    to_model,
+)
+from statlearn.nets import eval_mode
 
 __all__ = [
     "adversarial_transform",
@@ -64,6 +76,14 @@ def adversarial_transform(attack: Attack, *, weight: float = 0.5) -> Transform:
     cross-entropy objective. The number of adversarial rows is ``round(weight * N)``;
     since ``fit`` shuffles every epoch, taking the first rows is a random choice.
 
+    ``fit`` hands the transform tensors already in the model's dtype and on its device.
+    An attack with a ``check_input`` parameter (statlearn's ``fgsm``, ``pgd`` and
+    ``cw_l2``, and ``functools.partial`` objects made from them) checks the first batch
+    (pixels in [0, 1], valid labels) and is then called with ``check_input=False``: no
+    input checks, and no host synchronisation for them, at the later training steps.
+    A random start draws with the attack's ``random_state``, ``None`` by default,
+    which ``fit(..., random_state=...)`` makes repeatable.
+
     Parameters
     ----------
     attack : callable
@@ -76,7 +96,8 @@ def adversarial_transform(attack: Attack, *, weight: float = 0.5) -> Transform:
     Returns
     -------
     callable
-        ``transform(model, x, y) -> (x_mixed, y)`` with ``x_mixed`` detached and of
+        ``transform(model, x, y) -> (x_mixed, y)`` for ``x : (B, ...)`` and ``y :
+        (B,)`` tensors as ``fit`` passes them, with ``x_mixed`` detached and of
         ``x``'s shape.
     """
     if not callable(attack):
@@ -84,7 +105,10 @@ def adversarial_transform(attack: Attack, *, weight: float = 0.5) -> Transform:
             "attack must be a callable (model, x, y) -> x_adv; got "
             f"{type(attack).__name__}"
         )
-    weight = _checks.check_probability(weight, "weight", open_interval=False)
+    weight = check_probability(weight, "weight", open_interval=False)
+    # the keywords of the next call: the first batch is checked, later ones trusted
+    options = [{}]
+    trusted = {"check_input": False} if accepts_keyword(attack, "check_input") else {}
 
     def transform(
         model: nn.Module, x: Tensor, y: Optional[Tensor]
@@ -96,7 +120,8 @@ def adversarial_transform(attack: Attack, *, weight: float = 0.5) -> Transform:
         k = int(round(weight * x.shape[0]))
         if k == 0:
             return x, y
-        x_adv = attack(model, x[:k], y[:k]).detach()
+        x_adv = attack(model, x[:k], y[:k], **options[0]).detach()
+        options[0] = trusted
         if k == x.shape[0]:
             return x_adv, y
         return torch.cat([x_adv, x[k:]]), y
@@ -106,15 +131,13 @@ def adversarial_transform(attack: Attack, *, weight: float = 0.5) -> Transform:
     return transform
 
 
-# --------------------------------------------------------------------------------------
-# defensive distillation
-# --------------------------------------------------------------------------------------
 class TemperedLoss(NamedTuple):
-    """Terms of :func:`tempered_cross_entropy`: the minimised loss and the batch
-    accuracy (against the arg-max of soft labels)."""
+    """Terms of :func:`tempered_cross_entropy`: the minimised loss (nats) and the
+    batch accuracy (against the arg-max of soft labels)."""
 
     total: Tensor
     accuracy: Tensor
+    units = "nats"
 
 
 def tempered_cross_entropy(
@@ -140,7 +163,7 @@ def tempered_cross_entropy(
         ``(N,)`` int tensor or an ``(N, C)`` float tensor of probabilities; returns a
         :class:`TemperedLoss`.
     """
-    temperature = _checks.check_positive(temperature, "temperature")
+    temperature = check_positive(temperature, "temperature")
 
     def objective(model: nn.Module, x: Tensor, y: Tensor) -> TemperedLoss:
         logits = model(x)
@@ -187,7 +210,7 @@ def soft_labels(
     """
     from statlearn.training import predict_logits
 
-    temperature = _checks.check_positive(temperature, "temperature")
+    temperature = check_positive(temperature, "temperature")
     return F.softmax(
         predict_logits(model, x, batch_size=batch_size) / temperature, dim=1
     )
@@ -244,7 +267,7 @@ def defensive_distillation(
     teacher_epochs : int, optional
     **fit_kwargs
         Passed to both :func:`statlearn.training.fit` calls (``lr``, ``batch_size``,
-        ``seed``, ``quiet``...).
+        ``random_state``, ``quiet``...).
 
     Returns
     -------
@@ -253,13 +276,11 @@ def defensive_distillation(
     """
     from statlearn.training import fit, predict_logits
 
-    temperature = _checks.check_positive(temperature, "temperature")
-    x = _checks.to_model(x, teacher)
-    if x.ndim < 2:
-        raise ValueError(f"x must be a batch (N, ...); got shape {tuple(x.shape)}")
-    _checks.check_unit_interval(x, name="x")
+    temperature = check_positive(temperature, "temperature")
+    x = to_model(x, teacher, min_ndim=2)
+    check_unit_interval(x, name="x")
     num_classes = predict_logits(teacher, x[:1]).shape[1]
-    y = _checks.check_labels(y, num_classes, n=x.shape[0], device=x.device)
+    y = check_labels(y, num_classes, n=x.shape[0], device=x.device)
     for key in ("objective", "transform"):
         if key in fit_kwargs:
             raise TypeError(
@@ -309,11 +330,11 @@ def bit_depth(x: Any, bits: int) -> Tensor:
     tensor
         ``x``'s shape, dtype and device.
     """
-    bits = _checks.check_int(bits, "bits")
+    bits = check_int(bits, "bits")
     if not 1 <= bits <= 8:
         raise ValueError(f"bits must be an int from 1 to 8; got {bits}")
-    x = _checks.as_tensor(x, name="x")
-    _checks.check_unit_interval(x, name="x")
+    x = as_tensor(x, name="x")
+    check_unit_interval(x, name="x")
     levels = 2**bits - 1
     return torch.round(x * levels) / levels
 
@@ -381,11 +402,11 @@ def median_filter(
     sizes = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
     if len(sizes) != 2:
         raise ValueError(f"size must be an int or a pair (height, width); got {size!r}")
-    kh, kw = (_checks.check_int(s, "size") for s in sizes)
+    kh, kw = (check_int(s, "size") for s in sizes)
     if kh < 1 or kw < 1:
         raise ValueError(f"size must be >= 1 in each direction; got {size!r}")
-    mode = _checks.check_choice(mode, "mode", _MEDIAN_MODES)
-    x = _checks.as_tensor(x, name="x")
+    mode = check_choice(mode, "mode", _MEDIAN_MODES)
+    x = as_tensor(x, name="x")
     shape = x.shape
     if image_shape is None:
         if x.ndim != 4:
@@ -497,12 +518,8 @@ class FeatureSqueezing:
             Column s is || p(x) - p(s(x)) ||_1 for the s-th squeezer; differentiable in
             ``x`` where the squeezers are.
         """
-        x = _checks.to_model(x, self.model)
-        if x.ndim < 2:
-            raise ValueError(f"x must be a batch (N, ...); got shape {tuple(x.shape)}")
-        was_training = self.model.training
-        self.model.eval()
-        try:
+        x = to_model(x, self.model, min_ndim=2)
+        with eval_mode(self.model):
             p = F.softmax(self.model(x), dim=1)
             columns = []
             for squeeze in self.squeezers:
@@ -515,8 +532,6 @@ class FeatureSqueezing:
                     )
                 p_s = F.softmax(self.model(x_s.to(x.dtype)), dim=1)
                 columns.append((p - p_s).abs().sum(dim=1))
-        finally:
-            self.model.train(was_training)
         return torch.stack(columns, dim=1)
 
     def score(self, x: Any) -> Tensor:
@@ -555,7 +570,7 @@ class FeatureSqueezing:
         FeatureSqueezing
             ``self``, with ``threshold_``, ``fpr_`` and ``n_calibration_`` set.
         """
-        fpr = _checks.check_probability(fpr, "fpr")
+        fpr = check_probability(fpr, "fpr")
         with torch.no_grad():
             scores = self.score(x_clean)
         n = scores.shape[0]

@@ -24,8 +24,17 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from statlearn import _checks
-from statlearn.nets import ActivationRecorder, record_activations
+from statlearn._checks import (
+    as_generator,
+    check_choice,
+    check_int,
+    check_labels,
+    check_positive,
+    check_unit_interval,
+    to_model,
+)
+from statlearn.functional import rows_norm
+from statlearn.nets import ActivationRecorder, eval_mode, record_activations
 from statlearn.robust.attacks import pgd
 
 __all__ = ["relabel_adversarially", "invert_representation"]
@@ -40,20 +49,11 @@ def _check_model(model: Any) -> nn.Module:
 
 
 def _check_batch(x: Any, model: nn.Module, name: str) -> Tensor:
-    """``x`` at the model's dtype and device, (N, ...) with values in [0, 1]."""
-    x = _checks.to_model(x, model, name=name).detach()
-    if x.ndim < 2:
-        raise ValueError(
-            f"{name} must be a batch of inputs with shape (N, ...) and at least 2 "
-            f"dimensions; got shape {tuple(x.shape)}"
-        )
-    _checks.check_unit_interval(x, name=name)
+    """``x`` at the model's dtype and device, (N, ...) with values in [0, 1] (the range
+    check reads the minimum and maximum, which also catch NaN and infinities)."""
+    x = to_model(x, model, name=name, min_ndim=2, allow_nonfinite=True).detach()
+    check_unit_interval(x, name=name)
     return x
-
-
-def _rows_norm(t: Tensor) -> Tensor:
-    """Per-row l2 norm, shaped (N, 1, ..., 1) to broadcast against t."""
-    return t.flatten(1).norm(dim=1).reshape((-1,) + (1,) * (t.ndim - 1))
 
 
 def relabel_adversarially(
@@ -97,9 +97,10 @@ def relabel_adversarially(
         PGD steps, >= 1.
     step_size : float, optional
         PGD step length in l2; default ``2.5 * eps / steps``.
-    random_state : int, torch.Generator, NumPy random state or None
-        Source of the random targets (``mode="rand"`` only); None follows
-        ``statlearn.seed_everything``.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        The random targets (``mode="rand"`` only); see statlearn's randomness rule
+        (CONTRIBUTING.md). Draws on the CPU, so that a seed gives the same targets on
+        every device.
     batch_size : int
         Rows attacked at once, >= 1.
 
@@ -120,21 +121,17 @@ def relabel_adversarially(
         row.
     """
     model = _check_model(model)
-    mode = _checks.check_choice(mode, "mode", _MODES)
-    eps = _checks.check_positive(eps, "eps", strict=False)
-    steps = _checks.check_int(steps, "steps", minimum=1)
-    batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+    mode = check_choice(mode, "mode", _MODES)
+    eps = check_positive(eps, "eps", strict=False)
+    steps = check_int(steps, "steps", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     x = _check_batch(x, model, "x")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             num_classes = model(x[:1]).shape[1]
-        y = _checks.check_labels(
-            y, num_classes, name="y", n=x.shape[0], device=x.device
-        )
+        y = check_labels(y, num_classes, name="y", n=x.shape[0], device=x.device)
         if mode == "rand":
-            gen = _checks.as_generator(random_state)
+            gen = as_generator(random_state)
             target = torch.randint(0, num_classes, (x.shape[0],), generator=gen)
             target = target.to(x.device)
         else:
@@ -143,6 +140,7 @@ def relabel_adversarially(
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size]
             tb = target[start : start + batch_size]
+            # x and the targets are checked above: pgd skips its own input checks
             x_adv = pgd(
                 model,
                 xb,
@@ -153,13 +151,12 @@ def relabel_adversarially(
                 norm="l2",
                 targeted=True,
                 random_start=False,
+                check_input=False,
             )
             with torch.no_grad():
                 success = model(x_adv).argmax(dim=1) == tb
             kept_x.append(x_adv[success])
             kept_t.append(tb[success])
-    finally:
-        model.train(was_training)
     return torch.cat(kept_x).detach(), torch.cat(kept_t)
 
 
@@ -232,17 +229,15 @@ def invert_representation(
         )
     if not isinstance(layer, str):
         raise TypeError(f"layer must be a str; got {type(layer).__name__}")
-    steps = _checks.check_int(steps, "steps", minimum=1)
-    step_size = _checks.check_positive(step_size, "step_size")
-    batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
+    step_size = check_positive(step_size, "step_size")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     z_target = record_activations(model, x_target, [layer], batch_size=batch_size)[
         layer
     ]
     tiny = torch.finfo(x_start.dtype).tiny
-    was_training = model.training
-    model.eval()
     parts = []
-    try:
+    with eval_mode(model):
         with (
             torch.enable_grad(),
             ActivationRecorder(model, [layer], detach=False) as rec,
@@ -269,9 +264,7 @@ def invert_representation(
                         break
                     (grad,) = torch.autograd.grad(sq.sum(), x)
                     with torch.no_grad():
-                        direction = grad / _rows_norm(grad).clamp_min(tiny)
+                        direction = grad / rows_norm(grad).clamp_min(tiny)
                         x = (x - step_size * direction).clamp_(0.0, 1.0)
                 parts.append(best.detach())
-    finally:
-        model.train(was_training)
     return torch.cat(parts)

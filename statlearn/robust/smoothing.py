@@ -1,4 +1,4 @@
-"""Randomized smoothing: certified L2 robustness (Chapter 17).
+"""Randomized smoothing: certified L2 robustness (chapters 16 and 17).
 
 Implements the smoothed classifier of Cohen, Rosenfeld and Kolter, *Certified
 Adversarial Robustness via Randomized Smoothing* (ICML 2019), in the book's notation: a
@@ -22,20 +22,35 @@ differentiable surrogate that attacks use (expectation over transformation).
 base classifiers under the same noise, and ``certified_accuracy`` turns certificates
 into the usual certified-accuracy-against-radius curve.
 
-Noise for many inputs and many samples is drawn in large batches on the input's device
-and counted with ``bincount``; the only Python loop runs over noise batches.
+Chapter 17 builds the certificate; chapter 16 trains a base classifier with
+``noise_augmentation``, certifies it and attacks the smoothed classifier adaptively.
+
+The sample sizes follow Cohen et al.'s algorithms and the book: ``n0`` noise draws
+select the top class, ``n`` draws count the votes (``sample_counts``, ``predict``,
+``certify``, ``max_radius``). Noise for many inputs and many samples is drawn in large
+batches on the input's device, from one generator per call, and counted with
+``bincount``; the only Python loop runs over noise batches.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from statlearn import _checks
-from statlearn.info.vib import log_mean_softmax
+from statlearn._checks import (
+    as_generator,
+    as_tensor,
+    check_int,
+    check_positive,
+    check_probability,
+    check_unit_interval,
+    to_model,
+)
+from statlearn.functional import log_mean_softmax
+from statlearn.nets import eval_mode
 
 __all__ = [
     "ABSTAIN",
@@ -81,8 +96,8 @@ def lower_confidence_bound(
     """
     from scipy.stats import beta
 
-    n = _checks.check_int(n, "n", minimum=1)
-    alpha = _checks.check_probability(alpha, "alpha")
+    n = check_int(n, "n", minimum=1)
+    alpha = check_probability(alpha, "alpha")
     if isinstance(n_a, Tensor):
         n_a = n_a.detach().cpu().numpy()
     n_a = np.asarray(n_a, dtype=np.float64)
@@ -133,26 +148,26 @@ def binomial_pvalue(
 # --------------------------------------------------------------------------------------
 # noise
 # --------------------------------------------------------------------------------------
+def _generator(random_state: Any, device: torch.device) -> torch.Generator | None:
+    """``random_state`` as a generator on ``device``; ``None`` stays ``None``: torch's
+    global generator there, which ``seed_everything`` and ``fit(random_state=...)``
+    set."""
+    return as_generator(random_state, device=device, none_is_global=True)
+
+
 def _randn(
     shape: Sequence[int], like: Tensor, generator: torch.Generator | None
 ) -> Tensor:
     """Standard normal noise of ``shape`` on ``like``'s device and dtype, from
-    ``generator``.
+    ``generator`` (on that device; ``None``: torch's global generator there).
     """
-    if generator is None or generator.device.type == like.device.type:
-        return torch.randn(
-            tuple(shape), generator=generator, device=like.device, dtype=like.dtype
-        )
-    # a generator on another device (e.g. a CPU generator for CUDA inputs): draw there,
-    # then move
-    noise = torch.randn(
-        tuple(shape), generator=generator, device=generator.device, dtype=like.dtype
+    return torch.randn(
+        tuple(shape), generator=generator, device=like.device, dtype=like.dtype
     )
-    return noise.to(like.device)
 
 
 def noise_augmentation(
-    sigma: float, *, generator: torch.Generator | None = None
+    sigma: float, *, random_state: Any = None
 ) -> Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]:
     """Gaussian noise augmentation, the batch transform that trains a base classifier
     for smoothing.
@@ -166,17 +181,26 @@ def noise_augmentation(
     ----------
     sigma : float
         Noise standard deviation, > 0 (use the sigma you will certify with).
-    generator : torch.Generator, optional
-        Source of the noise; the global torch generator when omitted.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        The noise; see statlearn's randomness rule (CONTRIBUTING.md). Draws on each
+        batch's device. ``None`` (the default) draws every batch's noise from torch's
+        global generator, so ``fit(..., random_state=...)`` repeats the run. Any other
+        value becomes one generator here, which every batch continues (for batches on
+        another device than the CPU, a generator there that it seeds at the first
+        batch).
 
     Returns
     -------
     callable
         ``transform(model, x, y) -> (x + sigma * xi, y)`` for ``x : (B, ...)`` tensors.
     """
-    sigma = _checks.check_positive(sigma, "sigma")
+    sigma = check_positive(sigma, "sigma")
+    # None, or the one generator of every batch (moved to the batches' device once)
+    state = [as_generator(random_state, none_is_global=True)]
 
     def transform(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        generator = _generator(state[0], x.device)
+        state[0] = generator
         return x + sigma * _randn(x.shape, x, generator), y
 
     transform.sigma = sigma  # type: ignore[attr-defined]
@@ -234,14 +258,14 @@ class Smooth(nn.Module):
                 f"got {type(base_classifier).__name__}"
             )
         self.base_classifier = base_classifier
-        self.num_classes = _checks.check_int(num_classes, "num_classes", minimum=2)
-        self.sigma = _checks.check_positive(sigma, "sigma")
-        self.num_noise = _checks.check_int(num_noise, "num_noise", minimum=1)
+        self.num_classes = check_int(num_classes, "num_classes", minimum=2)
+        self.sigma = check_positive(sigma, "sigma")
+        self.num_noise = check_int(num_noise, "num_noise", minimum=1)
         if input_shape is not None:
             if isinstance(input_shape, (int, np.integer)):
                 input_shape = (input_shape,)
             input_shape = tuple(
-                _checks.check_int(d, "input_shape", minimum=1) for d in input_shape
+                check_int(d, "input_shape", minimum=1) for d in input_shape
             )
             if not input_shape:
                 raise ValueError("input_shape must name at least one dimension")
@@ -256,8 +280,8 @@ class Smooth(nn.Module):
     # ---------------------------------------------------------------- helpers
     def _prepare(self, x: Tensor | np.ndarray) -> tuple[Tensor, bool]:
         """``x`` at the base classifier's dtype and device as an (N, ...) batch, and
-        whether it was one input."""
-        x = _checks.to_model(x, self.base_classifier).detach()
+        whether it was one input. The range check also rejects NaN and infinities."""
+        x = to_model(x, self.base_classifier, allow_nonfinite=True).detach()
         shape = tuple(x.shape)
         if self.input_shape is not None:
             if shape == self.input_shape:
@@ -274,8 +298,7 @@ class Smooth(nn.Module):
             raise ValueError(
                 f"x of shape {shape} is ambiguous: one (C, H, W) image or a batch of "
                 f"{shape[0]} (H, W) inputs; pass Smooth(..., input_shape=...) or give "
-                "a "
-                "batch an explicit channel axis, (N, C, H, W)"
+                "a batch an explicit channel axis, (N, C, H, W)"
             )
         elif x.ndim not in (1, 2, 4):
             raise ValueError(
@@ -284,29 +307,30 @@ class Smooth(nn.Module):
             )
         else:
             single = x.ndim == 1
-        _checks.check_unit_interval(x, "x")
+        check_unit_interval(x, "x")
         return (x.unsqueeze(0) if single else x), single
 
     def sample_counts(
         self,
         x: Tensor | np.ndarray,
-        num: int,
+        n: int,
         batch_size: int = 1000,
         *,
-        generator: torch.Generator | None = None,
+        random_state: Any = None,
     ) -> Tensor:
-        """Class counts of the base classifier under ``num`` noise draws per input.
+        """Class counts of the base classifier under ``n`` noise draws per input.
 
         Parameters
         ----------
         x : (D,) array or tensor, or a batch (N, D) or (N, C, H, W)
             Inputs in [0, 1] (see the class's ``input_shape`` for other shapes).
-        num : int
+        n : int
             Noise samples per input, >= 1.
         batch_size : int, default 1000
             Noisy inputs per forward pass; the draws of several inputs share a batch.
-        generator : torch.Generator, optional
-            Source of the noise.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The noise; see statlearn's randomness rule (CONTRIBUTING.md). Draws on the
+            base classifier's device (``None``: from torch's global generator there).
 
         Returns
         -------
@@ -315,37 +339,33 @@ class Smooth(nn.Module):
             input).
         """
         x, _ = self._prepare(x)
-        num = _checks.check_int(num, "num", minimum=1)
-        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
-        return self._counts(x, num, batch_size, generator)
+        n = check_int(n, "n", minimum=1)
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        generator = _generator(random_state, x.device)
+        return self._counts(x, n, batch_size, generator)
 
     @torch.no_grad()
     def _counts(
-        self, x: Tensor, num: int, batch_size: int, generator: torch.Generator | None
+        self, x: Tensor, n: int, batch_size: int, generator: torch.Generator | None
     ) -> Tensor:
-        """``sample_counts`` on a validated (N, ...) batch."""
+        """``sample_counts`` on a checked (N, ...) batch, ``generator`` on x's
+        device."""
         n_inputs, classes = x.shape[0], self.num_classes
         counts = torch.zeros(n_inputs * classes, dtype=torch.long, device=x.device)
-        total = n_inputs * num
-        was_training = self.base_classifier.training
-        self.base_classifier.eval()
-        try:
-            for start in range(
-                0, total, batch_size
-            ):  # a loop over noise batches, not samples
+        total = n_inputs * n
+        with eval_mode(self.base_classifier):
+            # a loop over noise batches, not samples
+            for start in range(0, total, batch_size):
                 stop = min(start + batch_size, total)
-                first, last = (
-                    start // num,
-                    (stop - 1) // num,
-                )  # inputs whose draws share this batch
+                # the inputs whose draws share this batch
+                first, last = start // n, (stop - 1) // n
                 noise = _randn((stop - start,) + tuple(x.shape[1:]), x, generator)
                 if first == last:  # one input: broadcast it, no gather
                     owner = None
                     noisy = torch.add(x[first], noise, alpha=self.sigma)
                 else:
-                    owner = (
-                        torch.arange(start, stop, device=x.device) // num - first
-                    )  # input of each draw
+                    # the input of each draw
+                    owner = torch.arange(start, stop, device=x.device) // n - first
                     noisy = torch.add(
                         x.index_select(0, owner + first), noise, alpha=self.sigma
                     )
@@ -361,8 +381,6 @@ class Smooth(nn.Module):
                 counts[first * classes : first * classes + span] += torch.bincount(
                     local, minlength=span
                 )
-        finally:
-            self.base_classifier.train(was_training)
         return counts.view(n_inputs, classes)
 
     # ---------------------------------------------------------------- public API
@@ -373,7 +391,7 @@ class Smooth(nn.Module):
         alpha: float,
         batch_size: int = 1000,
         *,
-        generator: torch.Generator | None = None,
+        random_state: Any = None,
     ) -> int | Tensor:
         """Predict ``g(x)``, or abstain, from ``n`` noise samples (Cohen et al.,
         Algorithm PREDICT).
@@ -393,8 +411,9 @@ class Smooth(nn.Module):
             Significance level in (0, 1).
         batch_size : int, default 1000
             Noisy inputs per forward pass.
-        generator : torch.Generator, optional
-            Source of the noise (for reproducible runs).
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The noise; see statlearn's randomness rule (CONTRIBUTING.md). Draws on the
+            base classifier's device (``None``: from torch's global generator there).
 
         Returns
         -------
@@ -402,9 +421,10 @@ class Smooth(nn.Module):
             The predicted class, or ``ABSTAIN`` (-1).
         """
         x, single = self._prepare(x)
-        n = _checks.check_int(n, "n", minimum=1)
-        alpha = _checks.check_probability(alpha, "alpha")
-        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+        n = check_int(n, "n", minimum=1)
+        alpha = check_probability(alpha, "alpha")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        generator = _generator(random_state, x.device)
         counts = self._counts(x, n, batch_size, generator)
         top = counts.topk(2, dim=1)
         n_a, n_b = top.values[:, 0], top.values[:, 1]
@@ -422,7 +442,7 @@ class Smooth(nn.Module):
         alpha: float,
         batch_size: int = 1000,
         *,
-        generator: torch.Generator | None = None,
+        random_state: Any = None,
     ) -> tuple[int, float] | tuple[Tensor, Tensor]:
         """Certify ``g(x)`` with an L2 radius (Cohen et al., Algorithm CERTIFY).
 
@@ -445,8 +465,11 @@ class Smooth(nn.Module):
             Failure probability in (0, 1).
         batch_size : int, default 1000
             Noisy inputs per forward pass.
-        generator : torch.Generator, optional
-            Source of the noise (for reproducible runs).
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The noise of both rounds (one generator: the estimation draws follow the
+            selection draws); see statlearn's randomness rule (CONTRIBUTING.md). Draws
+            on the base classifier's device (``None``: from torch's global generator
+            there).
 
         Returns
         -------
@@ -455,10 +478,11 @@ class Smooth(nn.Module):
             radius in ``x``'s floating dtype.
         """
         x, single = self._prepare(x)
-        n0 = _checks.check_int(n0, "n0", minimum=1)
-        n = _checks.check_int(n, "n", minimum=1)
-        alpha = _checks.check_probability(alpha, "alpha")
-        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+        n0 = check_int(n0, "n0", minimum=1)
+        n = check_int(n, "n", minimum=1)
+        alpha = check_probability(alpha, "alpha")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        generator = _generator(random_state, x.device)
         selection = self._counts(x, n0, batch_size, generator)
         c_a = selection.argmax(1)
         estimation = self._counts(x, n, batch_size, generator)  # fresh draws
@@ -499,8 +523,8 @@ class Smooth(nn.Module):
         float
             The radius (0 when ``alpha^(1/n) <= 1/2``).
         """
-        n = _checks.check_int(n, "n", minimum=1)
-        alpha = _checks.check_probability(alpha, "alpha")
+        n = check_int(n, "n", minimum=1)
+        alpha = check_probability(alpha, "alpha")
         p = float(lower_confidence_bound(n, n, alpha))
         return (
             self.sigma
@@ -509,18 +533,21 @@ class Smooth(nn.Module):
             else 0.0
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, *, random_state: Any = None) -> Tensor:
         """The soft smoothed classifier: ``log E_xi[softmax(f(x + xi))]`` from
         ``num_noise`` draws.
 
         Differentiable in ``x`` (Salman et al., 2019); attacks on the smoothed
-        classifier use it as the model (expectation over transformation). Fresh noise
-        from the global generator on every call.
+        classifier use it as the model (expectation over transformation), with fresh
+        noise on every call.
 
         Parameters
         ----------
         x : (N, D) or (N, C, H, W) array or tensor
             A batch of inputs in [0, 1], cast to the base classifier's dtype and device.
+        random_state : None, int, NumPy RandomState/Generator or torch.Generator
+            The noise; see statlearn's randomness rule (CONTRIBUTING.md). Draws on the
+            base classifier's device (``None``: from torch's global generator there).
 
         Returns
         -------
@@ -533,13 +560,13 @@ class Smooth(nn.Module):
             If ``x`` has no batch axis or a value outside [0, 1] (the noise is
             calibrated to pixels).
         """
-        x = _checks.to_model(x, self.base_classifier)
-        if x.ndim < 2:
-            raise ValueError(f"x must be a batch (N, ...); got shape {tuple(x.shape)}")
-        _checks.check_unit_interval(x, "x")
+        # the range check reads the minimum and maximum, which also catch NaN
+        x = to_model(x, self.base_classifier, min_ndim=2, allow_nonfinite=True)
+        check_unit_interval(x, "x")
+        generator = _generator(random_state, x.device)
         m = self.num_noise
         rep = x.repeat_interleave(m, dim=0)
-        noisy = rep + self.sigma * torch.randn_like(rep)
+        noisy = rep + self.sigma * _randn(rep.shape, rep, generator)
         logits = self.base_classifier(noisy)
         return log_mean_softmax(logits.view(x.shape[0], m, -1), dim=1)
 
@@ -588,11 +615,11 @@ def certified_accuracy(
         ``mean_i [predictions_i == labels_i and radii_i >= r]`` for each ``r`` in
         ``r_grid``; non-increasing in ``r``.
     """
-    radii = _checks.as_tensor(radii, name="radii", ndim=1, dtype=torch.float64)
+    radii = as_tensor(radii, name="radii", ndim=1, dtype=torch.float64)
     device = radii.device
     labels = _as_classes(labels, "labels", device)
     predictions = _as_classes(predictions, "predictions", device)
-    r_grid = _checks.as_tensor(
+    r_grid = as_tensor(
         r_grid, name="r_grid", ndim=1, dtype=torch.float64, device=device
     )
     if not (radii.shape == labels.shape == predictions.shape):

@@ -1,4 +1,4 @@
-"""Robust generalization in the Gaussian model, in closed form (Chapter 18).
+"""Robust generalization in the Gaussian model, in closed form (chapter 18).
 
 The data model of Schmidt, Santurkar, Tsipras, Talwar and Madry, *Adversarially Robust
 Generalization Requires More Data* (NeurIPS 2018): a label ``y`` uniform on {-1, +1}
@@ -34,7 +34,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from statlearn import _checks
+from statlearn._checks import (
+    as_generator,
+    as_tensor,
+    check_choice,
+    check_device,
+    check_int,
+    check_positive,
+    check_probability,
+)
 
 __all__ = [
     "sample_gaussian_model",
@@ -49,28 +57,26 @@ _DUAL = {"linf": 1.0, "l2": 2.0}
 
 
 def _check_theta(theta: Any, device: Any = None) -> Tensor:
-    """``theta`` as a 1-d float64 tensor with at least one entry."""
-    t = _checks.as_tensor(theta, name="theta")
+    """``theta`` as a finite 1-d float64 tensor with at least one entry."""
+    t = as_tensor(theta, name="theta")  # rejects NaN and infinities
     if t.ndim != 1 or t.shape[0] < 1:
         raise ValueError(
             f"theta must be a (D,) vector with D >= 1; got {tuple(t.shape)}"
         )
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError("theta must be finite")
     t = t.to(torch.float64)
-    return t if device is None else t.to(_checks.check_device(device))
+    return t if device is None else t.to(check_device(device))
 
 
 def _check_sigma(sigma: Any) -> float:
-    return _checks.check_positive(sigma, "sigma")
+    return check_positive(sigma, "sigma")
 
 
 def _check_eps(eps: Any) -> float:
-    return _checks.check_positive(eps, "eps", strict=False)
+    return check_positive(eps, "eps", strict=False)
 
 
 def _check_norm(norm: str) -> str:
-    return _checks.check_choice(norm, "norm", _DUAL)
+    return check_choice(norm, "norm", _DUAL)
 
 
 def sample_gaussian_model(
@@ -90,8 +96,10 @@ def sample_gaussian_model(
         The class mean theta* (the book's chapter 18 uses the all-ones vector).
     sigma : float
         The noise standard deviation, > 0.
-    random_state : int, torch.Generator, NumPy RandomState/Generator or None
-        Seeds the draw (see ``statlearn._checks.as_generator``).
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        The draw; see statlearn's randomness rule (CONTRIBUTING.md). Draws on the CPU
+        and moves the result to ``theta``'s device, so that a seed gives the same data
+        on every device.
 
     Returns
     -------
@@ -105,10 +113,10 @@ def sample_gaussian_model(
     ValueError
         If ``n < 1``, ``theta`` is not a non-empty finite vector or ``sigma <= 0``.
     """
-    n = _checks.check_int(n, "n", minimum=1)
+    n = check_int(n, "n", minimum=1)
     theta = _check_theta(theta)
     sigma = _check_sigma(sigma)
-    gen = _checks.as_generator(random_state)
+    gen = as_generator(random_state)
     y = 2 * torch.randint(0, 2, (n,), generator=gen) - 1
     xi = torch.randn(n, theta.shape[0], generator=gen, dtype=torch.float64)
     x = y[:, None].to(torch.float64) * theta.cpu() + sigma * xi
@@ -135,8 +143,8 @@ def averaging_learner(x: Any, y: Any) -> Tensor:
     ValueError
         If the shapes disagree or a label is not -1 or +1.
     """
-    x = _checks.as_tensor(x, name="x")
-    y = _checks.as_tensor(y, name="y", device=x.device)
+    x = as_tensor(x, name="x")
+    y = as_tensor(y, name="y", device=x.device)
     if x.ndim != 2 or y.ndim != 1 or y.shape[0] != x.shape[0] or x.shape[0] < 1:
         raise ValueError(
             f"x must be (n, D) and y (n,) with n >= 1; got {tuple(x.shape)} and "
@@ -172,8 +180,10 @@ def sample_averaging_learner(
         The noise standard deviation, > 0.
     draws : int
         Independent training sets, >= 1.
-    random_state : int, torch.Generator, NumPy RandomState/Generator or None
-        Seeds the draw.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        The draw; see statlearn's randomness rule (CONTRIBUTING.md). Draws on the CPU
+        and moves the result to ``theta``'s device, so that a seed gives the same
+        weights on every device.
 
     Returns
     -------
@@ -186,11 +196,11 @@ def sample_averaging_learner(
         If ``n < 1``, ``draws < 1``, ``theta`` is not a non-empty finite vector or
         ``sigma <= 0``.
     """
-    n = _checks.check_int(n, "n", minimum=1)
-    draws = _checks.check_int(draws, "draws", minimum=1)
+    n = check_int(n, "n", minimum=1)
+    draws = check_int(draws, "draws", minimum=1)
     theta = _check_theta(theta)
     sigma = _check_sigma(sigma)
-    gen = _checks.as_generator(random_state)
+    gen = as_generator(random_state)
     g = torch.randn(draws, theta.shape[0], generator=gen, dtype=torch.float64)
     return theta + (sigma / math.sqrt(n)) * g.to(theta.device)
 
@@ -200,7 +210,7 @@ def _normal_cdf(t: Tensor) -> Tensor:
 
 
 def _check_w(w: Any, theta: Tensor) -> Tensor:
-    w = _checks.as_tensor(w, name="w", device=theta.device).to(torch.float64)
+    w = as_tensor(w, name="w", device=theta.device).to(torch.float64)
     if w.ndim < 1 or w.shape[-1] != theta.shape[0]:
         raise ValueError(
             f"w must be (..., D) with D = {theta.shape[0]}; got {tuple(w.shape)}"
@@ -302,7 +312,7 @@ def samples_needed(
     norm: str = "linf",
     draws: int = 100,
     n_max: int = 2**24,
-    random_state: Any = 0,
+    random_state: Any = None,
     device: Any = None,
 ) -> int | np.ndarray:
     """The smallest training-set size at which the averaging learner's mean error
@@ -333,8 +343,11 @@ def samples_needed(
         Training sets averaged over, >= 1.
     n_max : int
         The largest n tried, >= 1.
-    random_state : int, torch.Generator, NumPy RandomState/Generator or None
-        Seeds ``g``; the default 0 makes the function deterministic.
+    random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
+        The matrices ``g``; see statlearn's randomness rule (CONTRIBUTING.md). Draws on
+        the CPU and moves them to ``device``, so that a seed gives the same answer on
+        every device. Pass the same int to calls that must share ``g`` (comparisons
+        across ``eps`` or ``target``).
     device : str, torch.device or None
         Where to compute; the CPU by default.
 
@@ -351,15 +364,15 @@ def samples_needed(
         ``Phi(sqrt(D) (eps - 1) / sigma)`` for l_inf with all-ones theta*).
     """
     scalar = isinstance(dim, (int, np.integer))
-    dims = [_checks.check_int(d, "dim", minimum=1) for d in ([dim] if scalar else dim)]
+    dims = [check_int(d, "dim", minimum=1) for d in ([dim] if scalar else dim)]
     sigmas = [_check_sigma(s) for s in _as_list(sigma, len(dims), "sigma")]
     eps = _check_eps(eps) if robust else 0.0
-    target = _checks.check_probability(target, "target")
+    target = check_probability(target, "target")
     norm = _check_norm(norm)
-    draws = _checks.check_int(draws, "draws", minimum=1)
-    n_max = _checks.check_int(n_max, "n_max", minimum=1)
-    dev = _checks.check_device(device) if device is not None else torch.device("cpu")
-    gen = _checks.as_generator(random_state)
+    draws = check_int(draws, "draws", minimum=1)
+    n_max = check_int(n_max, "n_max", minimum=1)
+    dev = check_device(device) if device is not None else torch.device("cpu")
+    gen = as_generator(random_state)
     out = []
     for d, s in zip(dims, sigmas):
         theta = torch.ones(d, dtype=torch.float64, device=dev)
