@@ -34,6 +34,7 @@ __all__ = [
     "check_unit_interval",
     "check_probability",
     "check_labels",
+    "as_labels",
     "check_int",
     "check_choice",
     "as_generator",
@@ -433,6 +434,71 @@ def check_labels(
             f"[{int(t.min())}, {int(t.max())}]"
         )
     return t if device is None else t.to(device)
+
+
+def as_labels(y: Any, name: str = "y", *, n: int | None = None) -> torch.Tensor:
+    """Return ``y`` as a 1-D int64 tensor of class indices >= 0, the number of classes
+    not known in advance (``check_labels`` checks against a known one).
+
+    Parameters
+    ----------
+    y : array-like or torch.Tensor
+        Class labels: integers, or floats with integer values (``1.0``); NaN, ``1.5``
+        and negative values are refused.
+    name : str
+        The argument's name, used in error messages.
+    n : int, optional
+        The number of labels expected (the batch size).
+
+    Returns
+    -------
+    (N,) int64 tensor
+        On ``y``'s device (the CPU for arrays and lists).
+
+    Raises
+    ------
+    TypeError
+        If ``y`` is not numeric.
+    ValueError
+        If ``y`` is not 1-D and non-empty, has the wrong length, or holds a value that
+        is not a class index.
+    """
+    if isinstance(y, torch.Tensor):
+        t = y.detach()
+    else:
+        arr = np.asarray(y)
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+        ):
+            raise TypeError(
+                f"{name} must hold integer class labels; got an array of dtype "
+                f"{arr.dtype}"
+            )
+        t = torch.from_numpy(np.array(arr))
+    if t.dtype == torch.bool or t.dtype.is_complex:
+        raise ValueError(f"{name} must hold integer class labels; got dtype {t.dtype}")
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_samples,); got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} must not be empty")
+    if n is not None and t.shape[0] != n:
+        raise ValueError(
+            f"{name} must have {n} labels, one per input; got {t.shape[0]}"
+        )
+    if t.dtype.is_floating_point:
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} must hold integer class labels; got NaN or inf")
+        if not bool((t == t.round()).all()):
+            raise ValueError(
+                f"{name} must hold integer class labels; got non-integer values such "
+                f"as {float(t[t != t.round()][0])}"
+            )
+    t = t.long()
+    if int(t.min()) < 0:
+        raise ValueError(
+            f"{name} must hold class labels >= 0; got the value {int(t.min())}"
+        )
+    return t
 
 
 def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:

@@ -169,10 +169,10 @@ def log_mean_softmax(logits: Any, dim: int = 0) -> Tensor:
     """
     if not isinstance(logits, Tensor):
         logits = as_tensor(logits, name="logits")
-    if logits.ndim < 2:
+    if logits.ndim < 2 or logits.numel() == 0:
         raise ValueError(
-            "logits must have a draws axis and a class axis; got shape "
-            f"{tuple(logits.shape)}"
+            "logits must have a draws axis and a class axis, with at least one draw "
+            f"and one class; got shape {tuple(logits.shape)}"
         )
     if isinstance(dim, bool) or not isinstance(dim, int):
         raise TypeError(f"dim must be an int; got {type(dim).__name__}")
@@ -185,25 +185,54 @@ def log_mean_softmax(logits: Any, dim: int = 0) -> Tensor:
     return torch.logsumexp(log_p, dim=d) - math.log(logits.shape[d])
 
 
-def log_softmax_at(scores: Tensor, positives: Tensor) -> Tensor:
+def log_softmax_at(
+    scores: Tensor, positives: Tensor, *, check_input: bool = True
+) -> Tensor:
     """Each row's log-softmax at its positive column (nats): the core of InfoNCE.
 
     ``log_softmax_at(s, p)[i] = s[i, p_i] - log Σ_j e^(s_ij)``. Entries set to
     ``-inf`` drop out of the sum (SimCLR's NT-Xent masks self-similarity this way).
-    A private core: callers validate.
 
     Parameters
     ----------
     scores : (N, M) tensor
         ``scores[i, j]`` scores candidate ``j`` for row ``i``.
     positives : (N,) int64 tensor
-        The column of each row's positive candidate.
+        The column of each row's positive candidate, in [0, M).
+    check_input : bool
+        Check shapes and that every positive is a column of ``scores`` (one host
+        read). Estimators that build ``positives`` themselves pass ``False``.
 
     Returns
     -------
     (N,) tensor
         Differentiable in ``scores``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree or a positive is not a column of ``scores``.
+    TypeError
+        If ``positives`` is not an integer tensor.
     """
+    if check_input:
+        if not isinstance(scores, Tensor) or not isinstance(positives, Tensor):
+            raise TypeError("scores and positives must be tensors")
+        if scores.ndim != 2 or positives.shape != scores.shape[:1]:
+            raise ValueError(
+                "scores must be (N, M) and positives (N,); got shapes "
+                f"{tuple(scores.shape)} and {tuple(positives.shape)}"
+            )
+        if positives.dtype.is_floating_point or positives.dtype == torch.bool:
+            raise TypeError(f"positives must be integers; got {positives.dtype}")
+        if positives.numel():
+            low, high = torch.aminmax(positives)
+            low, high = int(low), int(high)
+            if low < 0 or high >= scores.shape[1]:
+                raise ValueError(
+                    f"positives must be columns of scores, in [0, {scores.shape[1]}); "
+                    f"got values from {low} to {high}"
+                )
     picked = scores.gather(1, positives.unsqueeze(1)).squeeze(1)
     return picked - torch.logsumexp(scores, dim=1)
 
@@ -218,5 +247,12 @@ def rows_norm(t: Tensor) -> Tensor:
     Returns
     -------
     (N, 1, ..., 1) tensor
+
+    Raises
+    ------
+    ValueError
+        If ``t`` has no batch axis.
     """
+    if t.ndim == 0:
+        raise ValueError("t must be a batch (N, ...); got a 0-d tensor")
     return t.flatten(1).norm(dim=1).reshape((-1,) + (1,) * (t.ndim - 1))

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from statlearn._checks import (
+    as_tensor,
     check_choice,
     check_int,
     check_probability,
@@ -59,8 +60,8 @@ class Normalize(nn.Module):
         self, mean: float | Sequence[float], std: float | Sequence[float]
     ) -> None:
         super().__init__()
-        mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(1, -1)
-        std_t = torch.as_tensor(std, dtype=torch.float32).reshape(1, -1)
+        mean_t = as_tensor(mean, name="mean", ndim=(0, 1)).float().reshape(1, -1)
+        std_t = as_tensor(std, name="std", ndim=(0, 1)).float().reshape(1, -1)
         if bool((std_t <= 0).any()):
             raise ValueError(f"std must be > 0; got {std_t.flatten().tolist()}")
         self.register_buffer("mean", mean_t)
@@ -79,6 +80,14 @@ class Normalize(nn.Module):
         tensor of ``x``'s shape
             ``(x - mean) / std``.
         """
+        channels = self.mean.shape[1]
+        if channels > 1 or self.std.shape[1] > 1:
+            channels = max(channels, self.std.shape[1])
+            if x.ndim < 2 or x.shape[1] != channels:
+                raise ValueError(
+                    f"x must be (N, C, ...) with C = {channels} channels, one per "
+                    f"mean and std; got shape {tuple(x.shape)}"
+                )
         shape = (1, -1) + (1,) * (x.ndim - 2)
         return (x - self.mean.reshape(shape).to(x.dtype)) / self.std.reshape(shape).to(
             x.dtype
@@ -261,7 +270,9 @@ class ActivationRecorder:
     Raises
     ------
     ValueError
-        If a name is not a submodule of ``model``, or no name is given.
+        If a name is not a submodule of ``model`` or is repeated, or no name is given.
+    TypeError
+        If ``layers`` does not hold names (str).
 
     Examples
     --------
@@ -275,6 +286,10 @@ class ActivationRecorder:
     def __init__(
         self, model: nn.Module, layers: Iterable[str], *, detach: bool = True
     ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(
+                f"model must be a torch.nn.Module; got {type(model).__name__}"
+            )
         self.model = model
         self.layers = _check_layers(model, layers)
         self.detach = bool(detach)
@@ -310,9 +325,25 @@ def _check_layers(model: nn.Module, layers: Iterable[str]) -> list[str]:
     """``layers`` as a list of names of ``model``'s submodules, in the order given."""
     if isinstance(layers, str):
         layers = [layers]
-    names = [str(name) for name in layers]
+    try:
+        names = list(layers)
+    except TypeError:
+        raise TypeError(
+            f"layers must be a str or an iterable of str; got {type(layers).__name__}"
+        ) from None
     if not names:
         raise ValueError("layers must name at least one submodule")
+    for name in names:
+        # an int names a child of an nn.Sequential as well ("2" or 2)
+        if isinstance(name, bool) or not isinstance(name, (str, int)):
+            raise TypeError(
+                f"layers must hold submodule names (str); got {type(name).__name__} "
+                f"{name!r}"
+            )
+    names = [str(name) for name in names]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"layers must name each submodule once; repeated: {repeated}")
     known = {name for name, _ in model.named_modules()}
     unknown = [name for name in names if name not in known]
     if unknown:
@@ -347,17 +378,26 @@ def record_activations(
     Raises
     ------
     ValueError
-        If a name is not a submodule of ``model`` or ``x`` has no sample axis.
+        If a name is not a submodule of ``model``, is repeated or names a layer the
+        forward pass does not run, or ``x`` is not a batch ``(N, ...)`` of at least
+        2 dimensions.
+    TypeError
+        If ``layers`` does not hold names (str).
     """
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    x = to_model(x, model)
-    if x.ndim == 0:
-        raise ValueError("x must have a sample axis, (N, ...); got a 0-d value")
+    x = to_model(x, model, min_ndim=2)
     names = _check_layers(model, layers)
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in names}
     with eval_mode(model), ActivationRecorder(model, names) as rec:
         for start in range(0, x.shape[0], batch_size):
+            rec.outputs = {}
             model(x[start : start + batch_size])
+            missing = [name for name in names if name not in rec.outputs]
+            if missing:
+                raise ValueError(
+                    f"layers {missing} are submodules of the model that its forward "
+                    "pass does not run, so they have no output to record"
+                )
             for name in names:
                 parts[name].append(rec.outputs[name])
     return {name: torch.cat(chunks) for name, chunks in parts.items()}

@@ -100,7 +100,30 @@ def cross_entropy(
     ClassificationLoss
         ``total`` (differentiable mean cross-entropy, in nats) and ``accuracy``
         (detached).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+    ValueError
+        If ``x`` is not a non-empty batch, or ``y`` is not one integer label per row.
+        These checks read shapes and dtypes only, never values (NaN, labels out of
+        range): ``fit`` calls the objective in every step, and reading a value is a
+        host synchronisation on a GPU.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] == 0:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"x must be a non-empty batch tensor (N, ...); got {got}")
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape[:1]:
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(
+            f"y must be a (N,) tensor of labels with N = {x.shape[0]} (one per row of "
+            f"x); got {got}"
+        )
+    if y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}")
     logits = model(x)
     loss = F.cross_entropy(logits, y)
     acc = (logits.detach().argmax(dim=1) == y).float().mean()
@@ -191,6 +214,21 @@ def _as_dataset(data: Any, name: str, model: nn.Module) -> tuple[torch.Tensor, .
             f"sample); got {sizes}"
         )
     return tensors
+
+
+def _check_class_labels(model: nn.Module, data: tuple[torch.Tensor, ...]) -> None:
+    """For the default objective: ``data[1]`` holds one label in {0, ..., C - 1} per
+    row, C read from the model's output on one row (once per ``fit``, so that the
+    cross-entropy in every step reads no values)."""
+    if len(data) < 2:
+        raise ValueError(
+            "train must be (x, y) for the default cross-entropy objective; got one "
+            "array"
+        )
+    x, y = data[0], data[1]
+    with torch.no_grad(), eval_mode(model):
+        num_classes = model(x[:1]).shape[-1]
+    check_labels(y, num_classes, "train[1]", n=x.shape[0])
 
 
 def _cast_batch(batch: Any, model: nn.Module) -> tuple[torch.Tensor, ...]:
@@ -350,6 +388,9 @@ def fit(
     objective = cross_entropy if objective is None else objective
 
     shuffle = as_generator(random_state, "random_state")
+    if objective is cross_entropy and not isinstance(train, DataLoader):
+        train = _as_dataset(train, "train", model)
+        _check_class_labels(model, train)
     epoch_batches, _ = _batches(train, batch_size, shuffle, model)
     if val is not None:
         val = _as_dataset(val, "val", model)
@@ -582,6 +623,21 @@ def _as_numpy(value: Any, name: str) -> np.ndarray:
     return out
 
 
+def _check_cs(Cs: Any) -> int | list[float]:
+    """``linear_probe``'s grid: a number of values >= 1, or at least one C > 0."""
+    if isinstance(Cs, (int, np.integer)) and not isinstance(Cs, bool):
+        return check_int(Cs, "Cs", minimum=1)
+    if isinstance(Cs, (str, bytes)) or not isinstance(Cs, Iterable):
+        raise TypeError(
+            "Cs must be an int (a number of values) or an iterable of floats; got "
+            f"{type(Cs).__name__}"
+        )
+    grid = [check_positive(c, "Cs entry") for c in np.ravel(_as_numpy(list(Cs), "Cs"))]
+    if not grid:
+        raise ValueError("Cs must hold at least one value of C; got none")
+    return grid
+
+
 def linear_probe(
     features: Any,
     labels: Any,
@@ -621,13 +677,19 @@ def linear_probe(
     -------
     sklearn.pipeline.Pipeline
         Fitted on all labelled points with the chosen C (``probe[-1].C``);
-        ``probe.score(features_test, labels_test)`` is the probe's accuracy.
+        ``probe.score(features_test, labels_test)`` is the probe's accuracy. The probe
+        is a scikit-learn estimator, so it follows scikit-learn's rule, not
+        statlearn's: its ``predict`` and ``predict_proba`` take tensors or arrays and
+        return NumPy arrays, on the CPU.
 
     Raises
     ------
     ValueError
-        If ``features`` is not 2-d, the lengths differ, or fewer than two classes
-        are labelled.
+        If ``features`` is not 2-d or not finite, the lengths differ, ``labels`` are
+        not integer classes, fewer than two classes are labelled, or ``Cs`` is empty or
+        holds a value <= 0.
+    TypeError
+        If ``Cs`` is neither an int nor an iterable of numbers.
 
     Examples
     --------
@@ -643,16 +705,23 @@ def linear_probe(
 
     x = _as_numpy(features, "features")
     y = _as_numpy(labels, "labels")
-    if x.ndim != 2:
-        raise ValueError(f"features must be (N, D); got shape {x.shape}")
+    if x.ndim != 2 or 0 in x.shape:
+        raise ValueError(
+            f"features must be (N, D), not empty; got shape {tuple(x.shape)}"
+        )
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
         raise ValueError(
             f"labels must be (N,) with N = {x.shape[0]}; got shape {y.shape}"
         )
     if not np.isfinite(x).all():
         raise ValueError("features must be finite")
+    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.bool_):
+        raise ValueError(f"labels must hold integer classes; got dtype {y.dtype}")
+    if not np.isfinite(y).all() or (y != np.round(y)).any():
+        raise ValueError("labels must hold integer classes; got non-integer values")
     cv = check_int(cv, "cv", minimum=2)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    grid = _check_cs(Cs)
     _, counts = np.unique(y, return_counts=True)
     if counts.size < 2:
         raise ValueError("labels must hold at least two classes")
@@ -664,11 +733,6 @@ def linear_probe(
         # new values are rejected by older versions, so silence the notices here.
         warnings.filterwarnings("ignore", category=FutureWarning, module="sklearn")
         if folds >= 2:
-            grid = (
-                check_int(Cs, "Cs", minimum=1)
-                if isinstance(Cs, (int, np.integer))
-                else [check_positive(c, "Cs entry") for c in Cs]
-            )
             search = LogisticRegressionCV(
                 Cs=grid, cv=folds, scoring="neg_log_loss", max_iter=max_iter
             )

@@ -72,3 +72,33 @@ def public_classes() -> Iterator[tuple[str, type]]:
 def source_files() -> list[pathlib.Path]:
     """Every ``.py`` file of the package."""
     return sorted(ROOT.rglob("*.py"))
+
+
+def documented_parameters(fn: Callable) -> dict[str, str]:
+    """``{name: "type text. description"}`` from the numpydoc "Parameters" section of
+    ``fn``'s docstring (a class's own docstring for its ``__init__``), lower-cased;
+    ``"a, b : type"`` documents both names."""
+    doc = inspect.getdoc(fn) or ""
+    if fn.__name__ == "__init__" and "Parameters\n---" not in doc:
+        owner = inspect.getmodule(fn)
+        cls = getattr(owner, fn.__qualname__.split(".")[0], None)
+        doc = inspect.getdoc(cls) or ""
+    out: dict[str, str] = {}
+    lines = doc.splitlines()
+    try:
+        start = lines.index("Parameters") + 2
+    except ValueError:
+        return out
+    current: list[str] = []
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            if " : " not in line and line.strip() and not line.startswith("*"):
+                break  # the next section
+            names, _, kind = line.partition(" : ")
+            current = [n.strip(" *") for n in names.split(",")]
+            for n in current:
+                out[n] = kind.lower()
+        elif line.strip() and current:
+            for n in current:
+                out[n] += " " + line.strip().lower()
+    return out

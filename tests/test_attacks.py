@@ -945,7 +945,7 @@ def test_margin_loss_is_minus_the_logit_margin():
     torch.testing.assert_close(logits.grad, expected)
     with pytest.raises(ValueError, match="logits must be"):
         margin_loss(torch.zeros(3), y)
-    with pytest.raises(ValueError, match="y must be"):
+    with pytest.raises(ValueError, match="y must have 3 labels"):
         margin_loss(torch.zeros(3, 2), y)
 
 
@@ -1121,3 +1121,44 @@ def test_pgd_random_state_takes_every_kind_of_seed():
     state = torch.get_rng_state()
     assert torch.equal(plain, pgd(model, x, y, eps=0.3, steps=2, random_start=False))
     assert torch.equal(state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (torch.tensor([1.7, 0.0]), "integer class labels"),
+        (torch.tensor([7, 0]), r"labels in \[0, 3\)"),
+        (torch.tensor([-1, 0]), r"labels in \[0, 3\)"),
+        ([[0, 1]], "1-D"),
+    ],
+)
+def test_margin_loss_checks_its_labels(y, match):
+    with pytest.raises(ValueError, match=match):
+        margin_loss(torch.zeros(2, 3), y)
+
+
+def test_margin_loss_wants_logits_as_a_tensor():
+    with pytest.raises(TypeError, match="logits must be a floating tensor"):
+        margin_loss([[0.0, 1.0]], [0])
+
+
+def test_pgd_with_the_margin_loss_checks_labels_once(monkeypatch):
+    from statlearn.robust import attacks
+
+    calls = []
+    real = attacks.check_labels
+    monkeypatch.setattr(
+        attacks, "check_labels", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    x, y = torch.rand(5, 4), torch.tensor([0, 1, 2, 0, 1])
+    attacks.pgd(model, x, y, eps=0.1, steps=5, loss_fn=margin_loss)
+    assert len(calls) == 1
+
+
+def test_bpda_with_a_constant_approximation_says_so_in_backward():
+    layer = bpda(lambda x: x.round(), approx=torch.zeros_like)
+    x = torch.rand(2, 3, requires_grad=True)
+    with pytest.raises(ValueError, match="approx must be differentiable in x"):
+        layer(x).sum().backward()

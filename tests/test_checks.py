@@ -158,3 +158,24 @@ def test_as_generator_takes_numpy_random_states():
     assert not torch.equal(torch.rand(4, generator=c), torch.rand(4, generator=d))
     with pytest.raises(TypeError, match="random_state"):
         as_generator(True)
+
+
+def test_as_labels():
+    from statlearn._checks import as_labels
+
+    assert as_labels([0, 2, 1]).tolist() == [0, 2, 1]
+    assert as_labels(np.array([1.0, 0.0])).dtype == torch.int64
+    for bad, match in [
+        ([0.5, 1.0], "integer class labels"),
+        ([float("nan"), 1.0], "NaN"),
+        ([-1, 0], ">= 0"),
+        ([[0, 1]], "1-D"),
+        ([], "empty"),
+        (torch.tensor([True, False]), "integer class labels"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            as_labels(bad, "s")
+    with pytest.raises(TypeError, match="s must hold integer class labels"):
+        as_labels(["a", "b"], "s")
+    with pytest.raises(ValueError, match="s must have 3 labels"):
+        as_labels([0, 1], "s", n=3)

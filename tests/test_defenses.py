@@ -591,3 +591,25 @@ def test_transform_checks_the_first_batch_then_trusts_the_rest():
 def test_tempered_loss_declares_its_unit():
     out = tempered_cross_entropy(2.0)(toy_model(), *toy())
     assert out.units == "nats" and out._fields[0] == "total"
+
+
+@pytest.mark.parametrize("image_shape", [(8.9, 8.2), "88", (8.0, 8.0), 64])
+def test_median_filter_refuses_an_image_shape_that_is_not_ints(image_shape):
+    from statlearn.robust import median_filter
+
+    with pytest.raises(TypeError, match="image_shape must be"):
+        median_filter(torch.rand(2, 64), image_shape=image_shape)
+
+
+def test_median_only_feature_squeezing_refuses_pixels_outside_the_unit_interval():
+    from statlearn.robust import FeatureSqueezing, median_filter
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 3))
+    detector = FeatureSqueezing(
+        model, [functools.partial(median_filter, size=2, image_shape=(8, 8))]
+    )
+    digits_0_16 = torch.randint(0, 17, (4, 64)).float()
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        detector.score(digits_0_16)
+    assert detector.score(digits_0_16 / 16).shape == (4,)

@@ -713,3 +713,14 @@ def test_critic_training_checks_inputs_not_scores(monkeypatch):
         # the critic's inputs only (MINE also tests its 0-d running mean on the
         # device, which needs no pass over the scores)
         assert [c for c in calls if c] == [(32, 2), (32, 2)], bound
+
+
+def test_information_plane_names_a_repeated_layer():
+    from statlearn.info import information_plane
+
+    net = statlearn.nets.mlp(2, 2, hidden=(3,))
+    x, y = torch.rand(10, 2), torch.arange(10) % 2
+    with pytest.raises(ValueError, match="layers must name each submodule once"):
+        information_plane(net, x, y, ["1", "1"])
+    with pytest.raises(ValueError, match=r"x must be a batch"):
+        information_plane(net, torch.rand(2), y[:2], ["1"])

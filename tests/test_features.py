@@ -243,3 +243,22 @@ def test_relabel_targets_follow_the_randomness_rule(setup):
     assert torch.equal(by_int[1], by_gen[1])
     with pytest.raises(TypeError):
         relabel_adversarially(model, x, y, 1.0, "rand", random_state="four")
+
+
+def test_relabel_adversarially_says_which_rows_it_kept(setup):
+    model, x, y = setup
+    x_adv, target, index = relabel_adversarially(
+        model, x, y, 1.0, "det", steps=20, batch_size=17, return_index=True
+    )
+    plain, plain_t = relabel_adversarially(model, x, y, 1.0, "det", steps=20)
+    torch.testing.assert_close(x_adv, plain)
+    assert torch.equal(target, plain_t)
+    assert index.dtype == torch.int64 and index.shape == target.shape
+    assert bool((index[1:] > index[:-1]).all())
+    # each kept row lies within eps of the row it comes from; det targets are y + 1
+    assert bool((target == (y[index] + 1) % 10).all())
+    dist = (x_adv - x[index]).flatten(1).norm(dim=1)
+    assert bool((dist <= 1.0 + 1e-4).all())
+    assert 0 < len(index) < len(x) or len(index) == len(x)
+    with pytest.raises(TypeError, match="return_index must be a bool"):
+        relabel_adversarially(model, x, y, 1.0, steps=1, return_index="yes")

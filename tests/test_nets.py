@@ -86,3 +86,39 @@ def test_recorder_rejects_unknown_layers():
         nets.record_activations(net, torch.zeros(1, 3), ["9"])
     with pytest.raises(ValueError, match="at least one"):
         nets.ActivationRecorder(net, [])
+
+
+def test_recorder_rejects_a_repeated_layer_name():
+    net = nets.mlp(3, 2, hidden=(4,))
+    with pytest.raises(ValueError, match=r"layers must name each submodule once.*'2'"):
+        nets.record_activations(net, torch.zeros(5, 3), ["2", "2"])
+    with pytest.raises(ValueError, match="once"):
+        nets.ActivationRecorder(net, ["1", "1"])
+    with pytest.raises(TypeError, match="layers must"):
+        nets.record_activations(net, torch.zeros(5, 3), [None])
+    # an int names a child of an nn.Sequential, as "2" does
+    assert set(nets.record_activations(net, torch.zeros(5, 3), [2])) == {"2"}
+
+
+class _Branchy(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = torch.nn.Linear(3, 2)
+        self.unused = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+def test_recorder_names_a_layer_the_forward_pass_does_not_run():
+    net = _Branchy()
+    with pytest.raises(ValueError, match=r"\['unused'\].*does not run"):
+        nets.record_activations(net, torch.zeros(4, 3), ["used", "unused"])
+    assert all(not m._forward_hooks for m in net.modules())
+    assert net.training
+
+
+def test_recorder_wants_a_batch_not_one_flat_row():
+    net = nets.mlp(3, 2, hidden=(4,))
+    with pytest.raises(ValueError, match=r"x must be a batch \(N, \.\.\.\)"):
+        nets.record_activations(net, torch.zeros(3), ["2"])

@@ -364,3 +364,25 @@ def test_leakage_errors():
         leakage(z, s, batch_size=0)
     with pytest.raises(ValueError, match="no training rows"):
         leakage(z[:2], s[:2], test_fraction=0.9)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(y=[math.nan] + [0] * 49), "y must hold integer class labels"),
+        (dict(y=[0.5] * 50), "y must hold integer class labels"),
+        (dict(y=[-1] * 50), "y must hold class labels >= 0"),
+        (dict(s=np.r_[np.nan, np.arange(49) % 2]), "s must hold integer class labels"),
+        (dict(s=np.arange(50) % 2 - 1), "s must hold class labels >= 0"),
+        (dict(s=["a", "b"] * 25), "s must hold integer class labels"),
+        (
+            dict(z_test=np.zeros((4, 2)), s_test=[0, 1, 0.5, 1]),
+            "s_test must hold integer",
+        ),
+    ],
+)
+def test_leakage_names_the_bad_labels(kw, match):
+    args = dict(z=torch.randn(50, 2), s=torch.arange(50) % 2) | kw
+    z, s = args.pop("z"), args.pop("s")
+    with pytest.raises((ValueError, TypeError), match=match):
+        leakage(z, s, max_epochs=1, **args)

@@ -297,3 +297,14 @@ def test_on_cuda_the_loss_draws_on_the_device_and_the_gain_matches_cpu():
     assert gain_cuda == pytest.approx(gain, abs=1e-4)
     history = fit(cuda, batch, objective=teb_loss, epochs=1, quiet=True)
     assert history.units == "bits"
+
+
+@pytest.mark.parametrize("n_samples", [1, 3])
+def test_a_short_y_next_is_named_with_its_own_shape(n_samples):
+    x_past, y_past, y_next = linear_gaussian_streams(8, random_state=0)
+    model = make()
+    expected = r"y_next must be \(8, 1\) \(one row per input\); got \(5, 1\)"
+    with pytest.raises(ValueError, match=expected):
+        model.log_likelihood(x_past, y_past, y_next[:5], n_samples=n_samples)
+    with pytest.raises(ValueError, match=expected):
+        model.loss(x_past, y_past, y_next[:5])

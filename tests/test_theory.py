@@ -161,3 +161,52 @@ def test_samples_needed_follows_the_randomness_rule():
     assert by_int == by_gen
     with pytest.raises(TypeError):
         theory.samples_needed(*args, draws=20, random_state="five")
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-300, 1.0, 1e160, 1e300])
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_robust_error_does_not_depend_on_the_scale_of_w(scale, norm):
+    d = 50
+    theta = torch.ones(d, dtype=torch.float64)
+    w = torch.linspace(0.5, 1.5, d, dtype=torch.float64)
+    ref = theory.linear_robust_error(w, theta, 4.0, 0.1, norm)
+    got = theory.linear_robust_error(scale * w, theta, 4.0, 0.1, norm)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=0)
+    std = theory.linear_standard_error(scale * w, theta, 4.0)
+    torch.testing.assert_close(std, theory.linear_standard_error(w, theta, 4.0))
+
+
+def test_robust_error_of_a_tiny_all_ones_w_is_the_closed_form():
+    # w = c * ones: Phi((eps * D - D) / (sigma * sqrt(D))) whatever c > 0 is
+    d, sigma, eps = 100, 2.0, 0.3
+    want = 0.5 * math.erfc(-((eps - 1) * math.sqrt(d) / sigma) / math.sqrt(2))
+    for c in (1e-170, 1e160):
+        w = c * torch.ones(d, dtype=torch.float64)
+        got = theory.linear_robust_error(w, torch.ones(d), sigma, eps)
+        assert math.isclose(float(got), want, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "dim, exc, match",
+    [
+        (10.0, TypeError, "dim must be an int or a sequence of ints; got float"),
+        ([], ValueError, "dim must hold at least one"),
+        ([10, 2.5], TypeError, "dim must be an int"),
+        (True, TypeError, "dim must be an int"),
+    ],
+)
+def test_samples_needed_says_what_dim_must_be(dim, exc, match):
+    with pytest.raises(exc, match=match):
+        theory.samples_needed(dim, 1.0, 0.1, 0.2, draws=4)
+
+
+def test_samples_needed_returns_counts_as_python_and_numpy_integers():
+    one = theory.samples_needed(4, 1.0, 0.1, 0.2, draws=4, random_state=0)
+    many = theory.samples_needed(
+        np.array([4, 8]), 1.0, 0.1, 0.2, draws=4, random_state=0
+    )
+    assert isinstance(one, int)
+    assert isinstance(many, np.ndarray) and many.dtype == np.int64
+    assert many[0] == one
+    with pytest.raises(TypeError, match="sigma must be a number or a sequence"):
+        theory.samples_needed(4, "1", 0.1, 0.2)

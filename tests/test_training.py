@@ -353,3 +353,35 @@ def test_linear_probe_selects_c_on_labelled_points_only():
 def test_linear_probe_rejects_bad_input(features, labels, match):
     with pytest.raises(ValueError, match=match):
         training.linear_probe(features, labels)
+
+
+@pytest.mark.parametrize(
+    "Cs, exc, match",
+    [
+        ([], ValueError, "Cs must hold at least one value"),
+        ((), ValueError, "Cs must hold at least one value"),
+        ([0.1, -1.0], ValueError, "Cs entry must be > 0"),
+        ("abc", TypeError, "Cs must be an int"),
+        (0, ValueError, "Cs must be >= 1"),
+        (1.5, TypeError, "Cs must be an int"),
+    ],
+)
+def test_linear_probe_checks_its_grid_before_fitting(Cs, exc, match):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(20, 2))
+    y = (z[:, 0] > 0).astype(int)
+    with pytest.raises(exc, match=match):
+        training.linear_probe(z, y, Cs=Cs)
+    with pytest.raises(exc, match=match):  # also when no cross-validation is run
+        training.linear_probe(z[:2], np.array([0, 1]), Cs=Cs)
+
+
+def test_linear_probe_wants_integer_labels_and_returns_an_sklearn_estimator():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(20, 2))
+    with pytest.raises(ValueError, match="labels must hold integer classes"):
+        training.linear_probe(z, np.linspace(0, 1, 20))
+    with pytest.raises(ValueError, match="labels must hold integer classes"):
+        training.linear_probe(z, np.r_[np.nan, np.zeros(19)])
+    probe = training.linear_probe(torch.tensor(z), torch.tensor(z[:, 0] > 0).long())
+    assert isinstance(probe.predict(torch.tensor(z)), np.ndarray)

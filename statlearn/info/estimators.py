@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from statlearn._checks import (
+    as_float,
     as_generator,
     as_tensor,
     check_choice,
@@ -130,7 +131,7 @@ def correlated_gaussians(
     """
     n = check_int(n_samples, "n_samples", minimum=1)
     dim = check_int(dim, "dim", minimum=1)
-    r = float(rho) if not isinstance(rho, torch.Tensor) else float(rho.item())
+    r = as_float(rho, "rho")
     if not -1.0 < r < 1.0:
         raise ValueError(f"rho must lie in (-1, 1); got {r}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -383,7 +384,7 @@ def _logmeanexp_offdiag(s: torch.Tensor) -> torch.Tensor:
 def _infonce(s: torch.Tensor) -> torch.Tensor:
     n = s.shape[0]
     positives = torch.arange(n, device=s.device)
-    return (log_softmax_at(s, positives).mean() + math.log(n)) / _LN2
+    return (log_softmax_at(s, positives, check_input=False).mean() + math.log(n)) / _LN2
 
 
 def _nwj(s: torch.Tensor) -> torch.Tensor:

@@ -189,8 +189,8 @@ def kl_divergence(p: Any, q: Any, *, dim: int = -1, base: float = 2.0) -> torch.
         If ``p`` or ``q`` is not a distribution along ``dim``, or their sizes along
         ``dim`` differ.
     """
-    tp = as_tensor(p, name="p")
-    tq = as_tensor(q, name="q")
+    tp = as_tensor(p, name="p", min_ndim=1)
+    tq = as_tensor(q, name="q", min_ndim=1)
     dp, dq = (
         _check_dim(tp, dim) % tp.ndim - tp.ndim,
         _check_dim(tq, dim) % tq.ndim - tq.ndim,

@@ -44,6 +44,7 @@ from torch.nn import functional as F
 
 from statlearn._checks import (
     as_generator,
+    as_labels,
     as_tensor,
     check_choice,
     check_int,
@@ -585,9 +586,7 @@ def leakage(
     """
     g = as_generator(random_state)
     z = as_tensor(z, name="z", ndim=2).detach().cpu().float()
-    s_t = torch.as_tensor(s.detach().cpu() if isinstance(s, Tensor) else s)
-    n_values = int(s_t.max()) + 1 if s_t.numel() else 0
-    s = check_labels(s_t, max(n_values, 1), "s", n=z.shape[0])
+    s = as_labels(s, "s", n=z.shape[0]).cpu()
     if int(s.unique().numel()) < 2:
         raise ValueError("s must hold at least two sensitive values")
     if (z_test is None) != (s_test is None):
@@ -599,8 +598,7 @@ def leakage(
     lr = check_positive(lr, "lr")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if y is not None:
-        y = torch.as_tensor(y.detach().cpu() if isinstance(y, Tensor) else y)
-        y = check_labels(y, int(y.max()) + 1, "y", n=z.shape[0])
+        y = as_labels(y, "y", n=z.shape[0]).cpu()
     if z_test is None:
         rest, test = _split(z.shape[0], test_fraction, g)
         zt, st = z[test], s[test]
@@ -613,18 +611,12 @@ def leakage(
             raise ValueError(
                 f"z_test must have the width of z ({z.shape[1]}); got {zt.shape[1]}"
             )
-        st = torch.as_tensor(
-            s_test.detach().cpu() if isinstance(s_test, Tensor) else s_test
-        )
-        st = check_labels(st, max(n_values, int(st.max()) + 1), "s_test", n=len(zt))
+        st = as_labels(s_test, "s_test", n=len(zt)).cpu()
         yt = None
         if y is not None:
             if y_test is None:
                 raise ValueError("y_test must be given with y when z_test is given")
-            yt = torch.as_tensor(
-                y_test.detach().cpu() if isinstance(y_test, Tensor) else y_test
-            )
-            yt = check_labels(yt, int(yt.max()) + 1, "y_test", n=len(zt))
+            yt = as_labels(y_test, "y_test", n=len(zt)).cpu()
     n_s = max(int(s.max()), int(st.max())) + 1
     chance = float((st == torch.bincount(s, minlength=n_s).argmax()).float().mean())
     floor = float("nan")

@@ -40,7 +40,13 @@ from typing import Any, NamedTuple, Sequence
 import torch
 from torch import Tensor, nn
 
-from statlearn._checks import as_generator, check_int, check_positive, to_model
+from statlearn._checks import (
+    as_float,
+    as_generator,
+    check_int,
+    check_positive,
+    to_model,
+)
 from statlearn.functional import gaussian_kl_between, gaussian_log_prob
 from statlearn.latent.vae import GaussianEncoder, reparameterize
 from statlearn.nets import mlp
@@ -83,9 +89,7 @@ def linear_gaussian_transfer_entropy(c: float, *, noise_sd: float = 0.5) -> floa
         The transfer entropy in bits.
     """
     s = check_positive(noise_sd, "noise_sd")
-    c = float(c)
-    if not math.isfinite(c):
-        raise ValueError(f"c must be finite; got {c}")
+    c = as_float(c, "c")
     return 0.5 * math.log1p(c * c / (s * s)) / _LN2
 
 
@@ -135,11 +139,9 @@ def linear_gaussian_streams(
     history = check_int(history, "history", minimum=1)
     burn_in = check_int(burn_in, "burn_in", minimum=0)
     s = check_positive(noise_sd, "noise_sd")
-    a, c = float(a), float(c)
+    a, c = as_float(a, "a"), as_float(c, "c")
     if not abs(a) < 1:
         raise ValueError(f"a must satisfy |a| < 1 (a stationary target); got {a}")
-    if not math.isfinite(c):
-        raise ValueError(f"c must be finite; got {c}")
     g = as_generator(random_state)
     length = burn_in + history + n
     x = torch.randn(length, generator=g, dtype=torch.float64)

@@ -150,7 +150,17 @@ class StochasticClassifier(nn.Module):
         Returns
         -------
         (..., C) tensor
+
+        Raises
+        ------
+        ValueError
+            If ``z``'s last axis is not the code's size d.
         """
+        if not isinstance(z, Tensor) or z.ndim == 0 or z.shape[-1] != self.latent_dim:
+            shape = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+            raise ValueError(
+                f"z must be a tensor of codes (..., {self.latent_dim}); got {shape}"
+            )
         lead = z.shape[:-1]
         return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.num_classes)
 

@@ -405,6 +405,9 @@ def pgd(
             step_size = _as_dtype(step_size, x.dtype)
     if loss_fn is None:
         loss_fn = _cross_entropy
+    elif loss_fn is margin_loss:
+        # y is checked above: no label check (a host synchronisation) per step
+        loss_fn = _margin_loss_unchecked
     elif not callable(loss_fn):
         raise TypeError(
             "loss_fn must be callable (logits, y) -> (N,) losses; got "
@@ -524,6 +527,11 @@ def _margin(logits: Tensor, y: Tensor, targeted: bool) -> Tensor:
     return z_y - others if targeted else others - z_y
 
 
+def _margin_loss_unchecked(logits: Tensor, y: Tensor) -> Tensor:
+    """:func:`margin_loss` on checked logits and labels (``pgd``'s inner loop)."""
+    return _margin(logits, y, targeted=False)
+
+
 def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
     """The logit-margin loss ``-Delta_y = max_{c != y} f_c - f_y``, per row.
 
@@ -546,18 +554,24 @@ def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
 
     Raises
     ------
+    TypeError
+        If ``logits`` is not a floating tensor.
     ValueError
-        If ``logits`` is not (N, C) with C >= 2 or ``y`` has the wrong length.
+        If ``logits`` is not (N, C) with C >= 2, or ``y`` is not one integer label
+        in {0, ..., C - 1} per row.
     """
-    if logits.ndim != 2 or logits.shape[1] < 2:
-        raise ValueError(
-            f"logits must be (N, C) with C >= 2; got {tuple(logits.shape)}"
+    if not isinstance(logits, Tensor) or not logits.dtype.is_floating_point:
+        got = logits.dtype if isinstance(logits, Tensor) else type(logits).__name__
+        raise TypeError(
+            f"logits must be a floating tensor (N, C), the model's output; got {got}"
         )
-    y = torch.as_tensor(y, dtype=torch.long, device=logits.device)
-    if y.shape != (logits.shape[0],):
+    if logits.ndim != 2 or logits.shape[1] < 2 or logits.shape[0] < 1:
         raise ValueError(
-            f"y must be (N,) with N = {logits.shape[0]}; got {tuple(y.shape)}"
+            f"logits must be (N, C) with N >= 1 and C >= 2; got {tuple(logits.shape)}"
         )
+    y = check_labels(
+        y, logits.shape[1], name="y", n=logits.shape[0], device=logits.device
+    )
     return _margin(logits, y, targeted=False)
 
 
@@ -831,6 +845,12 @@ class _BPDAFunction(torch.autograd.Function):
                     f"{tuple(grad_out.shape)}; got "
                     f"{tuple(out.shape) if isinstance(out, Tensor) else type(out)}"
                 )
+            if not out.requires_grad:
+                raise ValueError(
+                    "approx must be differentiable in x: approx(x) does not depend on "
+                    "x through autograd (a constant such as torch.zeros_like, or a "
+                    "detached or integer result), so it has no gradient to pass back"
+                )
             (grad,) = torch.autograd.grad(out, x_in, grad_out, allow_unused=True)
         return (torch.zeros_like(x) if grad is None else grad), None, None
 
@@ -902,7 +922,8 @@ def bpda(
         If ``fn`` or ``approx`` is not callable.
     ValueError
         (when called) If ``fn`` changes the shape of ``x`` and ``approx`` is the
-        identity, or ``approx`` does not return ``fn``'s output shape.
+        identity, or ``approx`` does not return ``fn``'s output shape; (in the
+        backward pass) if ``approx(x)`` does not depend on ``x`` through autograd.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, NamedTuple, Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -357,6 +358,24 @@ def _border_index(n: int, before: int, after: int, mode: str, device) -> Tensor:
     return torch.where(j >= n, 2 * n - 2 - j, j)
 
 
+def _check_image_shape(image_shape: Any) -> tuple[int, ...]:
+    """``image_shape`` as a tuple of 2 or 3 positive ints (floats and strings are
+    refused, not truncated)."""
+    wanted = "image_shape must be (C, H, W) or (H, W) of positive ints"
+    if isinstance(image_shape, torch.Tensor):
+        image_shape = image_shape.tolist()
+    if not isinstance(image_shape, (tuple, list, np.ndarray, torch.Size)):
+        raise TypeError(f"{wanted}; got {type(image_shape).__name__} {image_shape!r}")
+    dims = list(image_shape)
+    if not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims
+    ):
+        raise TypeError(f"{wanted}; got {image_shape!r}")
+    if len(dims) not in (2, 3) or min(dims) < 1:
+        raise ValueError(f"{wanted}; got {image_shape!r}")
+    return tuple(int(d) for d in dims)
+
+
 def median_filter(
     x: Any,
     size: "int | tuple[int, int]" = 2,
@@ -398,6 +417,15 @@ def median_filter(
     -------
     tensor
         ``x``'s shape, dtype and device.
+
+    Raises
+    ------
+    TypeError
+        If ``size`` or ``image_shape`` holds something other than ints (a float such
+        as 8.9 is refused, not truncated; so is a string).
+    ValueError
+        If ``x`` is not (N, C, H, W) without ``image_shape``, its rows do not hold
+        ``prod(image_shape)`` values, a size is below 1 or ``mode`` is unknown.
     """
     sizes = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
     if len(sizes) != 2:
@@ -416,12 +444,7 @@ def median_filter(
             )
         images = x
     else:
-        image_shape = tuple(int(s) for s in image_shape)
-        if len(image_shape) not in (2, 3) or min(image_shape) < 1:
-            raise ValueError(
-                f"image_shape must be (C, H, W) or (H, W) of positive ints; got "
-                f"{image_shape}"
-            )
+        image_shape = _check_image_shape(image_shape)
         if len(image_shape) == 2:
             image_shape = (1,) + image_shape
         per_image = image_shape[0] * image_shape[1] * image_shape[2]
@@ -517,8 +540,20 @@ class FeatureSqueezing:
         (N, S) tensor
             Column s is || p(x) - p(s(x)) ||_1 for the s-th squeezer; differentiable in
             ``x`` where the squeezers are.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not a batch of pixels in [0, 1] (whatever the squeezers), or a
+            squeezer changes its shape.
         """
-        x = to_model(x, self.model, min_ndim=2)
+        return self._distances(x, "x")
+
+    def _distances(self, x: Any, name: str) -> Tensor:
+        x = to_model(x, self.model, name=name, min_ndim=2)
+        # the squeezers assume pixels: bit_depth refuses others, a median filter would
+        # not, and the model's softmax on them means nothing
+        check_unit_interval(x, name=name)
         with eval_mode(self.model):
             p = F.softmax(self.model(x), dim=1)
             columns = []
@@ -572,7 +607,7 @@ class FeatureSqueezing:
         """
         fpr = check_probability(fpr, "fpr")
         with torch.no_grad():
-            scores = self.score(x_clean)
+            scores = self._distances(x_clean, "x_clean").amax(dim=1)
         n = scores.shape[0]
         k = min(max(math.ceil((1 - fpr) * n - 1e-9), 1), n)
         self.threshold_ = float(scores.kthvalue(k).values)

@@ -67,7 +67,8 @@ def relabel_adversarially(
     step_size: Optional[float] = None,
     random_state: Any = None,
     batch_size: int = 1024,
-) -> tuple[Tensor, Tensor]:
+    return_index: bool = False,
+) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
     """The non-robust datasets D_rand and D_det of Ilyas et al. (2019).
 
     For each row a target class t is chosen, uniformly at random among the C classes
@@ -103,6 +104,8 @@ def relabel_adversarially(
         every device.
     batch_size : int
         Rows attacked at once, >= 1.
+    return_index : bool
+        Also return which rows of ``x`` were kept.
 
     Returns
     -------
@@ -112,6 +115,10 @@ def relabel_adversarially(
         [0, 1].
     target : (M,) int64 tensor
         Their new labels: the class each one is pushed to, and is classified as.
+    index : (M,) int64 tensor
+        Only with ``return_index=True``: the rows of ``x`` they come from, increasing,
+        so that ``x_adv[i]`` is the attacked ``x[index[i]]`` and ``y[index]`` their
+        old labels.
 
     Raises
     ------
@@ -125,6 +132,10 @@ def relabel_adversarially(
     eps = check_positive(eps, "eps", strict=False)
     steps = check_int(steps, "steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if not isinstance(return_index, bool):
+        raise TypeError(
+            f"return_index must be a bool; got {type(return_index).__name__}"
+        )
     x = _check_batch(x, model, "x")
     with eval_mode(model):
         with torch.no_grad():
@@ -136,7 +147,7 @@ def relabel_adversarially(
             target = target.to(x.device)
         else:
             target = (y + 1) % num_classes
-        kept_x, kept_t = [], []
+        kept_x, kept_t, kept_i = [], [], []
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size]
             tb = target[start : start + batch_size]
@@ -157,7 +168,9 @@ def relabel_adversarially(
                 success = model(x_adv).argmax(dim=1) == tb
             kept_x.append(x_adv[success])
             kept_t.append(tb[success])
-    return torch.cat(kept_x).detach(), torch.cat(kept_t)
+            kept_i.append(start + torch.nonzero(success).flatten())
+    out = (torch.cat(kept_x).detach(), torch.cat(kept_t))
+    return (*out, torch.cat(kept_i)) if return_index else out
 
 
 def invert_representation(

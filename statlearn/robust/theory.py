@@ -215,9 +215,13 @@ def _check_w(w: Any, theta: Tensor) -> Tensor:
         raise ValueError(
             f"w must be (..., D) with D = {theta.shape[0]}; got {tuple(w.shape)}"
         )
-    if bool((w.abs().sum(dim=-1) == 0).any()):
+    scale = w.abs().amax(dim=-1, keepdim=True)
+    if bool((scale == 0).any()):
         raise ValueError("w must not be the zero vector")
-    return w
+    # the errors depend on the direction of w only: dividing each row by its largest
+    # entry keeps its norms and w . theta away from underflow and overflow
+    # (1e-170 * ones squared is 0 in float64, 1e160 * ones squared is inf)
+    return w / scale
 
 
 def linear_standard_error(w: Any, theta: Any, sigma: float) -> Tensor:
@@ -294,12 +298,16 @@ def linear_robust_error(
 
 def _as_list(value: Any, k: int, name: str) -> list[float]:
     """A scalar broadcast to ``k`` entries, or a sequence of ``k`` entries."""
-    if isinstance(value, (Sequence, np.ndarray, Tensor)) and not isinstance(value, str):
-        values = [float(v) for v in value]
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a number or a sequence; got str {value!r}")
+    if isinstance(value, (Sequence, np.ndarray, Tensor)):
+        values = list(value.tolist() if isinstance(value, Tensor) else value)
         if len(values) != k:
-            raise ValueError(f"{name} must have one entry per dimension ({k})")
+            raise ValueError(
+                f"{name} must have one entry per dimension ({k}); got {len(values)}"
+            )
         return values
-    return [float(value)] * k
+    return [value] * k
 
 
 def samples_needed(
@@ -354,17 +362,32 @@ def samples_needed(
     Returns
     -------
     int or (len(dim),) int ndarray
-        The sample size per dimension (an int when ``dim`` is an int).
+        The sample size per dimension: an int when ``dim`` is an int, else a NumPy
+        array, whatever ``device`` is. A sample size is a count, not a computed
+        quantity, so it is returned as Python and NumPy integers (a chapter plots it
+        or prints it), unlike the errors above, which are tensors on ``theta``'s
+        device.
 
     Raises
     ------
+    TypeError
+        If ``dim`` is neither an int nor a sequence of ints (a float such as 10.0
+        included), or a setting has the wrong type.
     ValueError
         If an argument is out of range, or the target cannot be reached with ``n_max``
         samples (for example below the error of theta* itself, the limit as n grows:
         ``Phi(sqrt(D) (eps - 1) / sigma)`` for l_inf with all-ones theta*).
     """
-    scalar = isinstance(dim, (int, np.integer))
+    scalar = isinstance(dim, (int, np.integer)) and not isinstance(dim, bool)
+    if not scalar and not isinstance(dim, (Sequence, np.ndarray, Tensor)):
+        raise TypeError(
+            f"dim must be an int or a sequence of ints; got {type(dim).__name__}"
+        )
+    if isinstance(dim, Tensor):
+        dim = dim.tolist()
     dims = [check_int(d, "dim", minimum=1) for d in ([dim] if scalar else dim)]
+    if not dims:
+        raise ValueError("dim must hold at least one dimension; got none")
     sigmas = [_check_sigma(s) for s in _as_list(sigma, len(dims), "sigma")]
     eps = _check_eps(eps) if robust else 0.0
     target = check_probability(target, "target")
