@@ -12,7 +12,9 @@ functions that need them.
 
 Devices: computation follows the input's (or the model's) device, as in PyTorch;
 :func:`device` is what the chapters use to place data and models, and a device this
-machine lacks is a ``ValueError``.
+machine lacks is a ``ValueError``. It picks CUDA when there is one, else the CPU;
+Apple's MPS only when asked for, as it has no float64, in which several routines
+compute.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from __future__ import annotations
 import importlib
 import os
 import random
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
-from statlearn._checks import mps_available, check_device
+from statlearn._checks import check_device, mps_available  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -61,7 +64,13 @@ def device(prefer: str | torch.device | None = None) -> torch.device:
     """The device statlearn computes on.
 
     Order of choice: ``prefer`` if given, else the environment variable
-    ``STATLEARN_DEVICE``, else CUDA when available, then Apple's MPS, then the CPU.
+    ``STATLEARN_DEVICE``, else CUDA when available, else the CPU.
+
+    Apple's MPS is used only when asked for (``prefer="mps"`` or
+    ``STATLEARN_DEVICE=mps``), with a warning: MPS has no float64, and several
+    routines compute in float64 on their input's device (the mixture models, the
+    HMMs, the information measures), so those fail there; the neural-network
+    routines run in float32 and work.
 
     Parameters
     ----------
@@ -80,12 +89,17 @@ def device(prefer: str | torch.device | None = None) -> torch.device:
     """
     choice = prefer if prefer is not None else os.environ.get(_DEVICE_ENV) or None
     if choice is None:
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return check_device(choice, "prefer" if prefer is not None else f"${_DEVICE_ENV}")
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = check_device(choice, "prefer" if prefer is not None else f"${_DEVICE_ENV}")
+    if dev.type == "mps":
+        warnings.warn(
+            "statlearn on Apple's MPS: MPS has no float64, so the routines that "
+            "compute in float64 (mixture models, HMMs, information measures) fail "
+            "there; the neural networks run. Use the CPU for the others.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return dev
 
 
 def seed_everything(seed: int) -> None:

@@ -428,11 +428,13 @@ def check_labels(
             f"{name} must have {n} labels, one per input; got {t.shape[0]}"
         )
     t = t.long()
-    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_classes):
-        raise ValueError(
-            f"{name} must hold labels in [0, {num_classes}); got values in "
-            f"[{int(t.min())}, {int(t.max())}]"
-        )
+    if t.numel():
+        low, high = (int(v) for v in torch.stack(torch.aminmax(t)).tolist())  # one read
+        if low < 0 or high >= num_classes:
+            raise ValueError(
+                f"{name} must hold labels in [0, {num_classes}); got values in "
+                f"[{low}, {high}]"
+            )
     return t if device is None else t.to(device)
 
 

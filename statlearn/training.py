@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from statlearn._checks import (
+    accepts_keyword,
     as_generator,
     as_tensor,
     check_device,
@@ -324,6 +325,8 @@ def fit(
         ``objective(model, *batch)`` returning a scalar tensor, or a NamedTuple whose
         ``total`` (else first) field is minimised; every other field is averaged per
         epoch into the history. Default: :func:`cross_entropy` (needs ``(X, y)``).
+        An objective that takes ``check_input`` (statlearn's do) is called with
+        ``check_input=False``: ``fit`` checked the data once, at the start.
     epochs : int
         Passes over the data, >= 1.
     batch_size : int
@@ -443,12 +446,17 @@ def _train_epoch(
     sums: dict[str, torch.Tensor] = {}
     count = 0
     units = None
+    # the data were checked once, when fit began: an objective that can skip its own
+    # checks (statlearn's take check_input) does, so that no step reads the device
+    trusted = (
+        {"check_input": False} if accepts_keyword(objective, "check_input") else {}
+    )
     for batch in epoch_batches():
         if transform is not None:
             x, y = transform(model, batch[0], batch[1] if len(batch) > 1 else None)
             batch = (x,) + ((y,) if len(batch) > 1 else ()) + tuple(batch[2:])
             model.train()
-        result = objective(model, *batch)
+        result = objective(model, *batch, **trusted)
         units = units or _units(result)
         total, terms = _terms(result)
         opt.zero_grad(set_to_none=True)

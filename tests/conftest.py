@@ -1,11 +1,16 @@
 """Shared pytest configuration.
 
-The ``gpu`` marker skips without CUDA; figures render off-screen.
+The ``gpu`` marker skips without CUDA, and pins TF32 off while a ``gpu`` test runs
+(:func:`exact_float32`): the A100, L4 and H100 default their convolutions to TF32,
+whose 10-bit mantissa breaks the CPU agreement those tests assert. Figures render
+off-screen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -22,6 +27,34 @@ def pytest_collection_modifyitems(
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@contextlib.contextmanager
+def exact_float32() -> Iterator[None]:
+    """Full float32 matmuls and convolutions on CUDA (no TF32), restored after."""
+    saved = (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.get_float32_matmul_precision(),
+    )
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = saved[0]
+        torch.backends.cudnn.allow_tf32 = saved[1]
+        torch.set_float32_matmul_precision(saved[2])
+
+
+@pytest.fixture(autouse=True)
+def _no_tf32_on_gpu(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("gpu") is None:
+        yield
+        return
+    with exact_float32():
+        yield
 
 
 @pytest.fixture(autouse=True)

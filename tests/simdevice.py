@@ -82,6 +82,14 @@ def _gen_on_sim(g: Any) -> bool:
     return bool(getattr(g, "_on_sim", False))
 
 
+def _list_indices(index: Any) -> Any:
+    if isinstance(index, list):
+        return torch.as_tensor(index)
+    if isinstance(index, tuple):
+        return tuple(torch.as_tensor(i) if isinstance(i, list) else i for i in index)
+    return index
+
+
 class SimTensor(torch.Tensor):
     """A tensor on the simulated device: reports ``sim:0``, holds a CPU tensor."""
 
@@ -115,6 +123,21 @@ class SimTensor(torch.Tensor):
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         return self.numpy()
 
+    def __format__(self, format_spec: str) -> str:
+        # torch.Tensor.__format__ formats a 0-d tensor as its value only for the base
+        # class: do the same here (a host sync, as on CUDA)
+        if self.dim() == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
+    # a list in an index becomes an index tensor in C++, below the dispatch mode: make
+    # it a CPU tensor here, which indexing accepts on CUDA too
+    def __getitem__(self, index: Any) -> Any:
+        return torch.Tensor.__getitem__(self, _list_indices(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        torch.Tensor.__setitem__(self, _list_indices(index), value)
+
     def tolist(self) -> Any:
         self.sim.counts["sync"] += 1
         return self.elem.tolist()
@@ -130,6 +153,13 @@ class SimTensor(torch.Tensor):
 
 
 _TRANSFERS = {torch.ops.aten._to_copy.default, torch.ops.aten.to.device}
+# ops whose index tensors may be on the CPU beside a device tensor (moved by CUDA)
+_INDEXING = {
+    torch.ops.aten.index.Tensor,
+    torch.ops.aten.index_put.default,
+    torch.ops.aten.index_put_.default,
+    torch.ops.aten._index_put_impl_.default,
+}
 _SYNCS = {
     torch.ops.aten._local_scalar_dense.default,
     torch.ops.aten.is_nonzero.default,
@@ -201,13 +231,41 @@ def _construct_on_cpu(fn: Any, sim: SimulatedDevice) -> Any:
     return construct
 
 
+class _Counts(collections.Counter):
+    """``SimulatedDevice.counts``: a Counter that, when its device traces syncs,
+    records where each ``sync`` came from."""
+
+    def __init__(self, sim: SimulatedDevice) -> None:
+        super().__init__()
+        self._sim = sim
+
+    def __setitem__(self, key: str, value: int) -> None:
+        if key == "sync" and self._sim.trace_syncs and value > self.get(key, 0):
+            self._sim.sync_sites[_caller()] += 1
+        super().__setitem__(key, value)
+
+
+def _caller() -> str:
+    import traceback
+
+    frames = [f for f in traceback.extract_stack() if "statlearn" in f.filename]
+    if not frames:
+        return "?"
+    f = frames[-1]
+    return f"{f.filename.rsplit('statlearn/', 1)[-1]}:{f.lineno}"
+
+
 class SimulatedDevice(TorchDispatchMode):
     """The simulated accelerator (a context manager): see the module docstring."""
 
     def __init__(self) -> None:
         super().__init__()
         self.device = _setup_backend()
-        self.counts: collections.Counter[str] = collections.Counter()
+        self.counts: _Counts = _Counts(self)
+        # where each host sync came from (file:line of the innermost statlearn frame),
+        # for finding them: set ``trace_syncs = True`` before the code under test
+        self.trace_syncs = False
+        self.sync_sites: collections.Counter[str] = collections.Counter()
         self._stack = contextlib.ExitStack()
 
     # -- entering and leaving --------------------------------------------------
@@ -289,6 +347,11 @@ class SimulatedDevice(TorchDispatchMode):
         on_sim = bool(sims) or to_sim
         if on_sim:
             big_cpu = [t for t in cpus if t.dim() > 0]
+            if func in _INDEXING:  # CPU indices are copied to the device
+                indices = tree_flatten(args[1])[0]
+                moved = [t for t in big_cpu if any(t is i for i in indices)]
+                self.counts["h2d"] += len(moved)
+                big_cpu = [t for t in big_cpu if not any(t is m for m in moved)]
             if big_cpu:
                 raise DeviceMismatch(
                     f"{func}: expected all tensors to be on the same device, but found "

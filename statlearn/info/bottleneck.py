@@ -69,7 +69,8 @@ class IBResult(NamedTuple):
         The relevant information I(Z; Y) in bits.
     lagrangian : (n_iter + 1,) tensor
         L_β = H(Y | Z) + β I(X; Z) in bits at the start and after each
-        iteration; non-increasing.
+        iteration; non-increasing. On ``p_xy``'s device, in float64 (float32 on
+        Apple's MPS), as every tensor of the result.
     n_iter : int
         The number of iterations run.
     converged : bool
@@ -99,7 +100,9 @@ class InformationCurve(NamedTuple):
     Attributes
     ----------
     betas : (B,) tensor
-        The book's β, in the order given.
+        The book's β, in the order given. Every tensor of the curve is on ``p_xy``'s
+        device; ``betas``, ``i_xz``, ``i_zy`` and ``lagrangian`` are float64 (float32
+        on Apple's MPS).
     i_xz, i_zy : (B,) tensors
         I(X; Z) and I(Z; Y) in bits.
     lagrangian : (B,) tensor
@@ -327,7 +330,9 @@ def _result(
         decoder=decoder.to(out_dtype),
         i_xz=i_xz,
         i_zy=i_zy,
-        lagrangian=torch.tensor(history, dtype=torch.float64),
+        lagrangian=torch.tensor(
+            history, dtype=_work_dtype(enc.device), device=enc.device
+        ),
         n_iter=n_iter,
         converged=converged,
         beta=beta,
@@ -517,13 +522,15 @@ def information_curve(
         results[idx] = _result(joint, *best, b, t.dtype)
 
     order = range(len(b_list))
+
+    def curve(values: list[float]) -> torch.Tensor:  # on the joint's device
+        return torch.tensor(values, dtype=dtype, device=t.device)
+
     return InformationCurve(
-        betas=torch.tensor(b_list, dtype=torch.float64),
-        i_xz=torch.tensor([results[i].i_xz for i in order], dtype=torch.float64),
-        i_zy=torch.tensor([results[i].i_zy for i in order], dtype=torch.float64),
-        lagrangian=torch.tensor(
-            [results[i].lagrangian[-1].item() for i in order], dtype=torch.float64
-        ),
+        betas=curve(b_list),
+        i_xz=curve([results[i].i_xz for i in order]),
+        i_zy=curve([results[i].i_zy for i in order]),
+        lagrangian=torch.stack([results[i].lagrangian[-1] for i in order]),
         encoders=torch.stack([results[i].encoder for i in order]),
         i_xy=joint.i_xy,
     )

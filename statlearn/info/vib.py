@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple, Sequence
 
+import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -292,6 +293,7 @@ class VIB(StochasticClassifier):
         beta: float | None = None,
         n_samples: int = 1,
         random_state: Any = None,
+        check_input: bool = True,
     ) -> VIBLoss:
         """The VIB objective ``distortion + beta * rate`` on a batch, in bits.
 
@@ -311,6 +313,9 @@ class VIB(StochasticClassifier):
             (CONTRIBUTING.md). Draws on the model's device; ``None`` follows torch's
             global generator (``statlearn.seed_everything``, and
             ``fit(random_state=...)`` during training).
+        check_input : bool
+            Check ``x`` (finite) and ``y`` (labels in range). ``fit``, which checked
+            its data once, passes ``False`` so that no step reads the device.
 
         Returns
         -------
@@ -325,8 +330,12 @@ class VIB(StochasticClassifier):
         """
         b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
         n_samples = check_int(n_samples, "n_samples", minimum=1)
-        mu, logvar = self.encode(x)
-        y = check_labels(y, self.num_classes, n=mu.shape[0], device=mu.device)
+        if check_input:
+            mu, logvar = self.encode(x)
+            y = check_labels(y, self.num_classes, n=mu.shape[0], device=mu.device)
+        else:
+            mu, logvar = self.encoder(x)
+            y = y.to(device=mu.device, dtype=torch.long)
         z = self._draw(mu, logvar, n_samples, random_state)
         distortion, rate = self._distortion_rate(mu, logvar, z, y)
         return VIBLoss(total=distortion + b * rate, distortion=distortion, rate=rate)
@@ -339,6 +348,7 @@ def vib_loss(
     *,
     beta: float | None = None,
     random_state: Any = None,
+    check_input: bool = True,
 ) -> VIBLoss:
     """The VIB objective as a function, for ``statlearn.training.fit(model, (x, y),
     objective=vib_loss)``.
@@ -355,6 +365,8 @@ def vib_loss(
         The source of the sample of z; see statlearn's randomness rule
         (CONTRIBUTING.md). Draws on the model's device; keep the default ``None`` inside
         ``fit``, whose ``random_state`` then repeats the run.
+    check_input : bool
+        Check ``x`` and ``y``; ``fit`` passes ``False`` (it checked its data once).
 
     Returns
     -------
@@ -368,4 +380,6 @@ def vib_loss(
     """
     if not isinstance(model, VIB):
         raise TypeError(f"model must be a VIB; got {type(model).__name__}")
-    return model.loss(x, y, beta=beta, random_state=random_state)
+    return model.loss(
+        x, y, beta=beta, random_state=random_state, check_input=check_input
+    )

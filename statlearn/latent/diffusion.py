@@ -1079,5 +1079,7 @@ class DDPM(nn.Module):
                     states.append(x)
                     times.append(s)
         if return_trajectory:
-            return x, Trajectory(torch.stack(states), torch.tensor(times))
+            # the times beside the states, on their device
+            times_t = torch.tensor(times, dtype=torch.long, device=x.device)
+            return x, Trajectory(torch.stack(states), times_t)
         return x
