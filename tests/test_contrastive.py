@@ -504,3 +504,176 @@ def test_cuda_fit_repeats_with_one_random_state():
         )
         runs.append([p.detach().clone() for p in net.parameters()])
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*runs))
+
+
+# --- bad input: off the sphere, zero means, pixels outside [0, 1], non-unit models ---
+
+
+def test_vmf_rejects_points_off_the_sphere():
+    eye = torch.eye(3)
+    with pytest.raises(
+        ValueError, match=r"z must lie on the unit sphere.*norms in \[5, 5\]"
+    ):
+        vmf_log_prob(5 * eye, eye, 10.0)
+    with pytest.raises(ValueError, match="z must lie on the unit sphere"):
+        residual_information(5 * eye, eye, eye, 10.0, 3.0)
+    # on the sphere: the closed form of d = 3, log(κ / (4π sinh κ)) + κ at z = μ
+    expected = math.log(10 / (4 * math.pi * math.sinh(10))) + 10
+    assert torch.allclose(vmf_log_prob(eye, eye, 10.0), torch.full((3,), expected))
+    # float32 unit vectors cast to float64 are on the sphere (within 1e-6)
+    z = F.normalize(torch.randn(50, 64, generator=torch.Generator().manual_seed(0)))
+    assert torch.isfinite(vmf_log_prob(z.double(), z.double(), 5.0)).all()
+    with pytest.raises(ValueError, match="unit sphere"):
+        vmf_log_prob(z.double() * (1 + 1e-5), z.double(), 5.0)
+
+
+def test_vmf_rejects_zero_mean_directions():
+    eye, zero = torch.eye(3), torch.zeros(1, 3)
+    with pytest.raises(ValueError, match="mu must hold mean directions"):
+        vmf_log_prob(eye, zero, 1.0)
+    with pytest.raises(ValueError, match="mu must hold mean directions.*row 3 is zero"):
+        vmf_sample(torch.cat([eye, zero]), 1.0, random_state=0)
+    with pytest.raises(ValueError, match="mu_e must hold mean directions"):
+        vmf_kl(zero, 1.0, eye[:1], 1.0)
+    with pytest.raises(ValueError, match="mu_b must hold mean directions"):
+        vmf_kl(eye[:1], 1.0, zero, 1.0)
+    with pytest.raises(ValueError, match="mu_b must hold mean directions"):
+        residual_information(eye, eye, torch.cat([eye[:2], zero]), 1.0, 1.0)
+    # a tiny but nonzero mean is a direction
+    z = vmf_sample(1e-20 * eye, 50.0, random_state=0)
+    assert torch.allclose(z.norm(dim=1), torch.ones(3))
+    assert float((z * eye).sum(1).min()) > 0.5
+    # the KL names its concentrations
+    with pytest.raises(ValueError, match="kappa_e"):
+        vmf_kl(eye, 0.0, eye, 1.0)
+    with pytest.raises(ValueError, match="kappa_b"):
+        vmf_kl(eye, 1.0, eye, -1.0)
+
+
+def test_augmentations_reject_pixels_outside_the_unit_interval():
+    x = digits_like(4)
+    raw = 16 * x  # the digits before scaling: 0..16
+    aug = Augment()
+    with pytest.raises(
+        ValueError, match=r"x must lie in \[0, 1\].*got values in \[0, 15"
+    ):
+        aug(raw, random_state=0)
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        aug(raw.reshape(4, 64), random_state=0)
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        gaussian_noise(raw, 0.1, random_state=0)
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        gaussian_noise(x - 0.5, 0.1, random_state=0)
+    bad = x.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="x must not contain NaN"):
+        aug(bad)
+    with pytest.raises(ValueError, match="x must not contain NaN"):
+        gaussian_noise(bad, 0.1)
+    # without clipping any finite values are fine: the noise is only added
+    out = gaussian_noise(raw, 0.1, clip=False, random_state=0)
+    assert float((out - raw).abs().max()) < 1.0 and float(out.max()) > 1
+    assert aug(x, random_state=0).shape == x.shape
+
+
+def test_csimclr_loss_rejects_pixels_outside_the_unit_interval():
+    net, aug = small_net(), Augment()
+    x = digits_like(8).reshape(8, 64)
+    with pytest.raises(
+        ValueError, match=r"x must lie in \[0, 1\].*got values in \[0, 15"
+    ):
+        csimclr_loss(net, 16 * x, augment=aug, random_state=0)
+    bad = x.clone()
+    bad[3, 5] = float("inf")
+    with pytest.raises(ValueError, match="x must not contain NaN or infinite"):
+        csimclr_loss(net, bad, augment=aug, random_state=0)
+
+    # a callable augmentation defines its own input space: finite values suffice
+    def jitter(x, *, random_state):
+        return x + 0.01 * torch.randn(x.shape, generator=random_state)
+
+    out = csimclr_loss(net, 16 * x, augment=jitter, random_state=0)
+    assert torch.isfinite(out.total)
+    with pytest.raises(ValueError, match="x must not contain NaN or infinite"):
+        csimclr_loss(net, bad, augment=jitter, random_state=0)
+
+
+class _Scaled(torch.nn.Module):
+    def __init__(self, net, scale):
+        super().__init__()
+        self.net, self.scale = net, scale
+
+    def forward(self, x):
+        return self.scale * self.net(x)
+
+
+def test_csimclr_loss_requires_the_model_to_map_to_the_sphere():
+    from statlearn.nets import mlp
+
+    net, aug = small_net(), Augment()
+    x = digits_like(8).reshape(8, 64)
+    with pytest.raises(
+        ValueError, match=r"unit sphere.*ContrastiveNet.*norms in \[3, 3\]"
+    ):
+        csimclr_loss(_Scaled(net, 3.0), x, augment=aug, random_state=0)
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match="must map each input to the unit sphere"):
+        csimclr_loss(mlp(64, 4, (16,)), x, augment=aug, random_state=0)
+    # a wrapper that keeps unit rows is fine, and equals the network itself
+    same = csimclr_loss(_Scaled(net, 1.0), x, augment=aug, random_state=0)
+    assert torch.equal(
+        same.total, csimclr_loss(net, x, augment=aug, random_state=0).total
+    )
+    # a diverged network (NaN weights) is a floating-point error, not bad input
+    with torch.no_grad():
+        net.head[1][-1].weight.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="NaN"):
+        csimclr_loss(net, x, augment=aug, random_state=0)
+
+
+@pytest.mark.parametrize("kw", [dict(beta=0.5), dict(sample=False)])
+def test_one_csimclr_loss_call_reads_the_host_once(monkeypatch, kw):
+    """The range, finiteness and unit-norm checks share one host read (a GPU waits
+    once per step)."""
+    net, aug = small_net(), Augment()
+    x = digits_like(8).reshape(8, 64)
+    reads = []
+    for method in ("tolist", "item", "__bool__", "__float__", "__int__", "__index__"):
+        original = getattr(torch.Tensor, method)
+
+        def counting(self, *a, _original=original, _name=method, **k):
+            reads.append(_name)
+            return _original(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, method, counting)
+    csimclr_loss(net, x, augment=aug, random_state=0, **kw)
+    monkeypatch.undo()
+    assert reads == ["tolist"], reads
+
+
+def test_csimclr_loss_at_a_large_latent_dimension():
+    # d = 512 with the default κ_b = 10: the Bessel function I_255(10) underflows
+    torch.manual_seed(0)
+    net = ContrastiveNet(
+        64, hidden=(32,), rep_dim=16, head_hidden=(16,), latent_dim=512
+    )
+    out = csimclr_loss(net, digits_like(8).reshape(8, 64), augment=Augment(), beta=0.1)
+    assert all(torch.isfinite(t) for t in out)
+    out.total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+def test_a_single_value_is_not_a_batch():
+    net, aug, one = small_net(), Augment(), torch.tensor(0.5)
+    with pytest.raises(ValueError, match="x must be a batch"):
+        net(one)
+    with pytest.raises(ValueError, match="x must be a batch"):
+        net.represent(one)
+    with pytest.raises(ValueError, match="x must be a batch"):
+        csimclr_loss(net, one, augment=aug)
+    with pytest.raises(ValueError, match="x must be a batch"):
+        gaussian_noise(one, 0.1)
+    with pytest.raises(ValueError, match="x must be a batch"):
+        gaussian_noise(one, 0.1, clip=False)
+    with pytest.raises(ValueError, match="x must be a batch"):
+        aug(torch.rand(64))
