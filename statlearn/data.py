@@ -395,11 +395,11 @@ def gaussian_ring(
     Parameters
     ----------
     n_samples : int
-        Number of samples.
+        Number of samples, >= 1.
     n_modes : int
-        Number of mixture components.
+        Number of mixture components, >= 1.
     radius : float
-        Radius of the circle of centres.
+        Radius of the circle of centres, > 0.
     std : float
         Standard deviation of each component, >= 0.
     random_state : None, int, NumPy RandomState/Generator or torch.Generator
@@ -430,14 +430,16 @@ def ring_modes(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
     Parameters
     ----------
     n_modes : int
-        Number of mixture components.
+        Number of mixture components, >= 1.
     radius : float
-        Radius of the circle of centres.
+        Radius of the circle of centres, > 0.
 
     Returns
     -------
     (n_modes, 2) float32 tensor
     """
+    n_modes = check_int(n_modes, "n_modes", minimum=1)
+    radius = check_positive(radius, "radius")
     angle = 2 * torch.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
     return (radius * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
 
@@ -496,7 +498,7 @@ def mixture_samples(
     Parameters
     ----------
     n_samples : int
-        Number of samples.
+        Number of samples, >= 1.
     weights : (K,) array-like
         Mixture weights, non-negative and summing to one.
     means : (K, D) array-like
@@ -531,7 +533,8 @@ def mixture_samples(
         )
     if bool((w < 0).any()) or abs(float(w.sum()) - 1.0) > 1e-6:
         raise ValueError(
-            f"weights must be non-negative and sum to 1; got sum {float(w.sum()):.6g}"
+            "weights must be non-negative and sum to 1; got sum "
+            f"{float(w.sum()):.6g} and minimum {float(w.min()):.6g}"
         )
     asym = (cov - cov.transpose(1, 2)).abs().amax(dim=(1, 2))
     scale = cov.abs().amax(dim=(1, 2)).clamp_min(torch.finfo(torch.float64).tiny)

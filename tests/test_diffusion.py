@@ -698,23 +698,24 @@ def _count_isfinite(monkeypatch):
 
 
 def test_each_public_call_checks_its_input_once(monkeypatch):
-    """Rule 3: the loss, a reverse step and a whole sampling run check their tensor
-    input once; the per-step cores do not."""
+    """Rule 3: the loss, a reverse step and a whole sampling run check each tensor
+    input once (the loss with a given noise checks x0 and the noise; in training the
+    noise is drawn); the per-step cores do not."""
     torch.manual_seed(0)
     model = DDPM(MLPDenoiser(2, hidden=(8,)), timesteps=10)
     x = torch.randn(6, 2)
     calls = _count_isfinite(monkeypatch)
     with torch.no_grad():
-        for call in (
-            lambda: model.loss(x),
-            lambda: model.loss(x, t=3, noise=torch.randn(6, 2)),
-            lambda: model.p_sample(x, 3),
-            lambda: model.sample(6, x_T=x),
-            lambda: model.sample(6, x_T=x, steps=4, eta=1.0),
+        for call, checks in (
+            (lambda: model.loss(x), 1),
+            (lambda: model.loss(x, t=3, noise=torch.randn(6, 2)), 2),
+            (lambda: model.p_sample(x, 3), 1),
+            (lambda: model.sample(6, x_T=x), 1),
+            (lambda: model.sample(6, x_T=x, steps=4, eta=1.0), 1),
         ):
             calls.clear()
             call()
-            assert len(calls) == 1
+            assert len(calls) == checks
         calls.clear()
         model.sample(6)  # nothing to check: x_T is drawn
         assert len(calls) == 0

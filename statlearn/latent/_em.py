@@ -249,12 +249,13 @@ def validate_X(
         if t.shape[0] < min_samples:
             raise ValueError(
                 f"Found array with {t.shape[0]} sample(s) (shape={tuple(t.shape)}) "
-                f"while a minimum of {min_samples} is required."
+                f"while a minimum of {min_samples} is required: X needs at least "
+                f"{min_samples} row(s)."
             )
         if t.shape[1] < 1:
             raise ValueError(
                 f"Found array with 0 feature(s) (shape={tuple(t.shape)}) "
-                "while a minimum of 1 is required."
+                "while a minimum of 1 is required: X needs at least one column."
             )
         if not bool(torch.isfinite(t).all()):
             raise ValueError("Input X contains NaN or infinity")

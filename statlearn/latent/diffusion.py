@@ -193,6 +193,28 @@ class SinusoidalTimeEmbedding(nn.Module):
         return torch.cat([args.sin(), args.cos()], dim=1)
 
 
+def _time_dim(time_dim: Any) -> int:
+    """The size of the time features: an even int >= 2, checked under its own name."""
+    time_dim = check_int(time_dim, "time_dim", minimum=2)
+    if time_dim % 2:
+        raise ValueError(f"time_dim must be even; got {time_dim}")
+    return time_dim
+
+
+def _check_denoiser_input(x: Any, t: Any) -> None:
+    """Shapes only (no value is read, so no host sync in a training step): ``x`` a
+    non-empty batch, ``t`` one time step per row."""
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] == 0:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"x must be a non-empty batch (N, ...); got {shape}")
+    if not isinstance(t, torch.Tensor) or t.shape != x.shape[:1]:
+        shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(
+            f"t must hold one time step per row of x, shape ({x.shape[0]},); got "
+            f"{shape}"
+        )
+
+
 def _shape_tuple(shape: int | Sequence[int], name: str) -> tuple[int, ...]:
     if isinstance(shape, (int,)) and not isinstance(shape, bool):
         shape = (shape,)
@@ -237,6 +259,7 @@ class MLPDenoiser(nn.Module):
         if not hidden:
             raise ValueError("hidden must name at least one layer width")
         D = math.prod(self.data_shape)
+        time_dim = _time_dim(time_dim)
         self.time_embedding = SinusoidalTimeEmbedding(time_dim)
         widths = (D,) + hidden
         self.layers = nn.ModuleList(
@@ -260,6 +283,7 @@ class MLPDenoiser(nn.Module):
         -------
         (N, *data_shape) tensor
         """
+        _check_denoiser_input(x, t)
         emb = self.time_embedding(t).to(x.dtype)
         h = x.reshape(x.shape[0], -1)
         for layer, proj in zip(self.layers, self.time_proj):
@@ -306,6 +330,7 @@ class ConvDenoiser(nn.Module):
         if image_size % 2:
             raise ValueError(f"image_size must be even; got {image_size}")
         self.data_shape = (in_channels, image_size, image_size)
+        time_dim = _time_dim(time_dim)
         self.time_embedding = SinusoidalTimeEmbedding(time_dim)
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, width), nn.SiLU())
         self.conv_in = nn.Conv2d(in_channels, width, 3, padding=1)
@@ -340,6 +365,7 @@ class ConvDenoiser(nn.Module):
         -------
         tensor of the input's shape
         """
+        _check_denoiser_input(x, t)
         h = x.reshape(x.shape[0], *self.data_shape)
         emb = self.time_mlp(self.time_embedding(t).to(x.dtype))
         h0 = self._block(self.conv_in(h), emb, 0)
@@ -622,8 +648,9 @@ class DDPM(nn.Module):
         """
         x0 = self._check_x(x0, "x0")
         t = self._check_t(t, x0.shape[0], x0.device)
-        if noise is None:
+        if noise is None or random_state is not None:
             generator = as_generator(random_state, device=x0.device)
+        if noise is None:
             noise = torch.randn(
                 x0.shape, generator=generator, dtype=x0.dtype, device=x0.device
             )
@@ -641,7 +668,7 @@ class DDPM(nn.Module):
                 f"noise must have x0's shape {tuple(x0.shape)}; got "
                 f"{tuple(noise.shape)}"
             )
-        return noise.to(dtype=x0.dtype, device=x0.device)
+        return as_tensor(noise, name="noise", dtype=x0.dtype, device=x0.device)
 
     def _q_sample(
         self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor
@@ -720,8 +747,9 @@ class DDPM(nn.Module):
             noise = self._check_noise(noise, x0)
         if t is not None:
             t = self._check_t(t, x0.shape[0], x0.device)
-        if t is None or noise is None:
+        if t is None or noise is None or random_state is not None:
             generator = as_generator(random_state, device=x0.device)
+        if t is None or noise is None:
             # uniform over all T steps; drawn here, so no validation (no device sync)
             if t is None:
                 t = torch.randint(

@@ -239,7 +239,7 @@ class KMeans(
     Parameters
     ----------
     n_clusters : int, default=8
-        Number of clusters K.
+        Number of clusters K, >= 1.
     init : {"k-means++", "random"}, callable or (K, D) array-like, default="k-means++"
         Seeding: greedy k-means++ (Arthur and Vassilvitskii, 2007), K distinct random
         rows of ``X``, given centres, or a function ``init(X, n_clusters,
@@ -251,13 +251,13 @@ class KMeans(
         rule). Given centres are used once, with a warning when ``n_init`` asks for
         more.
     max_iter : int, default=300
-        Maximum Lloyd iterations per run.
+        Maximum Lloyd iterations per run, >= 1.
     tol : float, default=1e-4
-        Stop when the squared movement of the centres, summed, is at most ``tol`` times
-        the mean per-feature variance of ``X`` (scikit-learn's rule), or when no label
-        changes.
+        >= 0. Stop when the squared movement of the centres, summed, is at most
+        ``tol`` times the mean per-feature variance of ``X`` (scikit-learn's rule), or
+        when no label changes.
     verbose : int, default=0
-        1 prints the inertia at every iteration and how each run ended; 2 also the
+        >= 0: 1 prints the inertia at every iteration and how each run ended; 2 also the
         time each took.
     random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
         See statlearn's randomness rule (CONTRIBUTING.md): seeds the seeding; ``None``
@@ -349,6 +349,7 @@ class KMeans(
         n_init = self._resolved_n_init()
         max_iter = check_int(self.max_iter, "max_iter", minimum=1)
         tol = check_positive(self.tol, "tol", strict=False)
+        check_int(self.verbose, "verbose", minimum=0)
         Xt, ns = validate_X(
             self, X, reset=True, device=check_optional_device(self.device)
         )

@@ -892,19 +892,20 @@ class GaussianMixture(_EMMixture):
     Parameters
     ----------
     n_components : int, default=1
-        Number of components K.
+        Number of components K, >= 1.
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
         Each component its own full matrix; one shared full matrix; diagonal; a multiple
         of the identity.
     tol : float, default=1e-3
-        Stop when the mean log-likelihood changes by less than ``tol`` (0: run
+        Stop when the mean log-likelihood changes by less than ``tol``, >= 0 (0: run
         ``max_iter``).
     reg_covar : float, default=1e-6
-        Added to the covariance diagonals; keeps them positive definite.
+        Added to the covariance diagonals, >= 0 (as in scikit-learn; 0 adds nothing):
+        keeps them invertible when a component collapses.
     max_iter : int, default=100
-        EM iterations per run (0: keep the initial parameters).
+        EM iterations per run, >= 0 (0: keep the initial parameters).
     n_init : int, default=1
-        Number of initialisations; the one with the highest final bound is kept.
+        Number of initialisations, >= 1; the one with the highest final bound is kept.
     init_params : {"kmeans", "k-means++", "random", "random_from_data"},
     default="kmeans"
         Initial responsibilities: k-means labels, k-means++ seeds, random soft, or
@@ -927,7 +928,7 @@ class GaussianMixture(_EMMixture):
         1 prints each initialisation, every ``verbose_interval``-th iteration (its bound
         and the change) and how the run ended; 2 also the time each took.
     verbose_interval : int, default=10
-        Iterations between two printed lines.
+        Iterations between two printed lines, >= 1.
     device : torch.device or str, optional
         Where to compute; default: the input's device (the CPU for NumPy input).
     dtype : torch.dtype, optional
@@ -1173,13 +1174,13 @@ class BernoulliMixture(_EMMixture):
     Parameters
     ----------
     n_components : int, default=1
-        Number of components K.
+        Number of components K, >= 1.
     tol : float, default=1e-3
-        Stop when the mean log-likelihood changes by less than ``tol``.
+        Stop when the mean log-likelihood changes by less than ``tol``, >= 0.
     max_iter : int, default=100
-        EM iterations per run.
+        EM iterations per run, >= 0.
     n_init : int, default=1
-        Number of initialisations; the one with the highest final bound is kept.
+        Number of initialisations, >= 1; the one with the highest final bound is kept.
     init_params : {"random", "random_from_data", "kmeans", "k-means++"},
     default="random"
         "random": means uniform in [0.25, 0.75] and equal weights (Bishop, section

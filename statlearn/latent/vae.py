@@ -43,6 +43,7 @@ from torch.nn import functional as F
 
 from statlearn._checks import (
     as_generator,
+    as_tensor,
     check_choice,
     check_int,
     check_positive,
@@ -189,6 +190,8 @@ class GaussianEncoder(nn.Module):
         mu, logvar : (N, latent_dim) tensors
         """
         x = x.flatten(1) if x.ndim > 1 else x.unsqueeze(0)
+        if x.shape[0] == 0:
+            raise ValueError(f"x must not be empty; got shape {tuple(x.shape)}")
         if x.shape[-1] != self.in_features:
             raise ValueError(
                 f"x must have {self.in_features} features per sample; got shape "
@@ -777,6 +780,9 @@ def corrupt(
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch tensor; got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating tensor; got dtype {x.dtype}")
+    as_tensor(x, name="x", dtype=x.dtype, min_ndim=1)  # a batch, finite
     noise, corruption = _check_corruption(noise, corruption)
     if noise == 0:
         return x

@@ -98,9 +98,7 @@ def lower_confidence_bound(
 
     n = check_int(n, "n", minimum=1)
     alpha = check_probability(alpha, "alpha")
-    if isinstance(n_a, Tensor):
-        n_a = n_a.detach().cpu().numpy()
-    n_a = np.asarray(n_a, dtype=np.float64)
+    n_a = _as_counts(n_a, "n_a")
     if np.any(n_a < 0) or np.any(n_a > n) or np.any(n_a != np.round(n_a)):
         raise ValueError(
             f"n_a must hold integer counts in [0, n={n}]; got values in "
@@ -109,6 +107,20 @@ def lower_confidence_bound(
     safe = np.maximum(n_a, 1.0)  # Beta(0, .) is undefined; the bound is 0 there
     bound = beta.ppf(alpha, safe, n - safe + 1.0)
     return np.where(n_a > 0, bound, 0.0)
+
+
+def _as_counts(value: Any, name: str) -> np.ndarray:
+    """Counts (an int, or an array or tensor of them) as a float64 array; anything
+    that is not a whole number is a ``TypeError`` or ``ValueError`` naming ``name``."""
+    if isinstance(value, Tensor):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must hold integer counts; got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise ValueError(f"{name} must hold whole-number counts; got {value!r}")
+    return arr
 
 
 def binomial_pvalue(
@@ -134,14 +146,12 @@ def binomial_pvalue(
     """
     from scipy.stats import binom
 
-    if isinstance(k, Tensor):
-        k = k.detach().cpu().numpy()
-    if isinstance(n, Tensor):
-        n = n.detach().cpu().numpy()
-    k = np.asarray(k, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
+    k, n = _as_counts(k, "k"), _as_counts(n, "n")
     if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
-        raise ValueError("binomial_pvalue needs 0 <= k <= n and n >= 1")
+        raise ValueError(
+            "binomial_pvalue needs 0 <= k <= n and n >= 1; got k in "
+            f"[{k.min()}, {k.max()}] and n in [{n.min()}, {n.max()}]"
+        )
     return np.minimum(1.0, 2.0 * binom.cdf(np.minimum(k, n - k), n, 0.5))
 
 

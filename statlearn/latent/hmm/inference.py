@@ -387,9 +387,10 @@ def forward(
     Parameters
     ----------
     log_startprob : (K,) or (N, K) tensor
-        ``log pi``.
+        ``log pi``; ``exp`` of each row sums to 1.
     log_transmat : (K, K) tensor
-        ``log A``, rows indexed by the previous state.
+        ``log A``, rows indexed by the previous state; ``exp`` of each row sums to 1
+        (or to 0, for a state that no path may reach).
     log_emission : (N, T, K) or (T, K) tensor
         ``log p(x_t | z_t = k)``, padded after each sequence's end.
     lengths : (N,) int array-like, optional
@@ -567,6 +568,7 @@ def _check_inputs(
         )
     if torch.isnan(log_A).any() or torch.isposinf(log_A).any():
         raise ValueError("log_transmat must not contain NaN or +inf")
+    _check_normalised(log_A, "log_transmat", "row", allow_zero=True)
     log_pi = None
     if need_start:
         log_pi = as_tensor(
@@ -584,9 +586,30 @@ def _check_inputs(
             )
         if torch.isnan(log_pi).any() or torch.isposinf(log_pi).any():
             raise ValueError("log_startprob must not contain NaN or +inf")
+        _check_normalised(log_pi.reshape(-1, K), "log_startprob", "row")
         log_pi = log_pi.expand(N, K)
     m = _mask_from(lengths, mask, N, T, dev)
     return log_pi, log_A, E, m, squeeze, choose_method(method, N, T, K)
+
+
+# how far ``logsumexp`` of a distribution's log-probabilities may be from 0: loose
+# enough for float32 rounding, tight enough to catch unnormalised weights
+_NORMALISED_TOL = 1e-4
+
+
+def _check_normalised(
+    logp: Tensor, name: str, what: str, *, allow_zero: bool = False
+) -> None:
+    """Each row of ``exp(logp)`` sums to 1 (or to 0, a state never left, when
+    ``allow_zero``): otherwise the recursions run and return a wrong likelihood."""
+    lse = torch.logsumexp(logp, dim=-1)
+    bad = (lse.abs() > _NORMALISED_TOL) & ~(allow_zero & torch.isneginf(lse))
+    if bool(bad.any()):
+        i = int(torch.nonzero(bad)[0])
+        raise ValueError(
+            f"{name} must hold log-probabilities: exp({name}) must sum to 1 over "
+            f"each {what}; {what} {i} sums to {float(lse[i].exp()):.6g}"
+        )
 
 
 def _mask_from(lengths: Any, mask: Any, N: int, T: int, dev: torch.device) -> Tensor:

@@ -49,6 +49,7 @@ from torch import Tensor
 
 from statlearn._arrays import Namespace, from_torch, to_torch
 from statlearn._checks import (
+    as_float,
     as_generator,
     as_tensor,
     check_choice,
@@ -185,9 +186,10 @@ class ConvergenceMonitor:
     Parameters
     ----------
     tol : float
-        The convergence threshold on the gain in log-likelihood per iteration.
+        The convergence threshold on the gain in log-likelihood per iteration, finite
+        (negative: never converged).
     n_iter : int
-        The maximum number of iterations.
+        The maximum number of iterations, >= 1.
     verbose : bool
         Whether each iteration's log-likelihood is printed.
 
@@ -204,8 +206,8 @@ class ConvergenceMonitor:
     """
 
     def __init__(self, tol: float, n_iter: int, verbose: bool) -> None:
-        self.tol = tol
-        self.n_iter = n_iter
+        self.tol = as_float(tol, "tol")
+        self.n_iter = check_int(n_iter, "n_iter", minimum=1)
         self.verbose = verbose
         self.history: list[float] = []
         self.iter = 0
@@ -892,12 +894,13 @@ class CategoricalHMM(_BaseHMM):
     Parameters
     ----------
     n_components : int
-        Number of hidden states K.
+        Number of hidden states K, >= 1.
     n_features : int, optional
-        Number of symbols F. When None, ``fit`` sets it (to the number of columns of an
-        ``emissionprob_`` it keeps, else to ``max(X) + 1``), as hmmlearn does.
+        Number of symbols F, >= 1. When None, ``fit`` sets it (to the number of
+        columns of an ``emissionprob_`` it keeps, else to ``max(X) + 1``), as hmmlearn
+        does.
     n_iter : int
-        Maximum number of Baum-Welch iterations.
+        Maximum number of Baum-Welch iterations, >= 1.
     tol : float
         Stop when the log-likelihood gains less than ``tol`` in one iteration (a
         negative ``tol`` runs all ``n_iter`` iterations).
@@ -1143,19 +1146,21 @@ class GaussianHMM(_BaseHMM):
     Parameters
     ----------
     n_components : int
-        Number of hidden states K.
+        Number of hidden states K, >= 1.
     covariance_type : {"diag", "full"}
         Diagonal or full covariance per state.
     min_covar : float
-        Floor on the diagonal of the covariances after each M-step (a full covariance
-        that is not positive definite also gets ``min_covar * I`` added); also added to
-        the data covariance at initialisation, as hmmlearn does.
+        Floor on the diagonal of the covariances after each M-step, >= 0 (a full
+        covariance whose Cholesky factorisation fails also gets ``min_covar * I``
+        added); also added to the data covariance at initialisation, as hmmlearn does.
     covars_prior : float
-        hmmlearn's conjugate-prior term added to the numerator of the covariance update.
+        hmmlearn's conjugate-prior term added to the numerator of the covariance
+        update, >= 0.
     covars_weight : float
-        hmmlearn's conjugate-prior weight in the denominator of the covariance update.
+        hmmlearn's conjugate-prior weight in the denominator of the covariance update
+        (finite).
     n_iter : int
-        Maximum number of Baum-Welch iterations.
+        Maximum number of Baum-Welch iterations, >= 1.
     tol : float
         Stop when the log-likelihood gains less than ``tol`` in one iteration (a
         negative ``tol`` runs all ``n_iter`` iterations).
@@ -1276,6 +1281,14 @@ class GaussianHMM(_BaseHMM):
 
     def _set_n_features(self, X: Tensor, todo: str) -> None:
         self.n_features = self.n_features_in_ = int(X.shape[1])
+
+    def _check_fit_hyperparameters(self) -> tuple[int, float, str, str]:
+        out = super()._check_fit_hyperparameters()
+        check_choice(self.covariance_type, "covariance_type", ("diag", "full"))
+        check_positive(self.min_covar, "min_covar", strict=False)
+        check_positive(self.covars_prior, "covars_prior", strict=False)
+        as_float(self.covars_weight, "covars_weight")
+        return out
 
     def _fit_dtype(self, X: Tensor, ns: Namespace, todo: str) -> torch.dtype:
         return check_dtype(self.dtype) or X.dtype
