@@ -395,12 +395,38 @@ def _smooth_training_case():
     return mlp(64, 10, hidden=(8,)), None, "xy", noise_augmentation(0.25)
 
 
+def _adversarial_case():
+    import functools
+
+    from statlearn.nets import mlp
+    from statlearn.robust import adversarial_transform, pgd
+
+    attack = functools.partial(pgd, eps=0.1, steps=3)
+    return mlp(64, 10, hidden=(8,)), None, "xy", adversarial_transform(attack)
+
+
+def _wyner_case():
+    from statlearn.info import WynerModel, wyner_loss
+
+    model = WynerModel(32, 32, common_dim=2, local_dim=2, hidden=(8,))
+    return model, wyner_loss, "halves"
+
+
+def _teb_case():
+    from statlearn.info import TEB, teb_loss
+
+    return TEB(3, 3, 1, latent_dim=2, hidden=(8,)), teb_loss, "windows"
+
+
 SYNC_CASES = {
     "plain fit": _plain,
     "VAE": _vae_case,
     "VIB": _vib_case,
     "C-SimCLR": _csimclr_case,
     "noise-augmented fit (Smooth's base classifier)": _smooth_training_case,
+    "adversarial training (PGD-3)": _adversarial_case,
+    "Wyner": _wyner_case,
+    "TEB": _teb_case,
 }
 
 
@@ -418,7 +444,13 @@ def _one_epoch(case, steps: int):
         torch.manual_seed(0)
         model = model.to(sim.device)
         x, y = x.to(sim.device), y.to(sim.device)
-        train = {"xy": (x, y), "x": x, "binary x": x.round()}[data]
+        train = {
+            "xy": (x, y),
+            "x": x,
+            "binary x": x.round(),
+            "halves": (x[:, :32], x[:, 32:]),
+            "windows": (x[:, :3], x[:, 3:6], x[:, 6:7]),
+        }[data]
         before = dict(sim.counts)
         fit(
             model,
@@ -464,3 +496,28 @@ def test_smoothing_draws_its_noise_on_the_device(sim):
         smooth.certify(x, 10, n, 0.01, batch_size=10, random_state=0)
         copies.append(sim.counts["h2d"] - before)
     assert copies[3] == copies[2], "certify copies noise to the device per batch"
+
+
+def _dvclub_epoch(steps: int) -> dict[str, int]:
+    import statlearn.data
+    from statlearn.info import DVCLUB, fit_dvclub
+
+    split = statlearn.data.load("digits")
+    n = 16 * steps
+    x, y = split.x_train[:n], split.y_train[:n]
+    with SimulatedDevice() as sim:
+        torch.manual_seed(0)
+        model = DVCLUB(
+            64, 10, 4, hidden=(8,), adversary_hidden=(8,), x_decoder_hidden=(8,)
+        ).to(sim.device)
+        data = (x.to(sim.device), y.to(sim.device), (y % 2).to(sim.device))
+        before = dict(sim.counts)
+        fit_dvclub(model, data, epochs=1, batch_size=16, random_state=0, quiet=True)
+        return {k: sim.counts[k] - before.get(k, 0) for k in ("sync", "h2d")}
+
+
+def test_dvclub_training_reads_the_host_once_per_epoch():
+    """DVCLUB's own alternating loop sums its terms on the device, like fit."""
+    short, long = _dvclub_epoch(4), _dvclub_epoch(8)
+    assert long["sync"] == short["sync"], "host syncs grow with the steps"
+    assert long["h2d"] == short["h2d"]

@@ -444,7 +444,10 @@ def fit_dvclub(
     g = as_generator(random_state, device=x.device)
     for _ in tqdm(range(epochs), disable=quiet, desc="DVCLUB", leave=False):
         model.train()
-        sums: dict[str, float] = {}
+        # the terms are summed on the device and read once per epoch: no host sync
+        # in a training step
+        sums = torch.zeros(len(names), dtype=torch.float64, device=x.device)
+        adv_sum = torch.zeros((), dtype=torch.float64, device=x.device)
         perm = torch.randperm(n, generator=g, device=x.device)
         for start in range(0, n, batch_size):
             idx = perm[start : start + batch_size]
@@ -459,23 +462,25 @@ def fit_dvclub(
                     opt_adv.zero_grad(set_to_none=True)
                     adv.backward()
                     opt_adv.step()
-                sums["adversary"] = sums.get("adversary", 0.0) + adv.item() * m
+                adv_sum += adv.detach().double() * m
             out = model._loss(xb, yb, sb, model.beta, model.beta_s, g)
-            values = torch.stack([t.detach() for t in out]).tolist()  # one sync
-            if not math.isfinite(values[0]):
-                raise FloatingPointError(
-                    f"the DVCLUB loss became {values[0]}; lower lr or beta_s"
-                )
             opt.zero_grad(set_to_none=True)
             out.total.backward()
             opt.step()
             if opt_adv is not None:
                 # the encoder step also sent gradients into the adversary: drop them
                 opt_adv.zero_grad(set_to_none=True)
-            for key, value in zip(names, values):
-                sums[key] = sums.get(key, 0.0) + value * m
-        for key, value in sums.items():
+            sums += torch.stack([t.detach().double() for t in out]) * m
+        values = torch.cat([sums, adv_sum[None]]).tolist()  # one read per epoch
+        if not math.isfinite(values[0]):
+            raise FloatingPointError(
+                f"the DVCLUB loss became {values[0] / n} in epoch "
+                f"{len(history.get('loss', [])) + 1}; lower lr or beta_s"
+            )
+        for key, value in zip(names, values):
             history.setdefault(key, []).append(value / n)
+        if opt_adv is not None:
+            history.setdefault("adversary", []).append(values[-1] / n)
     model.eval()
     return history
 

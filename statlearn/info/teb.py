@@ -403,6 +403,7 @@ class TEB(nn.Module):
         *,
         beta: float | None = None,
         random_state: Any = None,
+        check_input: bool = True,
     ) -> TEBLoss:
         """The objective ``distortion + beta * rate`` on a batch, in bits.
 
@@ -418,6 +419,9 @@ class TEB(nn.Module):
             on the model's device; ``None`` follows torch's global generator
             (``statlearn.seed_everything``, or ``fit(random_state=...)`` during
             training).
+        check_input : bool
+            Check the arrays (finite, shapes); ``fit``, which checked its data once,
+            passes ``False`` so that no training step reads the device.
 
         Returns
         -------
@@ -431,7 +435,8 @@ class TEB(nn.Module):
             ``beta < 0``.
         """
         b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
-        x_past, y_past, y_next = self._inputs(x_past, y_past, y_next)
+        if check_input:
+            x_past, y_past, y_next = self._inputs(x_past, y_past, y_next)
         g = as_generator(random_state, device=x_past.device)
         mu, logvar = self.encoder(torch.cat([x_past, y_past], dim=1))
         mu_r, logvar_r = self.prior(y_past)
@@ -506,6 +511,7 @@ def teb_loss(
     *,
     beta: float | None = None,
     random_state: Any = None,
+    check_input: bool = True,
 ) -> TEBLoss:
     """The TEB objective as a function, for ``statlearn.training.fit(model, (x_past,
     y_past, y_next), objective=teb_loss)``.
@@ -521,6 +527,9 @@ def teb_loss(
     random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
         See :meth:`TEB.loss`; ``None`` (the default inside ``fit``) lets
         ``fit(random_state=...)`` repeat a run.
+    check_input : bool
+        Check the arrays (finite, shapes); ``fit``, which checked its data once,
+        passes ``False`` so that no training step reads the device.
 
     Returns
     -------
@@ -534,7 +543,14 @@ def teb_loss(
     """
     if not isinstance(model, TEB):
         raise TypeError(f"model must be a TEB; got {type(model).__name__}")
-    return model.loss(x_past, y_past, y_next, beta=beta, random_state=random_state)
+    return model.loss(
+        x_past,
+        y_past,
+        y_next,
+        beta=beta,
+        random_state=random_state,
+        check_input=check_input,
+    )
 
 
 @torch.no_grad()

@@ -267,6 +267,7 @@ class WynerModel(nn.Module):
         *,
         beta: float | None = None,
         random_state: Any = None,
+        check_input: bool = True,
     ) -> WynerLoss:
         """The objective on a batch of pairs, in bits (one sample of each latent).
 
@@ -281,6 +282,9 @@ class WynerModel(nn.Module):
             ``u`` and ``v`` are drawn, in that order, on the model's device; ``None``
             follows torch's global generator (``statlearn.seed_everything``, or
             ``fit(random_state=...)`` during training).
+        check_input : bool
+            Check the arrays (finite, shapes); ``fit``, which checked its data once,
+            passes ``False`` so that no training step reads the device.
 
         Returns
         -------
@@ -295,7 +299,8 @@ class WynerModel(nn.Module):
             ``y`` per ``x``, or ``beta < 0``.
         """
         b = self.beta if beta is None else check_positive(beta, "beta", strict=False)
-        x, y = self._pair(x, y)
+        if check_input:
+            x, y = self._pair(x, y)
         g = as_generator(random_state, device=x.device)
         weight = self._warmup_weight(x)
         if self.training and torch.is_grad_enabled():
@@ -428,6 +433,7 @@ def wyner_loss(
     *,
     beta: float | None = None,
     random_state: Any = None,
+    check_input: bool = True,
 ) -> WynerLoss:
     """The variational Wyner objective as a function, for
     ``statlearn.training.fit(model, (x, y), objective=wyner_loss)``.
@@ -442,6 +448,9 @@ def wyner_loss(
     random_state : None, int, NumPy RandomState/Generator or torch.Generator, optional
         See :meth:`WynerModel.loss`; ``None`` (the default inside ``fit``) lets
         ``fit(random_state=...)`` repeat a run.
+    check_input : bool
+        Check the arrays (finite, shapes); ``fit``, which checked its data once,
+        passes ``False`` so that no training step reads the device.
 
     Returns
     -------
@@ -455,4 +464,6 @@ def wyner_loss(
     """
     if not isinstance(model, WynerModel):
         raise TypeError(f"model must be a WynerModel; got {type(model).__name__}")
-    return model.loss(x, y, beta=beta, random_state=random_state)
+    return model.loss(
+        x, y, beta=beta, random_state=random_state, check_input=check_input
+    )
