@@ -8,6 +8,7 @@ only, and every chapter ends with its own references.
 
 from __future__ import annotations
 
+import ast
 import json
 import pathlib
 import re
@@ -211,4 +212,186 @@ def test_chapter_ends_with_its_references(path):
     )
     assert re.search(
         r"```\{bibliography\}\s*\n:filter: docname in docnames\s*\n```", last
+    )
+
+
+# --- retired symbols in reader text, and numbers quoted from another chapter ----------
+#
+# Reader text here is a chapter's markdown, its figure captions and the math inside the
+# strings of its code (axis labels, legends). A sentence that says how a paper writes a
+# symbol may quote the paper's spelling.
+
+QUOTING = re.compile(
+    r"(et al\.|Carlini and Wagner|papers?\b|paper's|Rabiner|Bishop|Tishby|authors)"
+    r"[^.]{0,160}?\b(writes?|calls?|names?)\b"
+)
+
+
+def reader_text(path: pathlib.Path) -> str:
+    """Markdown, figure captions and the code's strings with math in them."""
+    if path.suffix == ".md":
+        return path.read_text()
+    parts = []
+    for c in json.loads(path.read_text())["cells"]:
+        src = "".join(c["source"])
+        if c["cell_type"] == "markdown":
+            parts.append(src)
+            continue
+        figure = c.get("metadata", {}).get("mystnb", {}).get("figure", {}) or {}
+        parts.append(figure.get("caption", ""))
+        # math inside the code's string literals: labels, titles, legends
+        parts += re.findall(r"\$[^$\n]+\$", src)
+    return "\n\n".join(parts)
+
+
+def math_spans(text: str):
+    """(start, end) of every $...$ and $$...$$ span of a text."""
+    for m in re.finditer(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", text, re.S):
+        yield m.start(), m.end()
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence (or paragraph) that holds text[start:end]."""
+    stops = [m.end() for m in re.finditer(r"\.\s+(?=[A-Z(])|\n\s*\n", text[:start])]
+    head = stops[-1] if stops else 0
+    tail = re.search(r"\.\s+(?=[A-Z(])|\n\s*\n", text[end:])
+    return text[head : end + tail.start() if tail else len(text)]
+
+
+# (pattern in math, chapters the rule applies to (None: every page), what to write)
+RETIRED_IN_CHAPTERS = [
+    (
+        r"(?<![\\\w])u(?![\w'])",
+        {"07"},
+        r"chi(x) for chapter 7's zero-mean test function (u is retired there)",
+    ),
+    (
+        r"(?<![\\\w])u\s*\(\s*[Xx]\s*\)",
+        None,
+        r"chi(x) for a zero-mean function of the input",
+    ),
+    (
+        r"\\kappa",
+        {f"{n:02d}" for n in range(1, 21)} - {"09"},
+        r"Delta_0 for the C&W margin; kappa is chapter 9's vMF concentration",
+    ),
+    (
+        r"(?<![\\\w{])F(?![\w])",
+        {f"{n:02d}" for n in range(1, 13)},
+        r"another letter: italic F is Part III's Carlini-Wagner objective only "
+        r"(not a count of symbols, not chapter 7's functional)",
+    ),
+    (
+        r"(?<![\\\w])h\s*\((?!\s*(x|\\tilde\s*x))",
+        None,
+        r"H_b(omega) for the binary entropy; h(x) is a classifier's prediction",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "pattern,chapters,rule",
+    RETIRED_IN_CHAPTERS,
+    ids=[r for _, _, r in RETIRED_IN_CHAPTERS],
+)
+def test_retired_symbols_are_gone_from_equations_and_solutions(pattern, chapters, rule):
+    bad = []
+    for path in [*(p for p in PAGES if p.name != "notation.md"), *NOTEBOOKS]:
+        if chapters is not None and path.name[:2] not in chapters:
+            continue
+        text = reader_text(path)
+        for start, end in math_spans(text):
+            for m in re.finditer(pattern, text[start:end]):
+                if QUOTING.search(sentence_around(text, start, end)):
+                    continue
+                bad.append(f"{path.name}: {text[start:end].strip()[:80]!r}")
+    assert not bad, f"use {rule}:\n" + "\n".join(bad)
+
+
+def test_binary_entropy_is_not_h_on_the_claims_page():
+    # the claims page writes in plain text, not math
+    text = (ROOT / "book" / "claims.md").read_text()
+    bad = re.findall(r".{0,40}(?<![\w\\])h\((?!x).{0,20}", text)
+    assert not bad, f"the binary entropy is H_b(.); h(x) is a prediction: {bad}"
+
+
+CHAPTER_MENTION = re.compile(
+    r"\b[Cc]hapters?\s+(\d+)|\b(\d\d)_[a-z0-9_]+\.ipynb|\bch(?:apter)?\s*(\d\d)\b"
+)
+# a typed number: a decimal or a percentage (0.45, .5, 60%, 12.5 %)
+NUMBER = re.compile(r"(?<![\w.])(\d*\.\d+|\d+(\.\d+)?\s?%)(?![\w.])")
+
+
+def _other_chapters(text: str, own: int) -> set[int]:
+    found = set()
+    for m in CHAPTER_MENTION.finditer(text):
+        n = int(next(g for g in m.groups() if g))
+        if n != own:
+            found.add(n)
+    return found
+
+
+def _typed_numbers(text: str) -> list[str]:
+    """Numbers in prose: outside math, inline code, roles and links' targets."""
+    text = re.sub(r"\$\$.+?\$\$|\$[^$\n]+?\$", " ", text, flags=re.S)
+    text = re.sub(r"\{[a-z:]+\}`[^`]*`|`[^`]*`", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return [m.group(0) for m in NUMBER.finditer(text)]
+
+
+def _print_strings(code: str) -> list[str]:
+    """The literal text of every print() call of a notebook's code."""
+    out = []
+    for cell in code.split("\n\n# %%\n"):
+        cell = "\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line
+            for line in cell.splitlines()
+        )
+        try:
+            tree = ast.parse(cell)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "print"
+            ):
+                parts = [
+                    c.value
+                    for arg in node.args
+                    for c in ast.walk(arg)
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                ]
+                out.append("".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_numbers_from_other_chapters_are_pasted_not_typed(path):
+    """A value another chapter measured comes from that chapter's run.
+
+    In prose it is ``{glue:text}`NN_other.ipynb::key:.3f``; a print() does not
+    repeat it. A sentence that names another chapter carries no typed decimal or
+    percentage outside math and code.
+    """
+    own = int(path.name[:2])
+    cells = json.loads(path.read_text())["cells"]
+    markdown = "\n\n".join(
+        "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+    )
+    code = "\n\n# %%\n".join(
+        "".join(c["source"]) for c in cells if c["cell_type"] == "code"
+    )
+    sentences = re.split(r"(?<=[.:;!?])\s+(?=[A-Z\[(])|\n\s*\n", markdown)
+    bad = []
+    for sentence in [*sentences, *_print_strings(code)]:
+        others = _other_chapters(sentence, own)
+        numbers = _typed_numbers(sentence)
+        if others and numbers:
+            where = ", ".join(str(n) for n in sorted(others))
+            bad.append(f"chapter {where}: {numbers} in {sentence.strip()[:120]!r}")
+    assert not bad, (
+        "a number quoted from another chapter is pasted with "
+        "{glue:text}`NN_other.ipynb::key:fmt`, not typed:\n" + "\n".join(bad)
     )
