@@ -162,9 +162,6 @@ SMALL: dict[str, dict[str, str]] = {
         "LATENT_DIM, VIB_BETA, VIB_EPOCHS": "4, 0.1, 1",
         "N_SAMPLES_EVAL": "2",
         "EOT_COUNTS": "(1, 2)",
-        "SIGMA, SMOOTH_EPOCHS, SMOOTH_LR": "0.25, 1, 3e-3",
-        "N_CERT, N0, N, ALPHA": "5, 10, 50, 0.001",
-        "SMOOTH_EOT, SMOOTH_STEPS": "2, 2",
     },
     "17_randomized_smoothing": {
         "SIGMAS": "(0.25,)",

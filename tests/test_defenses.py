@@ -5,6 +5,7 @@ defensive distillation.
 from __future__ import annotations
 
 import functools
+import math
 
 import pytest
 import torch
@@ -440,10 +441,32 @@ def test_calibrated_fpr_on_its_calibration_set(n, fpr, seed):
     assert flagged.dtype == torch.bool and flagged.shape == (n,)
     assert flagged.float().mean().item() <= fpr + 1 / n
     assert detector.fpr_ == fpr and detector.n_calibration_ == n
-    # the threshold is one of the clean scores: nothing below it is flagged
     scores = detector.score(x).detach()
-    assert torch.isclose(scores, torch.tensor(detector.threshold_)).any()
     assert torch.equal(flagged, scores > detector.threshold_)
+    if n < 1 / fpr - 1:  # too few inputs for the conformal rank: nothing is flagged
+        assert detector.threshold_ == math.inf and not flagged.any()
+    else:  # the threshold is one of the clean scores: nothing below it is flagged
+        assert torch.isclose(scores, torch.tensor(detector.threshold_)).any()
+
+
+@pytest.mark.parametrize("n, fpr", [(10, 0.2), (30, 0.1)])
+def test_calibrated_fpr_on_fresh_clean_inputs_is_at_most_the_target(n, fpr):
+    """The conformal rank k = ceil((1 - fpr)(n + 1)): over repeated calibrations, the
+    expected fraction of *fresh* clean inputs flagged is (n - k + 1) / (n + 1) <= fpr.
+    The plain quantile ceil((1 - fpr) n) gives 3/11 = 0.27 > 0.2 and 4/31 = 0.13 > 0.1
+    at these settings, which this simulation tells apart."""
+    model, _, detector = _squeezing_setup()
+    gen = torch.Generator().manual_seed(1)
+    rates = []
+    for _ in range(500):
+        detector.calibrate(torch.rand((n, 16), generator=gen), fpr=fpr)
+        fresh = torch.rand((1000, 16), generator=gen)  # never seen by calibrate
+        rates.append(detector.detect(fresh).float().mean().item())
+    rates = torch.tensor(rates, dtype=torch.float64)
+    mean, se = rates.mean().item(), rates.std().item() / math.sqrt(len(rates))
+    k = math.ceil((1 - fpr) * (n + 1))
+    assert mean <= fpr + 3 * se
+    assert abs(mean - (n - k + 1) / (n + 1)) < 4 * se
 
 
 def test_feature_squeezing_flags_a_change_that_squeezing_removes():

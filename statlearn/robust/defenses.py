@@ -493,7 +493,8 @@ class FeatureSqueezing:
     Attributes
     ----------
     threshold_ : float
-        The detection threshold, set by :meth:`calibrate`.
+        The detection threshold, set by :meth:`calibrate` (``inf`` when too few
+        calibration inputs were given for the target rate: n < 1 / fpr - 1).
     fpr_ : float
         The false-positive rate the threshold was calibrated for.
     n_calibration_ : int
@@ -586,12 +587,16 @@ class FeatureSqueezing:
         return self.distances(x).amax(dim=1)
 
     def calibrate(self, x_clean: Any, fpr: float = 0.05) -> "FeatureSqueezing":
-        """Set ``threshold_`` so that at most a fraction ``fpr`` of clean inputs is
-        flagged.
+        """Set ``threshold_`` so that a new clean input is flagged with probability at
+        most ``fpr``.
 
-        With the n clean scores sorted, s_(1) <= ... <= s_(n), the threshold is
-        s_(k) with k = ceil((1 - fpr) n): at most n - k <= fpr n of them lie above it.
-        Use clean inputs that the model was not trained on.
+        With the n clean scores sorted, s_(1) <= ... <= s_(n), the threshold is the
+        conformal rank s_(k) with k = ceil((1 - fpr) (n + 1)), and +inf (nothing is
+        flagged) when k > n. If the n calibration inputs and a new clean input are
+        exchangeable (independent draws from one distribution), the new score
+        exceeds s_(k) with probability at most (n - k + 1) / (n + 1) <= fpr, with
+        equality for continuous scores; the plain quantile k = ceil((1 - fpr) n)
+        would exceed ``fpr``. Use clean inputs that the model was not trained on.
 
         Parameters
         ----------
@@ -609,8 +614,8 @@ class FeatureSqueezing:
         with torch.no_grad():
             scores = self._distances(x_clean, "x_clean").amax(dim=1)
         n = scores.shape[0]
-        k = min(max(math.ceil((1 - fpr) * n - 1e-9), 1), n)
-        self.threshold_ = float(scores.kthvalue(k).values)
+        k = max(math.ceil((1 - fpr) * (n + 1) - 1e-9), 1)  # the conformal rank
+        self.threshold_ = float(scores.kthvalue(k).values) if k <= n else math.inf
         self.fpr_ = fpr
         self.n_calibration_ = n
         return self
