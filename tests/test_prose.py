@@ -233,6 +233,7 @@ TYPED_ALLOWED: dict[str, list[tuple[str, str]]] = {
         ("S-accuracy stays within 0.01", "threshold"),
         ("the leakage to at most 0.94", "threshold"),
         ("ablation (by at least 0.02", "threshold"),
+        ("codes is at least 0.03", "threshold"),
         ("mean still leaks (at least 0.95", "threshold"),
         ("codes with accuracies of 0.88", SOLUTION),
         ("with accuracies of 0.88 to 0.89", SOLUTION),
@@ -249,6 +250,7 @@ TYPED_ALLOWED: dict[str, list[tuple[str, str]]] = {
         ("rate falls as rises over 0.1", "setting"),
         ("falls as rises over 0.1, 0.3", "setting"),
         ("and halves at least from 0.1", "setting"),
+        ("common rate is at most 0.5", "threshold"),
     ],
     "12": [
         (", the test error is below 0.35", "threshold"),
