@@ -40,6 +40,7 @@ maps inputs in [0, 1]^D to logits (normalisation lives inside the model). Every 
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple, Optional, Union
 
 import torch
@@ -405,14 +406,15 @@ def pgd(
             step_size = _as_dtype(step_size, x.dtype)
     if loss_fn is None:
         loss_fn = _cross_entropy
-    elif loss_fn is margin_loss:
-        # y is checked above: no label check (a host synchronisation) per step
-        loss_fn = _margin_loss_unchecked
     elif not callable(loss_fn):
         raise TypeError(
             "loss_fn must be callable (logits, y) -> (N,) losses; got "
             f"{type(loss_fn).__name__}"
         )
+    elif accepts_keyword(loss_fn, "check_input"):
+        # y is checked above: a loss that can skip its own label check (a host
+        # synchronisation) does so in every step, as fit's objectives do
+        loss_fn = functools.partial(loss_fn, check_input=False)
     if success_fn is not None and not callable(success_fn):
         raise TypeError(
             "success_fn must be callable (x_adv, y) -> (N,) bool; got "
@@ -527,12 +529,7 @@ def _margin(logits: Tensor, y: Tensor, targeted: bool) -> Tensor:
     return z_y - others if targeted else others - z_y
 
 
-def _margin_loss_unchecked(logits: Tensor, y: Tensor) -> Tensor:
-    """:func:`margin_loss` on checked logits and labels (``pgd``'s inner loop)."""
-    return _margin(logits, y, targeted=False)
-
-
-def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
+def margin_loss(logits: Tensor, y: Tensor, *, check_input: bool = True) -> Tensor:
     """The logit-margin loss ``-Delta_y = max_{c != y} f_c - f_y``, per row.
 
     The "simplest loss that works" of adaptive attacks: pass it as ``pgd``'s
@@ -546,6 +543,9 @@ def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
         The classifier's logits ``f(x)``.
     y : (N,) int array or tensor
         The true classes; moved to ``logits``' device.
+    check_input : bool
+        Check ``logits`` and ``y`` (the labels' range is one host read). ``pgd``,
+        which checked its labels once, passes ``False`` in every step.
 
     Returns
     -------
@@ -560,6 +560,8 @@ def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
         If ``logits`` is not (N, C) with C >= 2, or ``y`` is not one integer label
         in {0, ..., C - 1} per row.
     """
+    if not check_input:
+        return _margin(logits, y, targeted=False)
     if not isinstance(logits, Tensor) or not logits.dtype.is_floating_point:
         got = logits.dtype if isinstance(logits, Tensor) else type(logits).__name__
         raise TypeError(
