@@ -7,9 +7,16 @@ Workloads (issue 4):
    k-means init included;
 2. score: total log-likelihood of one 100,000-step sequence with fixed parameters.
 
-Prints the workload, versions, raw medians and ``ratio = anchor_time / statlearn_time``
-from one run. Run: ``python benchmarks/bench_hmm.py [--quick]`` (``--quick``: one repeat
-instead of three/five).
+Each workload runs on a quiet machine and then under two loads that the script starts
+itself (``_common.load``): two pure-Python busy loops, one per core, and one PyTorch
+process multiplying 300 x 300 matrices on 2 threads. statlearn and hmmlearn take turns
+within each setting, so both meet the same load. Prints the workload, versions, raw
+medians, ``ratio = anchor_time / statlearn_time`` per load, and each library's slowdown
+under load (loaded time / quiet time) with ``statlearn slowdown / hmmlearn slowdown``
+(target <= 1.25).
+
+Run: ``python benchmarks/bench_hmm.py [--quick] [--loads quiet,spin,matmul]``
+(``--quick``: one repeat instead of three/five, and no pomegranate).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import torch
 import statlearn
 from statlearn.latent import GaussianHMM
 
-from _common import cpu_name
+from _common import LOADS, cpu_name, interleaved, load
 
 K, D, N_SEQ, SEQ_LEN, N_ITER, LONG_T = 8, 4, 500, 200, 10, 100_000
 
@@ -70,9 +77,15 @@ def make_data(seed: int = 0):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat per timing")
+    parser.add_argument(
+        "--loads",
+        default="quiet,spin,matmul",
+        help="comma-separated settings among " + ", ".join(LOADS),
+    )
     args = parser.parse_args()
     fit_repeats = 1 if args.quick else 3
     score_repeats = 1 if args.quick else 5
+    loads = [k.strip() for k in args.loads.split(",") if k.strip()]
 
     truth, X, lengths, X_long = make_data()
     X32 = X.astype(np.float32)
@@ -89,52 +102,23 @@ def main() -> None:
         f"numpy {np.__version__}"
     )
 
-    results: dict[str, dict[str, float]] = {"fit": {}, "score": {}}
-
-    # --- statlearn (CPU) --------------------------------------------------------------
+    # --- statlearn --------------------------------------------------------------------
     Xt = torch.as_tensor(X32)
-    results["fit"]["statlearn cpu"] = median_time(
-        lambda: GaussianHMM(K, n_iter=N_ITER, tol=-1.0, random_state=0).fit(
-            Xt, lengths
-        ),
-        fit_repeats,
-    )
-    ours = GaussianHMM(K)
     params = [
         torch.as_tensor(np.asarray(p), dtype=torch.float32)
         for p in (truth.startprob_, truth.transmat_, truth.means_, truth._covars_)
     ]
+    ours = GaussianHMM(K)
     ours.startprob_, ours.transmat_, ours.means_, ours.covars_ = params
     Xl = torch.as_tensor(X_long.astype(np.float32))
-    ours.score(Xl)  # warm-up
-    results["score"]["statlearn cpu"] = median_time(
-        lambda: ours.score(Xl), score_repeats
-    )
+    fit_fns = {
+        "statlearn": lambda: GaussianHMM(
+            K, n_iter=N_ITER, tol=-1.0, random_state=0
+        ).fit(Xt, lengths)
+    }
+    score_fns = {"statlearn": lambda: ours.score(Xl)}
+    fit_fns["statlearn"]()  # warm-up
     our_score = ours.score(Xl)
-
-    # --- statlearn (CUDA) -------------------------------------------------------------
-    if torch.cuda.is_available():
-        dev = torch.device("cuda")
-        Xg, Xlg = Xt.to(dev), Xl.to(dev)
-        GaussianHMM(K, n_iter=2, tol=-1.0, random_state=0).fit(Xg, lengths)  # warm-up
-        results["fit"]["statlearn cuda"] = median_time(
-            lambda: GaussianHMM(K, n_iter=N_ITER, tol=-1.0, random_state=0).fit(
-                Xg, lengths
-            ),
-            fit_repeats,
-            dev,
-        )
-        gpu = GaussianHMM(K)
-        gpu.startprob_, gpu.transmat_, gpu.means_, gpu.covars_ = [
-            p.to(dev) for p in params
-        ]
-        gpu.score(Xlg)
-        results["score"]["statlearn cuda"] = median_time(
-            lambda: gpu.score(Xlg), score_repeats, dev
-        )
-        print(f"GPU: {torch.cuda.get_device_name(dev)}")
-    else:
-        print("statlearn cuda: skipped (no CUDA device)")
 
     # --- hmmlearn ---------------------------------------------------------------------
     try:
@@ -156,32 +140,63 @@ def main() -> None:
                     random_state=0,
                 ).fit(X32, lengths)
 
-        results["fit"]["hmmlearn"] = median_time(hl_fit, fit_repeats)
         ref = hl.GaussianHMM(K, covariance_type="diag")
         ref.startprob_, ref.transmat_, ref.means_, ref.covars_ = [
             np.asarray(p, dtype=np.float64)
             for p in (truth.startprob_, truth.transmat_, truth.means_, truth._covars_)
         ]
-        ref.score(X_long)
-        results["score"]["hmmlearn"] = median_time(
-            lambda: ref.score(X_long), score_repeats
-        )
         ref_score = ref.score(X_long)
+        fit_fns["hmmlearn"] = hl_fit
+        score_fns["hmmlearn"] = lambda: ref.score(X_long)
         print(
             f"score agreement: statlearn (float32) {our_score:.3f}, hmmlearn "
             f"{ref_score:.3f}, "
             f"relative difference {abs(our_score - ref_score) / abs(ref_score):.1e}"
         )
 
-    # --- pomegranate ------------------------------------------------------------------
+    # --- quiet and loaded runs, the libraries taking turns ----------------------------
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for kind in loads:
+        with load(kind):
+            results[kind] = {
+                "fit": interleaved(fit_fns, fit_repeats),
+                "score": interleaved(score_fns, score_repeats),
+            }
+
+    # --- statlearn (CUDA) and pomegranate, quiet only -----------------------------
+    extra: dict[str, dict[str, float]] = {"fit": {}, "score": {}}
+    if torch.cuda.is_available():
+        dev = torch.device("cuda")
+        Xg, Xlg = Xt.to(dev), Xl.to(dev)
+        GaussianHMM(K, n_iter=2, tol=-1.0, random_state=0).fit(Xg, lengths)  # warm-up
+        extra["fit"]["statlearn cuda"] = median_time(
+            lambda: GaussianHMM(K, n_iter=N_ITER, tol=-1.0, random_state=0).fit(
+                Xg, lengths
+            ),
+            fit_repeats,
+            dev,
+        )
+        gpu = GaussianHMM(K)
+        gpu.startprob_, gpu.transmat_, gpu.means_, gpu.covars_ = [
+            p.to(dev) for p in params
+        ]
+        gpu.score(Xlg)
+        extra["score"]["statlearn cuda"] = median_time(
+            lambda: gpu.score(Xlg), score_repeats, dev
+        )
+        print(f"GPU: {torch.cuda.get_device_name(dev)}")
+    else:
+        print("statlearn cuda: skipped (no CUDA device)")
     try:
+        if args.quick:
+            raise RuntimeError("--quick")
         import pomegranate
         from pomegranate.distributions import Normal
         from pomegranate.hmm import DenseHMM
     except (
         Exception
     ) as exc:  # ImportError, or a missing optional dependency such as numba
-        print(f"pomegranate: not available ({type(exc).__name__}: {exc}), skipped")
+        print(f"pomegranate: not run ({type(exc).__name__}: {exc}), skipped")
     else:
         print(f"pomegranate {pomegranate.__version__}")
         X3 = torch.as_tensor(X32).reshape(N_SEQ, SEQ_LEN, D)
@@ -197,24 +212,47 @@ def main() -> None:
             model.fit(X3)
 
         try:
-            results["fit"]["pomegranate"] = median_time(pg_fit, fit_repeats)
+            extra["fit"]["pomegranate"] = median_time(pg_fit, fit_repeats)
         except Exception as exc:  # pragma: no cover - depends on the installed version
             print(f"pomegranate fit failed ({type(exc).__name__}: {exc}), skipped")
 
-    # --- report -----------------------------------------------------------------------
-    for work, times in results.items():
+    # --- report ---------------------------------------------------------------------
+    for work in ("fit", "score"):
         print(f"\n{work}: median seconds")
-        for name, t in times.items():
-            print(f"  {name:16s} {t:8.3f}")
-        for base in ("statlearn cpu", "statlearn cuda"):
-            if base not in times:
-                continue
-            for anchor in ("hmmlearn", "pomegranate"):
-                if anchor in times:
-                    print(
-                        f"  ratio = {anchor} / {base} = "
-                        f"{times[anchor] / times[base]:.2f}"
+        for kind in loads:
+            times = results[kind][work]
+            line = f"  {kind:7s}" + "".join(
+                f" {name} {t:8.3f}" for name, t in times.items()
+            )
+            if "hmmlearn" in times:
+                line += " | ratio = hmmlearn / statlearn = "
+                line += f"{times['hmmlearn'] / times['statlearn']:.2f}"
+            if kind != "quiet" and "quiet" in results:
+                q = results["quiet"][work]
+                slow = {name: times[name] / q[name] for name in times}
+                line += " | slowdown " + ", ".join(
+                    f"{name} {v:.2f}x" for name, v in slow.items()
+                )
+                if "hmmlearn" in slow:
+                    line += (
+                        " | statlearn slowdown / hmmlearn slowdown = "
+                        f"{slow['statlearn'] / slow['hmmlearn']:.2f} (target <= 1.25)"
                     )
+            print(line)
+        for name, t in extra[work].items():
+            print(f"  quiet   {name} {t:8.3f}")
+            if "quiet" in results:
+                q = results["quiet"][work]
+                base = q["statlearn"] if name == "pomegranate" else t
+                anchor = t if name == "pomegranate" else q.get("hmmlearn")
+                if anchor is not None:
+                    who = (
+                        "pomegranate / statlearn"
+                        if name == "pomegranate"
+                        else ("hmmlearn / statlearn cuda")
+                    )
+                    print(f"  ratio = {who} = {anchor / base:.2f}")
+    print("\nloads: " + "; ".join(f"{k}: {LOADS[k]}" for k in loads))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,10 @@ from statlearn.latent.hmm.inference import (
 )
 
 __all__ = [
+    "is_long",
     "model_posteriors",
+    "paired_emissions",
+    "posteriors_paired",
     "model_log_likelihood",
     "posteriors_scaled",
     "posteriors_prob_scan",
@@ -50,8 +53,24 @@ __all__ = [
 ]
 
 
-def _is_long(N: int, T: int, K: int) -> bool:
-    """Whether the scans pay (long sequences) and their (N, T, K, K) buffers fit."""
+def is_long(N: int, T: int, K: int) -> bool:
+    """Whether the scans pay (long sequences) and their (N, T, K, K) buffers fit.
+
+    Parameters
+    ----------
+    N : int
+        Number of sequences.
+    T : int
+        Their common length.
+    K : int
+        Number of hidden states.
+
+    Returns
+    -------
+    bool
+        True when the sequences are long enough for the scans to pay and their
+        buffers fit in memory.
+    """
     return T >= SCAN_MIN_T and N * T * K * K <= SCAN_MAX_ELEMENTS
 
 
@@ -88,7 +107,12 @@ def model_posteriors(
         ``log_likelihood : (N,)``, ``gamma : (N, T, K)`` and ``xi``.
     """
     N, T, K = E.shape
-    long = _is_long(N, T, K)
+    long = is_long(N, T, K)
+    if not long and bool(m.all()):
+        B2, shift = paired_emissions(E.permute(1, 2, 0))
+        ll, gamma, xi = posteriors_paired(log_pi, B2, shift, log_A, per_sequence)
+        if not bool(torch.isnan(ll).any()):
+            return Posteriors(ll, gamma.permute(2, 0, 1), xi)
     if long:
         # per-sequence xi; summed below
         post = posteriors_prob_scan(log_pi, log_A, E, m)
@@ -156,6 +180,133 @@ def model_log_likelihood(log_pi: Tensor, log_A: Tensor, E: Tensor, m: Tensor) ->
         if N * T * K * K <= SCAN_MAX_ELEMENTS:
             return log_likelihood_reduce(log_pi, log_A, E, m)
     return model_posteriors(log_pi, log_A, E, m, per_sequence=False).log_likelihood
+
+
+# --------------------------------------------------------------------------------------
+# Forward and backward together: one matrix product and one product per step
+# --------------------------------------------------------------------------------------
+
+# paired_emissions and posteriors_paired rescale the messages every this many steps
+RENORM_EVERY = 4
+
+
+def paired_emissions(E_tkn: Tensor) -> tuple[Tensor, Tensor]:
+    """Emissions in the layout of :func:`posteriors_paired`, from time-major log ones.
+
+    Parameters
+    ----------
+    E_tkn : (T, K, N) tensor
+        Log emission probabilities ``E[t, k, n] = log p(x^{(n)}_t | z_t = k)`` of N
+        unpadded sequences (any strides).
+
+    Returns
+    -------
+    B2 : (T, 2K, N) tensor
+        ``B2[t, :K] = B_t`` and ``B2[t, K:] = B_{T-1-t}``: emission probabilities
+        divided by their largest value at each step (so each step's maximum is 1).
+    shift : (T, N) tensor
+        The log-scale removed at each step (0 where a step is all ``-inf``).
+    """
+    T, K, N = E_tkn.shape
+    shift = finite_or_zero(E_tkn.amax(1))  # (T, N)
+    B2 = torch.empty(T, 2 * K, N, dtype=E_tkn.dtype, device=E_tkn.device)
+    fwd = B2[:, :K]
+    torch.sub(E_tkn, shift.unsqueeze(1), out=fwd)
+    fwd.exp_()
+    B2[:, K:] = fwd.flip(0)
+    return B2, shift
+
+
+def posteriors_paired(
+    log_pi: Tensor, B2: Tensor, shift: Tensor, log_A: Tensor, per_sequence: bool
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Forward-backward of unpadded sequences, both recursions in one product per step.
+
+    The forward recursion ``alpha_t = B_t * (A^T alpha_{t-1})`` and the backward one,
+    written for ``w_t = B_t * beta_t`` as ``w_{t-1} = B_{t-1} * (A w_t)``, do not
+    depend on each other, so step ``s`` advances the forward messages to time ``s``
+    and the backward ones to time ``T - 1 - s`` at once: one (2K, 2K) block-diagonal
+    matrix product and one element-wise product on a (2K, N) block. Every
+    :data:`RENORM_EVERY` steps both messages are divided by their sums. The
+    posteriors need no consistent scaling: with ``p_t = A^T alpha_{t-1}`` (the forward
+    message before its emission),
+
+    ``gamma_t ∝ p_t * w_t`` and ``xi_t(i, j) ∝ alpha_{t-1}(i) A_ij w_t(j)``,
+
+    both with the normaliser ``sum_j p_t(j) w_t(j)``. The log-likelihood is the sum of
+    the removed scales and the log of the last forward message's sum.
+
+    Parameters
+    ----------
+    log_pi : (N, K) tensor
+        Log start probabilities, one row per sequence.
+    B2, shift : tensors
+        From :func:`paired_emissions`.
+    log_A : (K, K) tensor
+        Log transition matrix.
+    per_sequence : bool
+        ``xi`` per sequence (N, K, K), else summed over the sequences (1, K, K).
+
+    Returns
+    -------
+    log_likelihood : (N,) tensor
+        NaN for a sequence whose messages under- or overflowed (redo it in log space).
+    gamma : (T, K, N) tensor
+        State posteriors, time-major.
+    xi : (N, K, K) or (1, K, K) tensor
+        Expected transition counts.
+    """
+    T, K2, N = B2.shape
+    K = K2 // 2
+    dtype, dev = B2.dtype, B2.device
+    A = torch.exp(log_A)
+    step = torch.zeros(K2, K2, dtype=dtype, device=dev)
+    step[:K, :K] = A.t()
+    step[K:, K:] = A
+    P = torch.empty_like(B2)  # P[s] = (p_s, beta_{T-1-s})
+    Q = torch.empty_like(B2)  # Q[s] = (alpha_s, w_{T-1-s})
+    P[0, :K] = torch.exp(log_pi).t()
+    P[0, K:] = 1.0
+    torch.mul(P[0], B2[0], out=Q[0])
+    n_norm = (T - 1) // RENORM_EVERY + 1
+    scales = torch.ones(n_norm, 2, 1, N, dtype=dtype, device=dev)
+    # per-step views made once (indexing in the loop costs more than the products)
+    Ps, Qs, Bs = P.unbind(0), Q.unbind(0), B2.unbind(0)
+    for s in range(1, T):
+        torch.mm(step, Qs[s - 1], out=Ps[s])
+        torch.mul(Ps[s], Bs[s], out=Qs[s])
+        if s % RENORM_EVERY == 0:
+            q = Qs[s].view(2, K, N)
+            r = scales[s // RENORM_EVERY]
+            torch.sum(q, 1, keepdim=True, out=r)
+            q.div_(r)
+    alpha_last = Q[T - 1, :K].sum(0)  # (N,)
+    fscale = scales[:, 0, 0]  # (n_norm, N)
+    ll = torch.log(alpha_last) + torch.log(fscale).sum(0) + shift.sum(0)
+    w = Q[:, K:].flip(0)  # (T, K, N): w_t
+    gamma = P[:, :K] * w
+    z = gamma.sum(1, keepdim=True)  # (T, 1, N)
+    gamma.div_(z)
+    if T > 1:
+        v = w.div_(z)[1:]  # (T - 1, K, N): w_t / z_t
+        alpha = Q[: T - 1, :K]
+        if per_sequence:
+            xi = A * torch.einsum("tin,tjn->nij", alpha, v)
+        else:
+            xi = A * torch.matmul(alpha, v.transpose(1, 2)).sum(0, keepdim=True)
+    else:
+        xi = torch.zeros(N if per_sequence else 1, K, K, dtype=dtype, device=dev)
+    # a rescaling by less than this means the messages passed through the range where
+    # floating point loses precision: redo the sequence in log space
+    tiny = torch.finfo(dtype).tiny ** 0.5
+    bad = (
+        ~torch.isfinite(ll)
+        | (scales.amin((0, 1, 2)) < tiny)
+        | ~(z.amin((0, 1)) > 0)
+        | ~torch.isfinite(z.amax((0, 1)))
+    )
+    ll = torch.where(bad, torch.full_like(ll, math.nan), ll)
+    return ll, gamma, xi
 
 
 # --------------------------------------------------------------------------------------
@@ -345,11 +496,14 @@ def log_likelihood_blocked(log_pi: Tensor, log_A: Tensor, E: Tensor) -> Tensor:
     """log p(x) (N,) of unpadded sequences: blockwise products, then a tree over blocks.
 
     The T - 1 step matrices ``M_t = A diag(B_t)`` are cut into C blocks of L ~ sqrt(T)
-    steps; all blocks are multiplied out at once (a loop of L batched products), and the
-    C block products are combined by a tree reduction (O(log C) depth). So a
-    100,000-step sequence costs ~300 batched operations instead of 100,000 sequential
-    ones, and no (T, K, K) tensor is stored. Probability space in float64 with
-    per-matrix rescaling every 16 steps; non-finite results are redone by the caller.
+    steps; all blocks are multiplied out at once (a loop of L batched products, the
+    last block stopping at the sequence's end), and the C block products are combined
+    by a tree reduction (O(log C) depth). So a 100,000-step sequence costs ~300
+    batched operations instead of 100,000 sequential ones, and no (T, K, K) tensor is
+    stored. Probability space in E's dtype, each product divided by its largest entry
+    every few steps; a sequence whose rescaling factors fall to where floating point
+    loses precision (or that under- or overflows) gets a NaN, to be redone by the
+    caller.
 
     Parameters
     ----------
@@ -365,45 +519,67 @@ def log_likelihood_blocked(log_pi: Tensor, log_A: Tensor, E: Tensor) -> Tensor:
     (N,) tensor
     """
     N, T, K = E.shape
-    E = E.double()
-    shift = finite_or_zero(E.amax(-1, keepdim=True))
-    B = torch.exp(E - shift)  # (N, T, K), max 1 per step
-    log_scale = shift.sum((1, 2))
-    A = torch.exp(log_A.double())
-    alpha = torch.exp(log_pi.double()) * B[:, 0]
+    dtype = E.dtype
+    every = 4 if dtype == torch.float32 else 16
+    shift0 = finite_or_zero(E[:, 0].amax(-1, keepdim=True))  # (N, 1)
+    alpha = torch.exp(log_pi + E[:, 0] - shift0)
+    log_scale = shift0.squeeze(1)  # (N,)
+    factors = []  # every rescaling factor, (N, C) or (N, C') each
+    A = torch.exp(log_A)
     R = T - 1
     if R > 0:
         L = max(1, int(math.isqrt(R)))
         C = -(-R // L)
-        pad = C * L - R
-        Bs = B[:, 1:]
+        pad = C * L - R  # the last block has L - pad steps
+        # emissions of steps 1..T-1 as (L, K, N * C): step in block, state, block
+        # (blocks of a sequence side by side); zeros past the end
+        Bs = E.new_zeros(L, K, N, C)
+        full = (C - 1) * L if pad else C * L
+        if full:
+            blocks = E[:, 1 : 1 + full].reshape(N, full // L, L, K)
+            Bs[..., : full // L] = blocks.permute(2, 3, 0, 1)
         if pad:
-            Bs = torch.cat(
-                [Bs, torch.ones(N, pad, K, dtype=Bs.dtype, device=Bs.device)], dim=1
-            )
-            valid = (torch.arange(C * L, device=E.device) < R).reshape(C, L)
-        Bs = Bs.reshape(N, C, L, K)
-        P = A * Bs[:, :, 0].unsqueeze(-2)  # (N, C, K, K)
+            Bs[: L - pad, :, :, C - 1] = E[:, 1 + full :].permute(1, 2, 0)
+        Bs = Bs.view(L, K, N * C)
+        shift = finite_or_zero(Bs.amax(1, keepdim=True))  # (L, 1, N * C)
+        Bs.sub_(shift).exp_()  # max 1 per step
+        log_scale = log_scale + shift.view(L, N, C).sum((0, 2))
+        # The blocks' products are kept transposed, side by side, block index last,
+        # as one (K, K, N * C) tensor Q (Q[i, j, c] = P_c[j, i]), so that a step
+        # P <- P A diag(B_t) of every block is one wide matrix product Q <- A^T Q
+        # (several times faster than many small ones) and a scaling of Q's rows
+        # along contiguous memory.
+        At = A.t().contiguous()
+        Q = At.unsqueeze(-1) * Bs[0].unsqueeze(1)  # block c: (A diag B)^T
         for step in range(1, L):
-            P_new = torch.matmul(P, A).mul_(Bs[:, :, step].unsqueeze(-2))
-            if pad and step >= L - pad:
-                P_new = torch.where(valid[:, step, None, None], P_new, P)
-            P = P_new
-            if step % 16 == 0:
-                mx = P.amax((-2, -1), keepdim=True)
-                mx = torch.where(mx > 0, mx, torch.ones_like(mx))
-                P = P / mx
-                log_scale = log_scale + torch.log(mx).sum((1, 2, 3))
+            nxt = torch.mm(At, Q.view(K, -1)).view(K, K, N * C)
+            nxt.mul_(Bs[step].unsqueeze(1))
+            if step >= L - pad:  # past the end of the last block of each sequence
+                nxt.view(K, K, N, C)[..., C - 1] = Q.view(K, K, N, C)[..., C - 1]
+            Q = nxt
+            if step % every == 0:
+                mx = Q.amax((0, 1))  # (N * C,)
+                Q.div_(mx)
+                factors.append(mx.view(N, C))
+        # the block products in order, (N, C, K, K)
+        P = Q.view(K, K, N, C).permute(2, 3, 1, 0)
         while P.shape[1] > 1:
             c = P.shape[1]
-            Q = torch.matmul(P[:, 0 : c - 1 : 2], P[:, 1::2])
-            mx = Q.amax((-2, -1), keepdim=True)
-            mx = torch.where(mx > 0, mx, torch.ones_like(mx))
-            Q = Q / mx
-            log_scale = log_scale + torch.log(mx).sum((1, 2, 3))
-            P = torch.cat([Q, P[:, c - 1 :]], dim=1) if c % 2 else Q
+            Pq = torch.matmul(P[:, 0 : c - 1 : 2], P[:, 1::2])
+            mx = Pq.amax((-2, -1))
+            Pq.div_(mx[:, :, None, None])
+            factors.append(mx)
+            P = torch.cat([Pq, P[:, c - 1 :]], dim=1) if c % 2 else Pq
         alpha = (alpha.unsqueeze(1) @ P[:, 0]).squeeze(1)
-    return torch.log(alpha.sum(-1)) + log_scale
+    ll = torch.log(alpha.sum(-1)) + log_scale
+    if factors:
+        f = torch.cat(factors, dim=1)  # (N, n)
+        ll = ll + torch.log(f).sum(1)
+        # a factor this small means the products passed through the range where
+        # floating point loses precision
+        bad = ~(f.amin(1) >= torch.finfo(dtype).tiny ** 0.5)
+        ll = torch.where(bad, torch.full_like(ll, math.nan), ll)
+    return ll
 
 
 def posteriors_prob_scan(

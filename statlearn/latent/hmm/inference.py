@@ -19,7 +19,7 @@ them (``forward_messages``, ``backward_messages``, ``posterior_marginals``,
 ``viterbi_path``), which trust a checked batch: ``log_pi : (N, K)``, ``log_A : (K, K)``,
 ``E : (N, T, K)`` and a bool ``mask : (N, T)``. The models of
 :mod:`statlearn.latent.hmm.models` call the cores directly; for speed their E-step uses
-the rescaled probability-space paths of :mod:`statlearn.latent.hmm._fast`, which compute
+the rescaled probability-space paths of ``statlearn.latent.hmm._fast``, which compute
 the same numbers.
 """
 

@@ -13,7 +13,7 @@ with forward-backward as the E-step, cut into hmmlearn's named steps: ``_init``
 (starting parameters), ``_do_estep`` (posteriors, then
 ``_accumulate_sufficient_statistics``) and ``_do_mstep`` (parameters from the
 statistics). The E-step computes what :func:`statlearn.latent.hmm.inference.posteriors`
-computes, through the faster paths of :mod:`statlearn.latent.hmm._fast`; decoding calls
+computes, through the faster paths of ``statlearn.latent.hmm._fast``; decoding calls
 the Viterbi core of :mod:`statlearn.latent.hmm.inference`.
 
 Differences from hmmlearn that remain on purpose:
@@ -62,7 +62,14 @@ from statlearn.latent._em import (
     check_optional_device,
     em_history,
 )
-from statlearn.latent.hmm._fast import model_log_likelihood, model_posteriors
+from statlearn._threads import limit_threads
+from statlearn.latent.hmm._fast import (
+    is_long,
+    model_log_likelihood,
+    model_posteriors,
+    paired_emissions,
+    posteriors_paired,
+)
 from statlearn.latent.hmm.inference import Posteriors, choose_method, viterbi_path
 from statlearn.latent.kmeans import lloyd
 
@@ -70,6 +77,17 @@ __all__ = ["CategoricalHMM", "GaussianHMM", "ConvergenceMonitor"]
 
 # GaussianHMM initialises its means by k-means on at most this many samples.
 _KMEANS_MAX_SAMPLES = 10_000
+
+# Below this many entries per time step (N sequences x K states), the E-step's kernels
+# are too small to share between threads: fit and scoring run on one thread.
+_ONE_THREAD_BELOW = 2**16
+
+
+def _threads_for(X: Tensor, lay: _Layout, K: int) -> Any:
+    """One thread for the many small sequential kernels of a batch's recursions."""
+    n_seq = lay.mask.shape[0]
+    return limit_threads(1 if n_seq * K < _ONE_THREAD_BELOW else 2**30, X.device)
+
 
 # The parameters during a fit: (startprob, transmat, emission parameters), tensors.
 _Params = tuple[Tensor, Tensor, tuple[Tensor, ...]]
@@ -89,6 +107,8 @@ class _Layout(NamedTuple):
     lengths: Tensor  # (N,) int64
     starts: Tensor  # (N,) index of each sequence's first sample
     unpadded: bool  # all sequences have the same length: (M, ...) is (N, T, ...)
+    # arrays derived from X once per call and reused by every E-step of a fit
+    cache: dict[str, Any]
 
 
 def _layout(lengths: Any, n_samples: int, device: torch.device) -> _Layout:
@@ -133,7 +153,7 @@ def _layout(lengths: Any, n_samples: int, device: torch.device) -> _Layout:
     seq = torch.repeat_interleave(torch.arange(N, device=device), L)
     pos = torch.arange(n_samples, device=device) - starts[seq]
     mask = torch.arange(T, device=device) < L[:, None]
-    return _Layout(seq, pos, mask, L, starts, unpadded)
+    return _Layout(seq, pos, mask, L, starts, unpadded, {})
 
 
 def _pad(x: Tensor, lay: _Layout, fill: float = 0.0) -> Tensor:
@@ -630,16 +650,18 @@ class _BaseHMM(BaseEstimator):
                 f"n_components must be <= n_samples; got {self.n_components} states "
                 f"for {X.shape[0]} samples"
             )
-        dtype = self._init(X, ns, init_params)
-        current = self._check_params(dtype, X.device)  # validated once, before the loop
-        self._check_data(X, current[2])
-        monitor = ConvergenceMonitor(tol, n_iter, bool(self.verbose))
-        for _ in range(n_iter):
-            stats, log_prob = self._do_estep(X, lay, current, params)
-            if monitor.report(log_prob):
-                # the parameters stay those whose log-likelihood was recorded last
-                break
-            current = self._do_mstep(stats, params, current)
+        with _threads_for(X, lay, self.n_components):
+            dtype = self._init(X, ns, init_params)
+            # validated once, before the loop
+            current = self._check_params(dtype, X.device)
+            self._check_data(X, current[2])
+            monitor = ConvergenceMonitor(tol, n_iter, bool(self.verbose))
+            for _ in range(n_iter):
+                stats, log_prob = self._do_estep(X, lay, current, params)
+                if monitor.report(log_prob):
+                    # the parameters stay those whose log-likelihood was recorded last
+                    break
+                current = self._do_mstep(stats, params, current)
         self._store_fitted(current, ns, dtype)
         self._store_run(monitor)
         return self
@@ -660,7 +682,8 @@ class _BaseHMM(BaseEstimator):
             The log-likelihood in nats.
         """
         _, lay, log_pi, log_A, E = self._score_prep(X, lengths)
-        return float(model_log_likelihood(log_pi, log_A, E, lay.mask).sum())
+        with _threads_for(E, lay, E.shape[-1]):
+            return float(model_log_likelihood(log_pi, log_A, E, lay.mask).sum())
 
     def aic(self, X: Any, lengths: Any = None) -> float:
         """Akaike's information criterion ``-2 log p(x) + 2 p`` (lower is better).
@@ -728,7 +751,8 @@ class _BaseHMM(BaseEstimator):
             ``X`` and in its array type.
         """
         ns, lay, log_pi, log_A, E = self._score_prep(X, lengths)
-        post = model_posteriors(log_pi, log_A, E, lay.mask, per_sequence=False)
+        with _threads_for(E, lay, E.shape[-1]):
+            post = model_posteriors(log_pi, log_A, E, lay.mask, per_sequence=False)
         return float(post.log_likelihood.sum()), from_torch(_unpad(post.gamma, lay), ns)
 
     def predict_proba(self, X: Any, lengths: Any = None) -> Any:
@@ -919,7 +943,7 @@ class CategoricalHMM(_BaseHMM):
     dtype : torch.dtype, optional
         ``torch.float32`` or ``torch.float64``. By default parameters set by hand decide
         (float64 unless all are float32), else the input: float64 for NumPy input and
-        float32 for integer tensors, following :func:`statlearn._arrays.to_torch`.
+        float32 for integer tensors, following ``statlearn._arrays.to_torch``.
     verbose : bool
         Print the log-likelihood of each iteration.
 
@@ -1380,15 +1404,16 @@ class GaussianHMM(_BaseHMM):
         D = X.shape[1]
         X = X.to(mu.dtype)
         if self.covariance_type == "diag":
+            # -0.5 (D log 2 pi + log|C| + mu' C^-1 mu) + x' C^-1 mu - 0.5 x^2' C^-1:
+            # two matrix products into one buffer
             prec = 1.0 / c
-            lp = (
+            const = -0.5 * (
                 D * math.log(2 * math.pi)
                 + torch.log(c).sum(1)
                 + (mu * mu * prec).sum(1)
-                - 2.0 * X @ (mu * prec).t()
-                + (X * X) @ prec.t()
             )
-            return -0.5 * lp
+            lp = torch.addmm(const, X, (mu * prec).t())
+            return lp.addmm_(X * X, prec.t(), alpha=-0.5)
         L = torch.linalg.cholesky(c)  # (K, D, D)
         diff = X.unsqueeze(0) - mu.unsqueeze(1)  # (K, M, D)
         # (K, D, M)
@@ -1398,6 +1423,62 @@ class GaussianHMM(_BaseHMM):
             -0.5
             * (D * math.log(2 * math.pi) + logdet[:, None] + (sol * sol).sum(1)).t()
         )
+
+    def _do_estep(
+        self, X: Tensor, lay: _Layout, current: _Params, params: str
+    ) -> tuple[dict[str, Any], float]:
+        """The base class's E-step; for diagonal covariances and sequences of one
+        length, the same numbers with fewer passes over the data.
+
+        With the features ``f_t = (x_t^2, x_t, 1)`` of each sample, the log-density
+        of state k is linear in them, ``log N(x_t | mu_k, diag(c_k)) = w_k . f_t``,
+        and the emission statistics are sums of ``gamma_t(k) f_t``: one batched matrix
+        product each way, on time-major (T, 2D + 1, N) features built once per fit.
+        """
+        N, T = lay.mask.shape
+        K = self.n_components
+        if self.covariance_type != "diag" or not lay.unpadded or is_long(N, T, K):
+            return super()._do_estep(X, lay, current, params)
+        pi, A, (mu, c) = current
+        feats = lay.cache.get("diag_features")
+        if feats is None or feats[0] is not X or feats[1].dtype != mu.dtype:
+            Xd = X.to(mu.dtype)
+            f = torch.cat([Xd * Xd, Xd, torch.ones_like(Xd[:, :1])], dim=1)
+            f = f.reshape(N, T, -1)
+            # (T, 2D + 1, N) for the statistics, (2D + 1, T * N) for the emissions
+            feats = (
+                X,
+                f.permute(1, 2, 0).contiguous(),
+                f.permute(2, 1, 0).reshape(f.shape[2], T * N),
+            )
+            lay.cache["diag_features"] = feats
+        F = feats[1]
+        D = mu.shape[1]
+        prec = 1.0 / c
+        const = -0.5 * (
+            D * math.log(2 * math.pi) + torch.log(c).sum(1) + (mu * mu * prec).sum(1)
+        )
+        W = torch.cat([-0.5 * prec, mu * prec, const[:, None]], dim=1)  # (K, 2D + 1)
+        E = (W @ feats[2]).view(K, T, N)  # one wide product
+        B2, shift = paired_emissions(E.permute(1, 0, 2))  # from (T, K, N)
+        ll, gamma, xi = posteriors_paired(
+            torch.log(pi).expand(N, -1), B2, shift, torch.log(A), False
+        )
+        if bool(torch.isnan(ll).any()):  # under- or overflow: the careful route
+            return super()._do_estep(X, lay, current, params)
+        # keep the buffers until the next E-step has its own (see the base class)
+        stats: dict[str, Any] = {"posteriors": (B2, gamma)}
+        if "s" in params:
+            stats["start"] = gamma[0].sum(1)
+        if "t" in params:
+            stats["trans"] = xi[0]
+        if "m" in params or "c" in params:
+            S = torch.matmul(gamma, F.transpose(1, 2)).sum(0)  # (K, 2D + 1)
+            stats["post"] = S[:, 2 * D]
+            stats["obs"] = S[:, D : 2 * D]
+            if "c" in params:
+                stats["obs**2"] = S[:, :D]
+        return stats, float(ll.sum())
 
     def _accumulate_sufficient_statistics(
         self,
