@@ -1,4 +1,4 @@
-"""The iterative information bottleneck for a discrete joint p(x, y) (chapter 7).
+r"""The iterative information bottleneck for a discrete joint p(x, y) (chapter 7).
 
 Implements the self-consistent equations of Tishby, Pereira and Bialek (2000), iterated
 in log space from a random symmetry-breaking start, and a sweep over the trade-off
@@ -8,7 +8,9 @@ to trace the information curve (I(X; Z), I(Z; Y)).
 **Which beta.** Everything here takes the book's β, the weight of the *rate* (see the
 notation page): the loss minimised over encoders p(z | x) is
 
-    L_β = H(Y | Z) + β I(X; Z) (bits),
+.. math::
+
+    L_\beta = H(Y \mid Z) + \beta\, I(X; Z) \quad \text{(bits)},
 
 the distortion H(Y | Z) plus β times the rate I(X; Z). Tishby's
 Lagrangian I(X; Z) - β_IB I(Z; Y) has the same minimisers for
@@ -20,8 +22,14 @@ p(z | x) = p(z) with I(X; Z) = I(Z; Y) = 0.
 **Why the reported Lagrangian never increases.** Each iteration is coordinate descent on
 the functional (in nats)
 
-    F[p(z | x), p(z), p(y | z)] = E_(p(x) p(z | x))[log p(z | x)/p(z)] + β_IB E_(p(x)
-    p(z | x))[ KL (p(y | x) ‖ p(y | z))],
+.. math::
+
+    \begin{aligned}
+    F[p(z \mid x), p(z), p(y \mid z)]
+    &= \E_{p(x)\, p(z \mid x)}\Big[\log \frac{p(z \mid x)}{p(z)}\Big] \\
+    &\quad + \beta_{\mathrm{IB}}\, \E_{p(x)\, p(z \mid x)}
+    \big[\KL(p(y \mid x) \,\|\, p(y \mid z))\big],
+    \end{aligned}
 
 minimised exactly in turn over the encoder (the exponential update below), the marginal
 p(z) and the decoder p(y | z) (the Bayes-consistent ones). When the last two are

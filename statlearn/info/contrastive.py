@@ -1,4 +1,4 @@
-"""Contrastive representation learning and its compressive form, C-SimCLR (chapter 9).
+r"""Contrastive representation learning and its compressive form, C-SimCLR (chapter 9).
 
 SimCLR (Chen, Kornblith, Norouzi and Hinton, 2020) trains an encoder so that two
 random augmentations x^(1), x^(2) of one image land close together on the unit sphere
@@ -13,7 +13,9 @@ b(z | x^(2)) = vMF(z; μ(x^(2)), κ_b), von Mises-Fisher distributions on the sp
 fixed concentrations and one mean network μ (the book writes q_φ for e and r for b).
 The loss is
 
-    loss = contrastive + β * residual information,
+.. math::
+
+    \text{loss} = \text{contrastive} + \beta \cdot \text{residual information},
 
 where the contrastive term is the NT-Xent of a sample z ~ e(z | x) against the
 backward means with temperature 1/κ_b, and the residual information

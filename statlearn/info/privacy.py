@@ -1,4 +1,4 @@
-"""Privacy as a bottleneck: complexity, leakage and utility (chapter 10).
+r"""Privacy as a bottleneck: complexity, leakage and utility (chapter 10).
 
 Implements a small deep variational CLUB (complexity-leakage-utility bottleneck) in the
 spirit of Razeghi, Calmon, Gunduz and Voloshynovskiy, "Bottlenecks CLUB: unifying
@@ -7,7 +7,9 @@ information-theoretic trade-offs among complexity, leakage, and utility" (IEEE T
 keep the utility I(Y; Z) (the paper's U is the book's Y), leak little about a sensitive
 attribute S, I(S; Z), and cost little, I(X; Z). The objective minimised is, in bits,
 
-    loss = D + beta * R + beta_s * L,
+.. math::
+
+    \text{loss} = \Dist + \beta \Rate + \beta_S L,
 
 with the distortion D = E[-log_2 p_θ(y | z)] (utility decoder), the complexity or rate
 R = E[KL(q_φ(z | x) ‖ r(z))] with r(z) = N(0, I), and a leakage term L of one of two

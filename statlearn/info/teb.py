@@ -1,4 +1,4 @@
-"""The transfer entropy bottleneck for two streams (chapter 12).
+r"""The transfer entropy bottleneck for two streams (chapter 12).
 
 Implements the transfer entropy bottleneck (TEB) of Kalajdzievski, Mao,
 Fortier-Poisson, Lajoie and Richards (TMLR 2023) for a source stream X_t and a target
@@ -9,7 +9,10 @@ stochastic code z of the source's past:
     r(z | y_(<=t))               the conditional prior (target past only),
     p_θ(y_(t+1) | z, y_(<=t))      a Gaussian predictor with learned variance,
 
-    loss = E[-log_2 p_θ(y_(t+1) | z, y_(<=t))] + β KL(q_φ(z | x, y) ‖ r(z | y)).
+.. math::
+
+    \text{loss} = \E\big[-\log_2 p_\theta(y_{t+1} \mid z, y_{\le t})\big]
+    + \beta\, \KL\big(q_\phi(z \mid x, y) \,\|\, r(z \mid y)\big).
 
 What the numbers bound (bits throughout: each natural-log value divided by ln 2;
 only the log-densities :meth:`GaussianPredictor.log_prob` and

@@ -1,4 +1,4 @@
-"""The deep variational information bottleneck classifier (chapters 8, 10 and 16).
+r"""The deep variational information bottleneck classifier (chapters 8, 10 and 16).
 
 Implements the deep VIB of Alemi, Fischer, Dillon and Murphy (2017): a stochastic
 Gaussian encoder q_φ(z | x) = N(μ_φ(x), diag σ^2_φ(x)),
@@ -6,7 +6,10 @@ a decoder q_θ(y | z) on the sampled code, and the variational bound on the
 information bottleneck (Tishby, Pereira and Bialek, 2000) written in the book's
 rate-distortion form
 
-    loss = E_(q_φ(z | x))[-log_2 q_θ(y | z)] + β KL (q_φ(z | x) ‖ N(0, I)) / ln 2,
+.. math::
+
+    \text{loss} = \E_{q_\phi(z \mid x)}\big[-\log_2 q_\theta(y \mid z)\big]
+    + \beta\, \KL\big(q_\phi(z \mid x) \,\|\, \N(0, I)\big) / \ln 2,
 
 averaged over a batch. The distortion bounds H(Y) - I(Z; Y) from above and the rate
 bounds I(X; Z) from above, so the loss is a variational upper bound on the book's IB

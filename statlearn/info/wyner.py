@@ -1,4 +1,4 @@
-"""The variational Wyner model: a common latent for a pair of views (chapter 11).
+r"""The variational Wyner model: a common latent for a pair of views (chapter 11).
 
 Implements a variational-autoencoder form of the variational Wyner model of Ryu, Choi,
 Kim, El-Khamy and Lee ("Learning with succinct common representation based on Wyner's
@@ -6,7 +6,9 @@ common information", arXiv 1905.10945; earlier "Wyner VAE"). A pair ``(x, y)`` i
 generated from a common latent ``w`` and two local latents ``u`` (of ``x``) and ``v``
 (of ``y``), all standard normal a priori:
 
-    p(w) p(u) p(v) p_θ(x | w, u) p_θ(y | w, v),
+.. math::
+
+    p(w)\, p(u)\, p(v)\, p_\theta(x \mid w, u)\, p_\theta(y \mid w, v),
 
 so that ``x`` and ``y`` are independent given ``w`` (Wyner's condition X - W - Y). The
 encoders are ``q_φ(w | x, y)``, ``q_φ(u | x, w)`` and ``q_φ(v | y, w)``; a fourth,
@@ -17,7 +19,10 @@ Gaussians with a learned mean (an MLP) and a learned per-feature variance.
 The loss, in **bits** (every term is its natural-log value divided by ln 2) and
 averaged over a batch, is
 
-    distortion + local rate + β · common rate + conditional fit,
+.. math::
+
+    \text{distortion} + \text{local rate} + \beta \cdot \text{common rate}
+    + \text{conditional fit},
 
 with distortion ``E[-log_2 p(x | w, u) - log_2 p(y | w, v)]``, local rate
 ``KL(q(u | x, w) ‖ N(0, I)) + KL(q(v | y, w) ‖ N(0, I))``, common rate

@@ -1,11 +1,16 @@
-"""Denoising diffusion probabilistic models (chapter 4, "Diffusion models").
+r"""Denoising diffusion probabilistic models (chapter 4, "Diffusion models").
 
 Implements the DDPM of Ho, Jain and Abbeel (2020), building on Sohl-Dickstein et al.
 (2015): a fixed Gaussian forward process that turns data into noise in ``T`` steps,
 
-    q(x_t | x_{t-1}) = N(x_t; sqrt(1 - beta_t) x_{t-1}, beta_t I),
-    q(x_t | x_0)     = N(x_t; sqrt(abar_t) x_0, (1 - abar_t) I),
-    abar_t = prod_{s <= t} (1 - beta_s),
+.. math::
+
+    \begin{aligned}
+    q(x_t \mid x_{t-1}) &= \N\big(x_t; \sqrt{1 - \beta_t}\, x_{t-1}, \beta_t I\big), \\
+    q(x_t \mid x_0) &= \N\big(x_t; \sqrt{\bar\alpha_t}\, x_0, (1 - \bar\alpha_t) I\big),
+    \\
+    \bar\alpha_t &= \textstyle\prod_{s \le t} (1 - \beta_s),
+    \end{aligned}
 
 and a learned reverse process parameterised by a denoiser ``xi_theta(x_t, t)`` that
 predicts the noise ``xi ~ N(0, I)`` (Ho et al. write epsilon; the book keeps that letter

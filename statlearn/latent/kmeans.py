@@ -7,7 +7,7 @@ algorithm (Lloyd, 1982) with the greedy k-means++ seeding of Arthur and Vassilvi
 (2007), as scikit-learn's ``KMeans`` does (same seeding, same stopping rule, same
 relocation of emptied clusters).
 
-:class:`KMeans` is the estimator. Its cores, :func:`kmeans_plusplus` and :func:`lloyd`,
+:class:`KMeans` is the estimator. Its cores, ``kmeans_plusplus`` and ``lloyd``,
 trust their (validated) input; the mixtures of :mod:`statlearn.latent.mixture` and the
 HMMs of :mod:`statlearn.latent.hmm` call them to initialise.
 """

@@ -1,4 +1,4 @@
-"""Randomized smoothing: certified L2 robustness (chapters 16 and 17).
+r"""Randomized smoothing: certified L2 robustness (chapters 16 and 17).
 
 Implements the smoothed classifier of Cohen, Rosenfeld and Kolter, *Certified
 Adversarial Robustness via Randomized Smoothing* (ICML 2019), in the book's notation: a
@@ -6,7 +6,9 @@ base classifier ``h`` (a model mapping inputs in [0, 1] to logits, ``h(x) = argm
 f_c(x)``), Gaussian noise ``xi ~ N(0, sigma^2 I)`` and
 the smoothed classifier
 
-    g(x) = argmax_c  P_xi[ h(x + xi) = c ].
+.. math::
+
+    g(x) = \argmax_c \, P_\xi\big[h(x + \xi) = c\big].
 
 ``Smooth.predict`` returns ``g(x)`` or abstains (two-sided binomial test on the top two
 counts); ``Smooth.certify`` returns ``g(x)`` with the certified radius ``R = sigma *

@@ -1,21 +1,28 @@
-"""Robust generalization in the Gaussian model, in closed form (chapter 18).
+r"""Robust generalization in the Gaussian model, in closed form (chapter 18).
 
 The data model of Schmidt, Santurkar, Tsipras, Talwar and Madry, *Adversarially Robust
 Generalization Requires More Data* (NeurIPS 2018): a label ``y`` uniform on {-1, +1}
 and an input
 
-    x ~ N(y theta, sigma^2 I)   in R^D.
+.. math::
+
+    x \sim \N(y\, \theta, \sigma^2 I) \quad \text{in } \R^D.
 
 A linear classifier ``sign(w . x)`` errs on ``(x, y)`` when ``y w . x <= 0``. Since
 ``y w . x ~ N(w . theta, sigma^2 ||w||_2^2)``, its standard error is
 
-    Phi(-w . theta / (sigma ||w||_2)).
+.. math::
+
+    \Phi\Big(-\frac{w^\top \theta}{\sigma \lVert w \rVert_2}\Big).
 
 An adversary with budget ``eps`` in an l_p norm lowers ``y w . x`` by at most
 ``eps ||w||_q`` (q the dual exponent: ||w||_1 against l_inf, ||w||_2 against l_2),
 attained at ``delta = -y eps sign(w)`` for l_inf, so the robust error is
 
-    Phi((eps ||w||_q - w . theta) / (sigma ||w||_2)).
+.. math::
+
+    \Phi\Big(\frac{\epsilon \lVert w \rVert_q - w^\top \theta}
+    {\sigma \lVert w \rVert_2}\Big).
 
 The averaging learner ``w = (1/n) sum_i y_i x_i`` is distributed exactly as
 ``theta + (sigma / sqrt(n)) g`` with ``g ~ N(0, I)``, so a sweep over n and D samples
