@@ -8,6 +8,15 @@ phone width and checks that:
 - at 1280 px no display equation and no code block is wider than its column, and a
   code block shows at least 88 monospace characters (ruff's line length);
 - at 390 px the page itself does not scroll sideways (a code block may scroll inside);
+  a display equation fits its box (MathJax 4 breaks long ones across lines) or, where
+  it still scrolls, shows a scroll cue (statlearn.css's scrolling shadows); no inline
+  formula is cut off; the claims table fits the column (its cells stack);
+- no table is wider than the column at 1280 px (on a phone one may scroll, with the
+  cue), and no code name in a table breaks mid-word;
+- every image has an alt text that is not a file path; at 1280 px a figure's smallest
+  text is 9 px or more (``statlearn.plotting``'s smallest font, scaled by how wide the
+  image is shown against its pixel width); in dark mode no filter dims a figure;
+- axe-core's accessibility audit finds no critical or serious violation (at 1280 px);
 - every image loads, and the browser logs no console error;
 - every widget renders, and every slider changes the picture beside it when it moves
   (``statlearn.book.frames``: a ``SelectionSlider`` jslinked to a ``Stack`` of images);
@@ -15,8 +24,9 @@ phone width and checks that:
   buttons open that chapter's notebook in this repository.
 
 The build is never touched: the site is copied to a temporary folder, where the CDN
-URLs of MathJax, require.js and the Jupyter widgets HTML manager are pointed at the npm
-packages pinned by ``tools/browser/package-lock.json`` (``npm ci`` there). The browser
+URLs of MathJax (4, and its font package), require.js and the Jupyter widgets HTML
+manager are pointed at the npm packages pinned by ``tools/browser/package-lock.json``
+(``npm ci`` there, which also installs axe-core). The browser
 cannot reach the network (every host but 127.0.0.1 resolves to nothing), so a page that
 still needs a CDN fails here. The scripts the browser runs are ``tools/browser/*.js``.
 
@@ -41,6 +51,11 @@ from collections import defaultdict
 
 import pytest
 
+try:  # the figure style's smallest text, to check figures are shown large enough
+    from statlearn.plotting import RETINA_SCALE, SMALLEST_FONT_PX
+except ImportError:  # an older statlearn: PNGs at 2x, 9 pt text at 100 dpi
+    RETINA_SCALE, SMALLEST_FONT_PX = 2, 9.0 * 100 / 72
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SITE = pathlib.Path(os.environ.get("STATLEARN_BOOK_HTML", ROOT / "_build" / "html"))
 BROWSER = ROOT / "tools" / "browser"
@@ -59,21 +74,27 @@ SEARCH_TERM, SEARCH_PAGE = "bottleneck", "notebooks/07_information_bottleneck.ht
 WIDE, PHONE = 1280, 390
 CODE_CHARS = 88  # at 1280 px a code block shows this many monospace characters
 PAGE_TIMEOUT = 30  # seconds for a page to typeset, render its widgets and load images
+AXE_TIMEOUT = 120  # seconds for axe-core to audit one page
 
 # what the browser runs on each page
 WAIT_JS = (BROWSER / "wait.js").read_text()  # async: math, widgets, images done
 MEASURE_JS = (BROWSER / "measure.js").read_text()  # every check on the loaded page
 SLIDERS_JS = (BROWSER / "sliders.js").read_text()  # each slider's value and pictures
+READER_JS = (BROWSER / "reader.js").read_text()  # phone, dark mode, alt, figure text
+AXE_JS = (BROWSER / "axe.js").read_text()  # async: axe-core's serious violations
+AXE_SOURCE = NODE_MODULES / "axe-core" / "axe.min.js"
 
 # the npm packages, served under /_vendor/ in the copy of the site
 VENDOR = {
     "mathjax": NODE_MODULES / "mathjax",
+    "@mathjax": NODE_MODULES / "@mathjax",  # MathJax 4's fonts (loader.paths.fonts)
     "requirejs": NODE_MODULES / "requirejs",
     "html-manager": NODE_MODULES / "@jupyter-widgets" / "html-manager",
 }
 CDN = "https://cdn.jsdelivr.net/npm/"
 REWRITES = [
     (re.compile(re.escape(CDN) + r"mathjax@[\d.]+/"), "/_vendor/mathjax/"),
+    (re.compile(re.escape(CDN) + r"@mathjax(?=[\"'/])"), "/_vendor/@mathjax"),
     (
         re.compile(
             r"https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/[\d.]+/\S+?\.js"
@@ -155,6 +176,8 @@ class _Book:
         self.sliders: dict[str, list[str]] = {}
         self.colab: dict[str, list[str]] = {}
         self.binder: dict[str, list[str]] = {}
+        self.counts: dict[str, int] = defaultdict(int)
+        self.snippets: list[str] = []
 
     def fail(self, check: str, page: str, width: int, message: str) -> None:
         self.failures[check].append(f"{page} @{width}px: {message}")
@@ -208,10 +231,44 @@ class _Book:
             self.fail("images", page, width, f"image did not load: {src}")
         for message in found["widgets"]:
             self.fail("widgets", page, width, message)
+        self.read_as_reader(page, width)
         if width == WIDE:
+            self.audit(page)
             self.try_sliders(page)
             self.launch_links(page)
         self.console(page, width)
+
+    def read_as_reader(self, page: str, width: int) -> None:
+        """What a reader on a phone, in dark mode or with a screen reader meets."""
+        found = self.driver.execute_script(
+            READER_JS, width, SMALLEST_FONT_PX, RETINA_SCALE
+        )
+        for key, n in found["counts"].items():
+            self.counts[f"{key}@{width}"] += n
+        for check in ("equations", "inline", "tables", "codeBreaks"):
+            for message in found[check]:
+                self.fail("reading", page, width, f"{check}: {message}")
+        for check in ("alt", "figureText", "dark"):
+            for message in found[check]:
+                self.fail(check, page, width, message)
+
+    def audit(self, page: str) -> None:
+        """axe-core's audit: no critical or serious violation."""
+        self.driver.execute_script(AXE_SOURCE.read_text(encoding="utf-8"))
+        self.driver.set_script_timeout(AXE_TIMEOUT)  # a long page takes a while
+        try:
+            violations = self.driver.execute_async_script(AXE_JS)
+        finally:
+            self.driver.set_script_timeout(PAGE_TIMEOUT + 10)
+        for v in violations:
+            self.counts["axe"] += 1
+            self.fail(
+                "axe",
+                page,
+                WIDE,
+                f"{v['impact']} {v['id']} ({v['help']}), {v['count']} elements: "
+                + " | ".join(v["nodes"]),
+            )
 
     def try_sliders(self, page: str) -> None:
         """Move each slider a step with the keyboard: the picture beside it changes,
@@ -303,9 +360,14 @@ class _Book:
                 "const s = document.querySelector('#search-results p.search-summary');"
                 "return s ? s.textContent : ''"
             )
-            if links or "did not match" in status:
+            # Sphinx lists hits one by one; the summary is written once all are shown.
+            if "Search finished" in status or "did not match" in status:
                 break
             time.sleep(0.2)
+        self.snippets = self.driver.execute_script(
+            "return [...document.querySelectorAll('#search-results li p.context')]"
+            ".map((p) => p.textContent)"
+        )
         self.console("search.html?q=" + term, WIDE)
         return links
 
@@ -366,9 +428,13 @@ def book(tmp_path_factory):
         result.search_links = result.search(SEARCH_TERM)
         result.seconds = time.monotonic() - start
         switched = sum(len(lines) for lines in result.sliders.values())
+        c = result.counts
         print(
             f"\nbrowser test: {len(pages)} pages at {WIDE} and {PHONE} px "
-            f"in {result.seconds:.0f} s; {switched} sliders switched their picture"
+            f"in {result.seconds:.0f} s; {switched} sliders switched their picture; "
+            f"at {PHONE} px {c[f'displayScroll@{PHONE}']} of {c[f'display@{PHONE}']} "
+            f"display equations scroll (with a cue), {c[f'inline@{PHONE}']} inline "
+            f"formulas; {c[f'images@{WIDE}']} images; {c['axe']} axe violations"
         )
         yield result
     finally:
@@ -426,6 +492,39 @@ def test_search_finds_a_chapter_7_term(book):
     assert any(SEARCH_PAGE in (link or "") for link in found), (
         f"search for {SEARCH_TERM!r} does not list {SEARCH_PAGE}; it lists {found}"
     )
+
+
+def test_phone_reading(book):
+    """At 390 px display equations fit or scroll with a cue, no inline formula is cut
+    off and the claims table fits; at 1280 px tables fit; code names stay whole."""
+    _report(book, "reading")
+
+
+def test_images_have_alt_text(book):
+    assert book.counts[f"images@{WIDE}"], "no image found in the book"
+    _report(book, "alt")
+
+
+def test_figure_text_at_least_9_px(book):
+    _report(book, "figureText")
+
+
+def test_dark_mode_does_not_dim_figures(book):
+    _report(book, "dark")
+
+
+def test_accessibility_audit(book):
+    """axe-core: no critical or serious violation on any page."""
+    _report(book, "axe")
+
+
+def test_search_snippets_quote_the_text(book):
+    """A hit's snippet is the page's text: no "Contents" of the print-only table of
+    contents, no "previous ... next" links (book/_ext/search_snippets.py)."""
+    assert book.snippets, "the search lists no snippet"
+    navigation = re.compile(r"\bContents\b|\bprevious\b.*\bnext\b", re.S)
+    bad = [s for s in book.snippets if navigation.search(s)]
+    assert not bad, "snippets with navigation text:\n" + "\n".join(bad)
 
 
 def test_launch_buttons_open_the_chapter(book):

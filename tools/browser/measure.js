@@ -42,8 +42,10 @@ if (checkColumns) {
                      scroll: el.scrollWidth, client: el.clientWidth});
     }
   }
-  // how many monospace characters a code block shows
-  const pre = document.querySelector("div.cell_input pre, div.highlight pre");
+  // how many monospace characters a code block of the page's own column shows (the
+  // examples inside an API entry sit indented in its description, and are not counted)
+  const pre = [...document.querySelectorAll("div.cell_input pre, div.highlight pre")]
+    .find((el) => !el.closest("dl.py"));
   if (pre) {
     const probe = document.createElement("span");
     probe.textContent = "x".repeat(100);
