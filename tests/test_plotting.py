@@ -89,3 +89,161 @@ def test_diagram_box_and_arrow_draw_on_the_axes():
     assert (box.get_width(), box.get_height()) == pytest.approx((0.8, 0.4))
     assert ax.texts[0].get_text() == "$x$" and ax.texts[0].get_position() == (1.0, 2.0)
     plt.close(fig)
+
+
+def test_use_book_style_sets_sizes_and_resolution():
+    import matplotlib
+
+    with matplotlib.rc_context():
+        plotting.use_book_style()
+        rc = matplotlib.rcParams
+        assert rc["figure.dpi"] == plotting.FIGURE_DPI
+        assert rc["savefig.dpi"] == plotting.FIGURE_DPI * plotting.RETINA_SCALE
+        for key in plotting.BOOK_RC:
+            if key.endswith("size") and key != "figure.figsize":
+                assert float(rc[key]) >= plotting.SMALLEST_FONT_PT, key
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], label="a line")
+        ax.set(xlabel="x", ylabel="y", title="t")
+        ax.legend()
+        assert plotting.smallest_font_pt(fig) >= plotting.SMALLEST_FONT_PT
+        plt.close(fig)
+    assert plotting.SMALLEST_FONT_PX == pytest.approx(
+        plotting.SMALLEST_FONT_PT * plotting.FIGURE_DPI / 72
+    )
+    assert plotting.SMALLEST_FONT_PX >= 9
+    with pytest.raises(ValueError, match="inline_format"):
+        plotting.use_book_style(inline_format="jpeg")
+
+
+def test_smallest_font_pt_finds_small_text():
+    fig, ax = plt.subplots()
+    ax.text(0.5, 0.5, "tiny", fontsize=6)
+    ax.text(0.2, 0.2, "", fontsize=2)  # empty text does not count
+    assert plotting.smallest_font_pt(fig) == 6
+    plt.close(fig)
+    fig = plt.figure()
+    assert plotting.smallest_font_pt(fig) == float("inf")
+    plt.close(fig)
+
+
+def test_figure_png_is_retina_with_its_css_size():
+    import io
+
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    png, width, height = plotting.figure_png(fig)
+    with Image.open(io.BytesIO(png)) as img:
+        natural = img.size
+    assert natural[0] // plotting.RETINA_SCALE == width
+    assert natural[1] // plotting.RETINA_SCALE == height
+    # cropped to its contents, at about FIGURE_DPI CSS pixels per inch
+    assert 0.7 * 3 * plotting.FIGURE_DPI < width <= 3 * plotting.FIGURE_DPI + 2
+    _, width1, _ = plotting.figure_png(fig, scale=1)
+    assert abs(width1 - width) <= 1
+    with pytest.raises(ValueError, match="scale"):
+        plotting.figure_png(fig, scale=0)
+    plt.close(fig)
+
+
+def test_image_grid_row_labels():
+    images = torch.rand(6, 4, 4)
+    ax = plotting.image_grid(images, nrow=3, row_labels=["clean", "attacked"])
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["clean", "attacked"]
+    ticks = ax.get_yticks()
+    assert ticks[1] - ticks[0] == pytest.approx(4 + 1)  # one row of images and pad
+    with pytest.raises(ValueError, match="one entry per row"):
+        plotting.image_grid(images, nrow=3, row_labels=["only one"])
+
+
+def _chapter_code():
+    import json
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+    for path in sorted(root.glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        yield path.name, code
+
+
+def test_every_chapter_uses_the_book_style():
+    chapters = list(_chapter_code())
+    assert chapters
+    for name, code in chapters:
+        calls = [c for c in code if "use_book_style()" in c]
+        assert calls, f"{name} never calls statlearn.plotting.use_book_style()"
+
+
+def test_no_chapter_sets_text_below_the_smallest_size():
+    import re
+
+    number = re.compile(r"\b(?:fontsize|labelsize)\s*=\s*([0-9.]+)")
+    relative = re.compile(r"\b(?:fontsize|labelsize)\s*=\s*[\"'](?:xx-|x-)?small[\"']")
+    for name, code in _chapter_code():
+        for cell in code:
+            for match in number.finditer(cell):
+                assert float(match.group(1)) >= plotting.SMALLEST_FONT_PT, (
+                    f"{name}: {match.group(0)}"
+                )
+            assert not relative.search(cell), f"{name}: a relative font size"
+
+
+def test_use_book_style_shows_retina_pngs_at_their_1x_width_in_ipython():
+    import base64
+    import struct
+
+    import matplotlib
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        with matplotlib.rc_context():
+            plotting.use_book_style()
+            fig, ax = plt.subplots(figsize=(4, 3))
+            ax.plot([0, 1], [1, 0])
+            data, metadata = shell.display_formatter.format(fig)
+            plt.close(fig)
+        png = base64.b64decode(data["image/png"])
+        natural_width = struct.unpack(">I", png[16:20])[0]
+        # the book's <img> gets this width and no fixed height (no squashing on phones)
+        assert metadata["image/png"] == {
+            "width": natural_width // plotting.RETINA_SCALE
+        }
+        assert 0.7 * 4 * plotting.FIGURE_DPI < metadata["image/png"]["width"] <= 402
+        assert "image/svg+xml" not in data
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_figure_png_palette_is_smaller_and_looks_the_same():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.scatter(*rng.normal(size=(2, 2000)), c=rng.integers(0, 2, 2000), alpha=0.6, s=4)
+    small, w, h = plotting.figure_png(fig)
+    full, w_full, h_full = plotting.figure_png(fig, palette=False)
+    plt.close(fig)
+    assert (w, h) == (w_full, h_full)
+    assert len(small) < len(full) / 2
+    with Image.open(io.BytesIO(small)) as a, Image.open(io.BytesIO(full)) as b:
+        pa = np.asarray(a.convert("RGBA").convert("RGB"), dtype=float)
+        pb = np.asarray(b.convert("RGBA").convert("RGB"), dtype=float)
+    assert np.abs(pa - pb).mean() < 2.0  # of 255
+    # a smooth colour map keeps its steps small (no visible banding)
+    fig, ax = plt.subplots(figsize=(4, 1))
+    ax.imshow(np.linspace(0, 1, 400)[None].repeat(20, 0), aspect="auto")
+    small, _, _ = plotting.figure_png(fig)
+    full, _, _ = plotting.figure_png(fig, palette=False)
+    plt.close(fig)
+    with Image.open(io.BytesIO(small)) as a, Image.open(io.BytesIO(full)) as b:
+        pa = np.asarray(a.convert("RGBA").convert("RGB"), dtype=float)
+        pb = np.asarray(b.convert("RGBA").convert("RGB"), dtype=float)
+    assert np.abs(pa - pb).max() <= 8

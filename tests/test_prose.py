@@ -313,7 +313,7 @@ TYPED_ALLOWED: dict[str, list[tuple[str, str]]] = {
         ("two networks are within 0.15", "threshold"),
     ],
     "how_to_use.md": [
-        ("it locally You need Python 3.10", "definition (a Python version)"),
+        ("it locally You need Python 3.11", "definition (a Python version)"),
     ],
 }
 
