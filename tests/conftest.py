@@ -3,19 +3,21 @@
 The ``gpu`` marker skips without CUDA, and pins TF32 off while a ``gpu`` test runs
 (:func:`exact_float32`): the A100, L4 and H100 default their convolutions to TF32,
 whose 10-bit mantissa breaks the CPU agreement those tests assert. Figures render
-off-screen.
+off-screen in the tests' own process (``matplotlib.use``, not ``MPLBACKEND``, which the
+notebooks' kernels would inherit: nbval must run a chapter's figures as a reader's
+Jupyter does, inline, so that the executions it keeps for the book hold them).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
+import matplotlib
 import pytest
 import torch
+
+matplotlib.use("Agg")
 
 
 def pytest_collection_modifyitems(
