@@ -11,6 +11,8 @@ Jupyter does, inline, so that the executions it keeps for the book hold them).
 from __future__ import annotations
 
 import contextlib
+import os
+import pathlib
 from collections.abc import Iterator
 
 import matplotlib
@@ -66,3 +68,20 @@ def _close_figures():
 
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture(scope="session")
+def built_book() -> pathlib.Path:
+    """The executed book in ``_build/html`` (or ``$STATLEARN_BOOK_HTML``).
+
+    Without it the test skips, saying why; in CI (``CI=true``), where ``make test``
+    builds the book first, it fails instead.
+    """
+    root = pathlib.Path(__file__).resolve().parents[1]
+    site = pathlib.Path(os.environ.get("STATLEARN_BOOK_HTML", root / "_build" / "html"))
+    if not (site / "search.html").exists():
+        reason = f"no built book at {site}: run make book (make test does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return site

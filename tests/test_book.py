@@ -14,7 +14,6 @@ then runs this file and the browser test (tests/test_browser.py) on the result.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 
@@ -22,17 +21,11 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SITE = pathlib.Path(os.environ.get("STATLEARN_BOOK_HTML", ROOT / "_build" / "html"))
 
 
 @pytest.fixture(scope="module")
-def html() -> pathlib.Path:
-    if not (SITE / "search.html").exists():
-        reason = f"no built book at {SITE}: run make book (make test does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return SITE
+def html(built_book: pathlib.Path) -> pathlib.Path:
+    return built_book
 
 
 def _toc_files() -> list[str]:
