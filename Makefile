@@ -118,7 +118,7 @@ bench: $(BENCH_STAMP)
 	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f; done
 
 clean:
-	rm -rf $(VENV) _build .pytest_cache .hypothesis .jupyter_cache
+	rm -rf $(VENV) .venv-colab _build .pytest_cache .hypothesis .jupyter_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
 # Colab rehearsal: every notebook in Colab's package versions (constraints/colab.txt) in a
