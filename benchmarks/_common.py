@@ -86,3 +86,39 @@ def interleaved(fns: dict, repeats: int, clock=time.perf_counter) -> dict:
             fn()
             times[name].append(clock() - t0)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def parse_loads(text: str) -> list[str]:
+    """``"quiet,spin,matmul"`` -> those loads, each checked against :data:`LOADS`."""
+    loads = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in loads if k not in LOADS]
+    if unknown:
+        raise SystemExit(f"unknown load(s) {unknown}; choose from {sorted(LOADS)}")
+    return loads
+
+
+def report_loads(
+    results: dict, ours: str, anchor: str, unit: float = 1.0, label: str = "s"
+) -> None:
+    """Print one line per load: medians, ``ratio = anchor / ours``, and under a load
+    each library's slowdown (loaded / quiet) with ``ours slowdown / anchor slowdown``
+    (target <= 1.25). ``results[kind][name]`` holds median seconds."""
+    quiet = results.get("quiet")
+    for kind, times in results.items():
+        line = f"  {kind:7s}" + "".join(
+            f" {name} {t * unit:8.3f} {label}" for name, t in times.items()
+        )
+        if anchor not in times:  # the anchor library is not installed
+            print(line, flush=True)
+            continue
+        line += f" | ratio = {anchor} / {ours} = {times[anchor] / times[ours]:.2f}"
+        if kind != "quiet" and quiet is not None:
+            slow = {name: times[name] / quiet[name] for name in times}
+            line += " | slowdown " + ", ".join(
+                f"{name} {v:.2f}x" for name, v in slow.items()
+            )
+            line += (
+                f" | {ours} slowdown / {anchor} slowdown = "
+                f"{slow[ours] / slow[anchor]:.2f} (target <= 1.25)"
+            )
+        print(line, flush=True)

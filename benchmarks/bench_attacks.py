@@ -14,9 +14,16 @@ add little) and, when torchattacks is installed (``pip install --no-deps
 torchattacks``), ``ratio = torchattacks_time / statlearn_time`` on the same model and
 batch.
 
+On a CPU the MLP runs again under two loads that the script starts itself
+(``_common.load``: two pure-Python busy loops, one per core; one PyTorch process
+multiplying 300 x 300 matrices on 2 threads), the three taking turns, with each one's
+slowdown (loaded / quiet) and ``statlearn slowdown / torchattacks slowdown`` (target
+<= 1.25).
+
 Usage::
 
     python benchmarks/bench_attacks.py [--quick] [--repeats R] [--device cpu|cuda]
+    [--loads quiet,spin,matmul]
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import statlearn
 from statlearn.nets import cnn, mlp
 from statlearn.robust import pgd
 
-from _common import cpu_name
+from _common import LOADS, cpu_name, load, parse_loads, report_loads
 
 EPS, ALPHA, STEPS, BATCH = 8 / 255, 2 / 255, 20, 512
 
@@ -86,7 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--loads",
+        default="quiet,spin,matmul",
+        help="loads for the MLP's loaded comparison on a CPU ('' skips it)",
+    )
     args = parser.parse_args(argv)
+    loads = parse_loads(args.loads)
     device = statlearn.device(args.device)
     repeats = args.repeats or (3 if args.quick else 9)
 
@@ -149,6 +162,21 @@ def main(argv: list[str] | None = None) -> None:
                     f"{t['torchattacks'] / t['statlearn']:.3f}"
                 )
             print(line, flush=True)
+        if name == "mlp" and device.type == "cpu" and loads:
+            results = {}
+            for kind in loads:
+                with load(kind):
+                    results[kind], _ = timed(fns, repeats, device)
+            print(f"{name} under load, wall clock, ms")
+            report_loads(
+                results,
+                "statlearn",
+                "torchattacks" if torchattacks is not None else "bare",
+                unit=1e3,
+                label="ms",
+            )
+    if loads and device.type == "cpu":
+        print("loads: " + "; ".join(f"{kd}: {LOADS[kd]}" for kd in loads))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import torch
 import statlearn
 from statlearn.latent import GaussianHMM
 
-from _common import LOADS, cpu_name, interleaved, load
+from _common import LOADS, cpu_name, interleaved, load, parse_loads, report_loads
 
 K, D, N_SEQ, SEQ_LEN, N_ITER, LONG_T = 8, 4, 500, 200, 10, 100_000
 
@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     fit_repeats = 1 if args.quick else 3
     score_repeats = 1 if args.quick else 5
-    loads = [k.strip() for k in args.loads.split(",") if k.strip()]
+    loads = parse_loads(args.loads)
 
     truth, X, lengths, X_long = make_data()
     X32 = X.astype(np.float32)
@@ -219,26 +219,9 @@ def main() -> None:
     # --- report ---------------------------------------------------------------------
     for work in ("fit", "score"):
         print(f"\n{work}: median seconds")
-        for kind in loads:
-            times = results[kind][work]
-            line = f"  {kind:7s}" + "".join(
-                f" {name} {t:8.3f}" for name, t in times.items()
-            )
-            if "hmmlearn" in times:
-                line += " | ratio = hmmlearn / statlearn = "
-                line += f"{times['hmmlearn'] / times['statlearn']:.2f}"
-            if kind != "quiet" and "quiet" in results:
-                q = results["quiet"][work]
-                slow = {name: times[name] / q[name] for name in times}
-                line += " | slowdown " + ", ".join(
-                    f"{name} {v:.2f}x" for name, v in slow.items()
-                )
-                if "hmmlearn" in slow:
-                    line += (
-                        " | statlearn slowdown / hmmlearn slowdown = "
-                        f"{slow['statlearn'] / slow['hmmlearn']:.2f} (target <= 1.25)"
-                    )
-            print(line)
+        report_loads(
+            {kind: results[kind][work] for kind in loads}, "statlearn", "hmmlearn"
+        )
         for name, t in extra[work].items():
             print(f"  quiet   {name} {t:8.3f}")
             if "quiet" in results:

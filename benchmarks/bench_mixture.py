@@ -8,10 +8,16 @@ in float32. The data are drawn from a random 16-component mixture. Both librarie
 NumPy arrays, as a user would give them (so statlearn's times include its conversions in
 and out); pomegranate runs on the float32 data of the largest setting.
 
+Then one setting (N = 50,000, 10 iterations, float64 and float32) again under two loads
+that the script starts itself (``_common.load``: two pure-Python busy loops, one per
+core; one PyTorch process multiplying 300 x 300 matrices on 2 threads), the libraries
+taking turns, with each library's slowdown (loaded / quiet) and ``statlearn slowdown /
+scikit-learn slowdown`` (target <= 1.25).
+
 Usage::
 
     python benchmarks/bench_mixture.py [--quick] [--repeats R] [--device cpu|cuda]
-    [--threads T]
+    [--threads T] [--loads quiet,spin,matmul]
 
 ``--threads T`` caps torch's and NumPy's BLAS thread pools at ``T`` in every library. On
 a machine shared with other work, ``--threads 1`` gives the steadier comparison: a
@@ -42,7 +48,7 @@ import torch
 import statlearn
 from statlearn.latent import GaussianMixture
 
-from _common import cpu_name
+from _common import LOADS, cpu_name, interleaved, load, parse_loads, report_loads
 
 
 def make_data(n: int, d: int, k: int, seed: int = 0) -> tuple[np.ndarray, dict]:
@@ -167,7 +173,13 @@ def main() -> None:
         default="wall",
         help="wall-clock time (default) or the process's CPU time (with --threads 1)",
     )
+    parser.add_argument(
+        "--loads",
+        default="quiet,spin,matmul",
+        help="loads for the loaded comparison (default quiet,spin,matmul; '' skips it)",
+    )
     args = parser.parse_args()
+    loads = parse_loads(args.loads)
     global CLOCK
     if args.clock == "cpu":
         if args.threads != 1:
@@ -257,6 +269,28 @@ def main() -> None:
             )
     X32 = X64.astype(np.float32)
     iters = iter_counts[-1]
+
+    # --- quiet and loaded: one setting, the libraries taking turns -------------------
+    if loads:
+        n_load, it_load = sizes[0], iter_counts[0]
+        XL64, init_l = make_data(n_load, d, k)
+        print(
+            f"\nunder load: N={n_load:,} iters={it_load}, median of {repeats} "
+            "(wall clock), seconds"
+        )
+        for label, XL in (("float64", XL64), ("float32", XL64.astype(np.float32))):
+            fns = {
+                "statlearn": lambda XL=XL: run_statlearn(XL, init_l, it_load, device),
+                "scikit-learn": lambda XL=XL: run_sklearn(XL, init_l, it_load),
+            }
+            results = {}
+            for kind in loads:
+                set_threads()
+                with load(kind):
+                    results[kind] = interleaved(fns, repeats)
+            print(f"[{label}]")
+            report_loads(results, "statlearn", "scikit-learn")
+        print("loads: " + "; ".join(f"{kd}: {LOADS[kd]}" for kd in loads))
 
     # pomegranate last: fitting it resets torch's thread count, which would skew
     # whatever ran after it

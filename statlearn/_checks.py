@@ -51,6 +51,22 @@ _NDIM_HINT = {
 }
 
 
+def all_finite(t: torch.Tensor) -> bool:
+    """Whether every entry of ``t`` is finite (no NaN, no inf).
+
+    One min/max pass over a floating tensor (NaN propagates through both, and an
+    infinity is one of them) instead of a boolean copy of ``t`` and a second pass:
+    several times faster on large inputs, the same single host read on a device.
+    """
+    if not (t.dtype.is_floating_point or t.dtype.is_complex) or t.numel() == 0:
+        return True
+    if t.dtype.is_complex:
+        return bool(torch.isfinite(t).all())
+    lo, hi = torch.aminmax(t)
+    # 0 when both are finite, NaN otherwise (inf * 0 is NaN); no overflow
+    return bool(torch.isfinite(lo * 0.0 + hi * 0.0))
+
+
 def as_tensor(
     X: Any,
     *,
@@ -130,7 +146,7 @@ def as_tensor(
         )
     if t.numel() == 0:
         raise ValueError(f"{name} must not be empty; got shape {tuple(t.shape)}")
-    if not allow_nonfinite and not bool(torch.isfinite(t).all()):
+    if not allow_nonfinite and not all_finite(t):
         raise ValueError(f"{name} must not contain NaN or infinite values")
     return t
 
@@ -488,7 +504,7 @@ def as_labels(y: Any, name: str = "y", *, n: int | None = None) -> torch.Tensor:
             f"{name} must have {n} labels, one per input; got {t.shape[0]}"
         )
     if t.dtype.is_floating_point:
-        if not bool(torch.isfinite(t).all()):
+        if not all_finite(t):
             raise ValueError(f"{name} must hold integer class labels; got NaN or inf")
         if not bool((t == t.round()).all()):
             raise ValueError(

@@ -43,6 +43,7 @@ import functools
 import http.server
 import os
 import pathlib
+import queue
 import re
 import shutil
 import threading
@@ -75,6 +76,8 @@ WIDE, PHONE = 1280, 390
 CODE_CHARS = 88  # at 1280 px a code block shows this many monospace characters
 PAGE_TIMEOUT = 30  # seconds for a page to typeset, render its widgets and load images
 AXE_TIMEOUT = 120  # seconds for axe-core to audit one page
+# browsers reading pages side by side (default: one per core, at most 4)
+SESSIONS = int(os.environ.get("STATLEARN_BROWSERS", min(4, os.cpu_count() or 1)))
 
 # what the browser runs on each page
 WAIT_JS = (BROWSER / "wait.js").read_text()  # async: math, widgets, images done
@@ -178,6 +181,20 @@ class _Book:
         self.binder: dict[str, list[str]] = {}
         self.counts: dict[str, int] = defaultdict(int)
         self.snippets: list[str] = []
+
+    def merge(self, other: "_Book") -> None:
+        """Add what another session found (over other pages) to this one's."""
+        for check, lines in other.failures.items():
+            self.failures[check].extend(lines)
+        for key, n in other.counts.items():
+            self.counts[key] += n
+        for mine, theirs in [
+            (self.code_chars, other.code_chars),
+            (self.sliders, other.sliders),
+            (self.colab, other.colab),
+            (self.binder, other.binder),
+        ]:
+            mine.update(theirs)
 
     def fail(self, check: str, page: str, width: int, message: str) -> None:
         self.failures[check].append(f"{page} @{width}px: {message}")
@@ -396,34 +413,69 @@ def book(tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in [
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-        # offline like the build machine: only the local server resolves
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ]:
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_script_timeout(PAGE_TIMEOUT + 10)
-    driver.set_page_load_timeout(PAGE_TIMEOUT + 10)
+    def launch():
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",  # CI runs as root
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            # offline like the build machine: only the local server resolves
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        ]:
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        driver.set_script_timeout(PAGE_TIMEOUT + 10)
+        driver.set_page_load_timeout(PAGE_TIMEOUT + 10)
+        return driver
+
+    # The pages are shared out among SESSIONS browsers, one per core: typesetting and
+    # the audit keep a browser's renderer busy, so one browser leaves the other core
+    # idle. Each browser takes the next page from a queue (chapters, the longest,
+    # first) and reads it at both widths.
+    todo: queue.Queue = queue.Queue()
+    for page in sorted(pages, key=lambda p: not p.startswith("notebooks/")):
+        todo.put(page)
+    drivers: list = []
+    sessions: list[_Book] = []
+    errors: list[BaseException] = []
+
+    def work(session: _Book) -> None:
+        try:
+            while True:
+                try:
+                    page = todo.get_nowait()
+                except queue.Empty:
+                    return
+                for width in (WIDE, PHONE):
+                    session.set_width(width)
+                    session.visit(page, width)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
     start = time.monotonic()
     try:
-        result = _Book(driver, base, pages)
-        for width in (WIDE, PHONE):
-            result.set_width(width)
-            for page in pages:
-                result.visit(page, width)
+        for _ in range(SESSIONS):
+            drivers.append(launch())
+            sessions.append(_Book(drivers[-1], base, pages))
+        threads = [threading.Thread(target=work, args=(s,)) for s in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        result = sessions[0]
+        for other in sessions[1:]:
+            result.merge(other)
         result.set_width(WIDE)
         result.search_links = result.search(SEARCH_TERM)
         result.seconds = time.monotonic() - start
@@ -431,14 +483,16 @@ def book(tmp_path_factory):
         c = result.counts
         print(
             f"\nbrowser test: {len(pages)} pages at {WIDE} and {PHONE} px "
-            f"in {result.seconds:.0f} s; {switched} sliders switched their picture; "
-            f"at {PHONE} px {c[f'displayScroll@{PHONE}']} of {c[f'display@{PHONE}']} "
-            f"display equations scroll (with a cue), {c[f'inline@{PHONE}']} inline "
-            f"formulas; {c[f'images@{WIDE}']} images; {c['axe']} axe violations"
+            f"in {result.seconds:.0f} s ({SESSIONS} browsers); {switched} sliders "
+            f"switched their picture; at {PHONE} px {c[f'displayScroll@{PHONE}']} of "
+            f"{c[f'display@{PHONE}']} display equations scroll (with a cue), "
+            f"{c[f'inline@{PHONE}']} inline formulas; {c[f'images@{WIDE}']} images; "
+            f"{c['axe']} axe violations"
         )
         yield result
     finally:
-        driver.quit()
+        for driver in drivers:
+            driver.quit()
         server.shutdown()
 
 

@@ -700,13 +700,17 @@ def test_critic_training_checks_inputs_not_scores(monkeypatch):
     x, y = correlated_gaussians(32, 0.5, 2, random_state=0)
     critic = SeparableCritic(2, 2)
     calls = []
-    original = torch.isfinite
 
-    def counting(t):
-        calls.append(tuple(t.shape))
-        return original(t)
+    def counting(original):
+        def counted(t):
+            calls.append(tuple(t.shape))
+            return original(t)
 
-    monkeypatch.setattr(torch, "isfinite", counting)
+        return counted
+
+    # a finiteness check is one pass: isfinite, or aminmax (statlearn's all_finite)
+    monkeypatch.setattr(torch, "isfinite", counting(torch.isfinite))
+    monkeypatch.setattr(torch, "aminmax", counting(torch.aminmax))
     for bound in ("infonce", "nwj", "mine"):
         calls.clear()
         critic_objective(bound)(critic, x, y)

@@ -27,7 +27,7 @@ from sklearn.utils.validation import validate_data
 from torch import Tensor
 
 from statlearn._arrays import Namespace, to_torch
-from statlearn._checks import check_device
+from statlearn._checks import all_finite, check_device
 
 __all__ = [
     "check_dtype",
@@ -257,7 +257,7 @@ def validate_X(
                 f"Found array with 0 feature(s) (shape={tuple(t.shape)}) "
                 "while a minimum of 1 is required: X needs at least one column."
             )
-        if not bool(torch.isfinite(t).all()):
+        if not all_finite(t):
             raise ValueError("Input X contains NaN or infinity")
         if reset:
             est.n_features_in_ = t.shape[1]
