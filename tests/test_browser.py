@@ -33,6 +33,9 @@ still needs a CDN fails here. The scripts the browser runs are ``tools/browser/*
     make book && make test-browser          # the executed build in _build/html
     STATLEARN_BOOK_HTML=path/to/_build/html pytest tests/test_browser.py
 
+The pages are shared out among one Chromium per core (at most 4;
+``STATLEARN_BROWSERS=n`` sets how many), each reading its pages at both widths.
+
 Without Chromium the test skips with a message saying how to install it; with
 ``CI=true`` it fails instead.
 """

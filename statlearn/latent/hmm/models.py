@@ -37,8 +37,10 @@ Differences from hmmlearn that remain on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -84,10 +86,18 @@ _KMEANS_MAX_SAMPLES = 10_000
 _ONE_THREAD_BELOW = 2**16
 
 
-def _threads_for(X: Tensor, lay: _Layout, K: int) -> Any:
-    """One thread for the many small sequential kernels of a batch's recursions."""
-    n_seq = lay.mask.shape[0]
-    return limit_threads(1 if n_seq * K < _ONE_THREAD_BELOW else 2**30, X.device)
+def _threads_for(lengths: Any, K: int) -> Any:
+    """One thread for the many small sequential kernels of a batch's recursions.
+
+    Decided from ``lengths`` alone (one sequence when None), so that the conversion
+    and checks of the data run on the same threads: a second thread woken for them
+    costs more than it saves at these sizes.
+    """
+    try:
+        n_seq = 1 if lengths is None else len(lengths)
+    except TypeError:  # not a sequence: _layout says what is wrong with it
+        n_seq = 1
+    return limit_threads(1 if n_seq * K < _ONE_THREAD_BELOW else 2**30)
 
 
 # The parameters during a fit: (startprob, transmat, emission parameters), tensors.
@@ -472,17 +482,22 @@ class _BaseHMM(BaseEstimator):
                     f"{type(self).__name__} has no {name}: call fit first or set it"
                 )
 
-    def _score_prep(
+    @contextlib.contextmanager
+    def _scoring(
         self, X: Any, lengths: Any
-    ) -> tuple[Namespace, _Layout, Tensor, Tensor, Tensor]:
-        """New data, validated once: its record, layout, log pi (N, K), log A, E."""
+    ) -> Iterator[tuple[Namespace, _Layout, Tensor, Tensor, Tensor]]:
+        """New data, validated once: its record, layout, log pi (N, K), log A, E; the
+        block runs on the threads its recursions want (the emissions too: a second
+        thread woken for them costs more than it saves at this size)."""
         self._check_fitted()
-        X, ns, lay = self._prepare(X, lengths)
-        pi, A, em = self._check_params(self._score_dtype(X), X.device)
-        self._check_data(X, em)
-        E = _pad(self._log_emission(X, em), lay, 0.0)
-        N = lay.mask.shape[0]
-        return ns, lay, torch.log(pi).expand(N, -1), torch.log(A), E
+        K = check_int(self.n_components, "n_components", minimum=1)
+        with _threads_for(lengths, K):
+            X, ns, lay = self._prepare(X, lengths)
+            pi, A, em = self._check_params(self._score_dtype(X), X.device)
+            self._check_data(X, em)
+            E = _pad(self._log_emission(X, em), lay, 0.0)
+            N = lay.mask.shape[0]
+            yield ns, lay, torch.log(pi).expand(N, -1), torch.log(A), E
 
     # --- Baum-Welch, in named steps ---------------------------------------------------
     def _check_fit_hyperparameters(self) -> tuple[int, float, str, str]:
@@ -649,13 +664,13 @@ class _BaseHMM(BaseEstimator):
             after ``n_iter`` iterations.
         """
         n_iter, tol, params, init_params = self._check_fit_hyperparameters()
-        X, ns, lay = self._prepare(X, lengths)
-        if X.shape[0] < self.n_components:
-            raise ValueError(
-                f"n_components must be <= n_samples; got {self.n_components} states "
-                f"for {X.shape[0]} samples"
-            )
-        with _threads_for(X, lay, self.n_components):
+        with _threads_for(lengths, self.n_components):
+            X, ns, lay = self._prepare(X, lengths)
+            if X.shape[0] < self.n_components:
+                raise ValueError(
+                    f"n_components must be <= n_samples; got {self.n_components} "
+                    f"states for {X.shape[0]} samples"
+                )
             dtype = self._init(X, ns, init_params)
             # validated once, before the loop
             current = self._check_params(dtype, X.device)
@@ -686,8 +701,7 @@ class _BaseHMM(BaseEstimator):
         float
             The log-likelihood in nats.
         """
-        _, lay, log_pi, log_A, E = self._score_prep(X, lengths)
-        with _threads_for(E, lay, E.shape[-1]):
+        with self._scoring(X, lengths) as (_, lay, log_pi, log_A, E):
             return float(model_log_likelihood(log_pi, log_A, E, lay.mask).sum())
 
     def aic(self, X: Any, lengths: Any = None) -> float:
@@ -755,8 +769,7 @@ class _BaseHMM(BaseEstimator):
             ``gamma_t(k) = p(z_t = k | x)`` for every sample, in the order of
             ``X`` and in its array type.
         """
-        ns, lay, log_pi, log_A, E = self._score_prep(X, lengths)
-        with _threads_for(E, lay, E.shape[-1]):
+        with self._scoring(X, lengths) as (ns, lay, log_pi, log_A, E):
             post = model_posteriors(log_pi, log_A, E, lay.mask, per_sequence=False)
         return float(post.log_likelihood.sum()), from_torch(_unpad(post.gamma, lay), ns)
 
@@ -803,13 +816,13 @@ class _BaseHMM(BaseEstimator):
             In the array type of ``X``.
         """
         check_choice(algorithm, "algorithm", ("viterbi", "map"))
-        ns, lay, log_pi, log_A, E = self._score_prep(X, lengths)
-        if algorithm == "map":
-            post = model_posteriors(log_pi, log_A, E, lay.mask, per_sequence=False)
-            best, states = _unpad(post.gamma, lay).max(-1)
-            return float(torch.log(best).sum()), from_torch(states, ns)
-        method = choose_method("auto", *E.shape)
-        res = viterbi_path(log_pi, log_A, E, lay.mask, method)
+        with self._scoring(X, lengths) as (ns, lay, log_pi, log_A, E):
+            if algorithm == "map":
+                post = model_posteriors(log_pi, log_A, E, lay.mask, per_sequence=False)
+                best, states = _unpad(post.gamma, lay).max(-1)
+                return float(torch.log(best).sum()), from_torch(states, ns)
+            method = choose_method("auto", *E.shape)
+            res = viterbi_path(log_pi, log_A, E, lay.mask, method)
         return float(res.log_prob.sum()), from_torch(_unpad(res.states, lay), ns)
 
     def predict(self, X: Any, lengths: Any = None) -> Any:
