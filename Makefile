@@ -45,7 +45,7 @@ book: $(STAMP)
 # pytest runs on every core (xdist; --dist loadfile keeps a notebook's cells on one kernel), with
 # one thread per process: PyTorch's thread pool on a core another process holds makes small
 # kernels wait on each other (the book's build runs its notebooks on one thread for the same
-# reason). On 2 cores the 20 notebooks take about 6 minutes this way.
+# reason). On 2 quiet cores this pytest run, notebooks included, took 3 minutes (AMD EPYC).
 # Then checks on the built book and the book in a browser. -rs prints why a test was skipped
 # (e.g. no Chromium on this machine).
 BUILT_BOOK_TESTS := --ignore=tests/test_book.py --ignore=tests/test_api_reference.py \
