@@ -59,6 +59,8 @@ _SYMBOLS = {
     "max": "max",
     "sum": "sum",
     "Vert": "‖",
+    "lVert": "‖",
+    "rVert": "‖",
     "|": "‖",
     "lvert": "|",
     "rvert": "|",
