@@ -77,10 +77,14 @@ SEARCH_TERM, SEARCH_PAGE = "bottleneck", "notebooks/07_information_bottleneck.ht
 
 WIDE, PHONE = 1280, 390
 CODE_CHARS = 88  # at 1280 px a code block shows this many monospace characters
-PAGE_TIMEOUT = 30  # seconds for a page to typeset, render its widgets and load images
-AXE_TIMEOUT = 120  # seconds for axe-core to audit one page
 # browsers reading pages side by side (default: one per core, at most 4)
-SESSIONS = int(os.environ.get("STATLEARN_BROWSERS", min(4, os.cpu_count() or 1)))
+SESSIONS = max(
+    1, int(os.environ.get("STATLEARN_BROWSERS", min(4, os.cpu_count() or 1)))
+)
+# seconds for a page to typeset, render its widgets and load images, and for axe-core
+# to audit one page, per browser: the browsers share the cores, so each waits longer
+PAGE_TIMEOUT = 30 * SESSIONS
+AXE_TIMEOUT = 120 * SESSIONS
 
 # what the browser runs on each page
 WAIT_JS = (BROWSER / "wait.js").read_text()  # async: math, widgets, images done
