@@ -97,6 +97,11 @@ def parse_loads(text: str) -> list[str]:
     return loads
 
 
+def describe_loads(loads: list[str]) -> str:
+    """One line saying what each load was."""
+    return "loads: " + "; ".join(f"{k}: {LOADS[k]}" for k in loads)
+
+
 def report_loads(
     results: dict, ours: str, anchor: str, unit: float = 1.0, label: str = "s"
 ) -> None:

@@ -40,7 +40,7 @@ import statlearn
 from statlearn.nets import cnn, mlp
 from statlearn.robust import pgd
 
-from _common import LOADS, cpu_name, load, parse_loads, report_loads
+from _common import cpu_name, describe_loads, load, parse_loads, report_loads
 
 EPS, ALPHA, STEPS, BATCH = 8 / 255, 2 / 255, 20, 512
 
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
                 label="ms",
             )
     if loads and device.type == "cpu":
-        print("loads: " + "; ".join(f"{kd}: {LOADS[kd]}" for kd in loads))
+        print(describe_loads(loads))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,15 @@ import torch
 import statlearn
 from statlearn.latent import GaussianHMM
 
-from _common import LOADS, cpu_name, interleaved, load, parse_loads, report_loads
+from _common import (
+    LOADS,
+    cpu_name,
+    describe_loads,
+    interleaved,
+    load,
+    parse_loads,
+    report_loads,
+)
 
 K, D, N_SEQ, SEQ_LEN, N_ITER, LONG_T = 8, 4, 500, 200, 10, 100_000
 
@@ -235,7 +243,7 @@ def main() -> None:
                         else ("hmmlearn / statlearn cuda")
                     )
                     print(f"  ratio = {who} = {anchor / base:.2f}")
-    print("\nloads: " + "; ".join(f"{k}: {LOADS[k]}" for k in loads))
+    print("\n" + describe_loads(loads))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,14 @@ import torch
 import statlearn
 from statlearn.latent import GaussianMixture
 
-from _common import LOADS, cpu_name, interleaved, load, parse_loads, report_loads
+from _common import (
+    cpu_name,
+    describe_loads,
+    interleaved,
+    load,
+    parse_loads,
+    report_loads,
+)
 
 
 def make_data(n: int, d: int, k: int, seed: int = 0) -> tuple[np.ndarray, dict]:
@@ -290,7 +297,7 @@ def main() -> None:
                     results[kind] = interleaved(fns, repeats)
             print(f"[{label}]")
             report_loads(results, "statlearn", "scikit-learn")
-        print("loads: " + "; ".join(f"{kd}: {LOADS[kd]}" for kd in loads))
+        print(describe_loads(loads))
 
     # pomegranate last: fitting it resets torch's thread count, which would skew
     # whatever ran after it

@@ -100,6 +100,20 @@ def _threads_for(lengths: Any, K: int) -> Any:
     return limit_threads(1 if n_seq * K < _ONE_THREAD_BELOW else 2**30)
 
 
+def _diag_weights(mu: Tensor, c: Tensor) -> Tensor:
+    """(K, 2D + 1) weights with ``log N(x | mu_k, diag(c_k)) = w_k . (x^2, x, 1)``.
+
+    The three parts: ``-1 / (2 c_k)``, ``mu_k / c_k`` and
+    ``-(D log 2 pi + log|C_k| + mu_k' C_k^-1 mu_k) / 2``.
+    """
+    D = mu.shape[1]
+    prec = 1.0 / c
+    const = -0.5 * (
+        D * math.log(2 * math.pi) + torch.log(c).sum(1) + (mu * mu * prec).sum(1)
+    )
+    return torch.cat([-0.5 * prec, mu * prec, const[:, None]], dim=1)
+
+
 # The parameters during a fit: (startprob, transmat, emission parameters), tensors.
 _Params = tuple[Tensor, Tensor, tuple[Tensor, ...]]
 
@@ -1422,19 +1436,12 @@ class GaussianHMM(_BaseHMM):
         D = X.shape[1]
         X = X.to(mu.dtype)
         if self.covariance_type == "diag":
-            # -0.5 (D log 2 pi + log|C| + mu' C^-1 mu) + x' C^-1 mu - 0.5 x^2' C^-1:
-            # linear in the features (x^2, x), as one wide (K, 2D) @ (2D, M) product
-            # (several times faster than (M, D) @ (D, K) ones), returned transposed
-            prec = 1.0 / c
-            const = -0.5 * (
-                D * math.log(2 * math.pi)
-                + torch.log(c).sum(1)
-                + (mu * mu * prec).sum(1)
-            )
+            # linear in the features (x^2, x, 1): one wide (K, 2D + 1) @ (2D + 1, M)
+            # product (several times faster than (M, D) @ (D, K) ones), transposed
+            W = _diag_weights(mu, c)
             Xt = X.t()
             feats = torch.cat([Xt * Xt, Xt], dim=0)  # (2D, M)
-            W = torch.cat([-0.5 * prec, mu * prec], dim=1)  # (K, 2D)
-            return torch.addmm(const[:, None], W, feats).t()
+            return torch.addmm(W[:, -1:], W[:, :-1], feats).t()
         L = torch.linalg.cholesky(c)  # (K, D, D)
         diff = X.unsqueeze(0) - mu.unsqueeze(1)  # (K, M, D)
         # (K, D, M)
@@ -1475,11 +1482,7 @@ class GaussianHMM(_BaseHMM):
             lay.cache["diag_features"] = feats
         F = feats[1]
         D = mu.shape[1]
-        prec = 1.0 / c
-        const = -0.5 * (
-            D * math.log(2 * math.pi) + torch.log(c).sum(1) + (mu * mu * prec).sum(1)
-        )
-        W = torch.cat([-0.5 * prec, mu * prec, const[:, None]], dim=1)  # (K, 2D + 1)
+        W = _diag_weights(mu, c)  # (K, 2D + 1)
         E = (W @ feats[2]).view(K, T, N)  # one wide product
         B2, shift = paired_emissions(E.permute(1, 0, 2))  # from (T, K, N)
         ll, gamma, xi = posteriors_paired(
